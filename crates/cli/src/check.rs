@@ -1,0 +1,160 @@
+use std::io::{self, IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use cleanweb_core::{Decision, Evidence, Item, Source, Verdict};
+use cleanweb_store::{DecisionRecord, Store as _};
+
+use crate::jsonl;
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Texts to moderate; with none, stdin is read as one text
+    texts: Vec<String>,
+    /// Read one JSON item per line from stdin, write one decision per line
+    #[arg(long, conflicts_with = "texts")]
+    jsonl: bool,
+    /// Print each decision as JSON instead of the human-readable form
+    #[arg(long)]
+    json: bool,
+    /// Do not record decisions in the store
+    #[arg(long)]
+    no_store: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let engine = global.engine(&config)?;
+    let rt = crate::setup::runtime()?;
+    let store = if args.no_store {
+        None
+    } else {
+        Some(rt.block_on(global.store())?)
+    };
+    if args.jsonl {
+        let sink = jsonl::Sink {
+            store: store.as_ref().map(|s| (s, &rt)),
+            store_allow: config.store.store_allow,
+        };
+        let stdin = io::BufReader::with_capacity(1 << 16, io::stdin());
+        let stdout = io::BufWriter::new(io::stdout().lock());
+        jsonl::run(&engine, stdin, stdout, &sink).context("check --jsonl failed")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let texts = if args.texts.is_empty() {
+        let mut s = String::new();
+        io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read stdin as UTF-8 text")?;
+        vec![s]
+    } else {
+        args.texts
+    };
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = io::stdout().lock();
+    for text in texts {
+        let item = Item::text(text);
+        let mut decision = match engine.moderate(&item) {
+            Ok(d) => d,
+            Err(e) => {
+                writeln!(out, "error: {e}")?;
+                continue;
+            }
+        };
+        if let Some(store) = &store
+            && (decision.verdict != Verdict::Allow || config.store.store_allow)
+        {
+            let r = DecisionRecord::new(Source::Cli, &item, &decision);
+            rt.block_on(store.save_decisions(std::slice::from_ref(&r)))?;
+            decision = r.decision;
+        }
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&decision)?)?;
+        } else {
+            print_human(
+                &mut out,
+                item.text.as_deref().unwrap_or(""),
+                &decision,
+                color,
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verdict, the text with evidence highlighted, then one line per label.
+fn print_human(out: &mut impl Write, text: &str, d: &Decision, color: bool) -> io::Result<()> {
+    let (on, off) = if color {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("[[", "]]")
+    };
+    let verdict = match (d.verdict, color) {
+        (Verdict::Block, true) => "\x1b[1;31mBLOCK\x1b[0m".to_owned(),
+        (Verdict::Review, true) => "\x1b[1;33mREVIEW\x1b[0m".to_owned(),
+        (Verdict::Allow, true) => "\x1b[1;32mALLOW\x1b[0m".to_owned(),
+        (v, false) => v.as_str().to_uppercase(),
+    };
+    writeln!(out, "{verdict}")?;
+    let mut spans: Vec<(usize, usize)> = d
+        .labels
+        .iter()
+        .flat_map(|l| &l.evidence)
+        .filter_map(|e| match e {
+            Evidence::Span {
+                field, start, end, ..
+            } if field == "text" => Some((*start, *end)),
+            _ => None,
+        })
+        .collect();
+    spans.sort_unstable();
+    if !spans.is_empty() {
+        let mut line = String::from("  ");
+        let mut open = 0usize;
+        for (i, c) in text.chars().enumerate() {
+            if spans.iter().any(|&(s, _)| s == i) && open == 0 {
+                line.push_str(on);
+            }
+            open += spans.iter().filter(|&&(s, _)| s == i).count();
+            line.push(if c == '\n' { ' ' } else { c });
+            let closing = spans.iter().filter(|&&(_, e)| e == i + 1).count();
+            if closing > 0 && open > 0 {
+                open = open.saturating_sub(closing);
+                if open == 0 {
+                    line.push_str(off);
+                }
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    for l in &d.labels {
+        let terms: Vec<String> = l
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::Span {
+                    matched,
+                    term,
+                    start,
+                    end,
+                    ..
+                } => Some(format!("{matched:?}@{start}..{end} ({term})")),
+                _ => None,
+            })
+            .collect();
+        writeln!(
+            out,
+            "  {:<18} {:.2}  {:<14} {}",
+            l.category.as_str(),
+            l.score,
+            l.source,
+            terms.join(", ")
+        )?;
+    }
+    for w in &d.warnings {
+        writeln!(out, "  warning: {w}")?;
+    }
+    Ok(())
+}

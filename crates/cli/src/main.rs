@@ -1,0 +1,63 @@
+//! The `cleanweb` binary: thin glue over the library crates.
+
+mod check;
+mod jsonl;
+mod keys;
+mod lexicon;
+mod serve;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// cleanweb finds and removes obscene and sexual content: a moderation API and
+/// CLI, clean-up sweeps, human review and public reports.
+#[derive(Debug, Parser)]
+#[command(name = "cleanweb", version, about, long_about = None)]
+#[command(
+    after_help = "Start with:\n  cleanweb check '一段要检查的文字'          moderate text here and now\n  cleanweb serve --data-dir ./data           run the HTTP API (prints an admin key once)\n\nEvery command shares one data directory (--data-dir or CLEANWEB_DATA_DIR), so the CLI and the server see the same store."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: setup::GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API on the embedded SQLite store in the data directory.
+    Serve(serve::ServeArgs),
+    /// Moderate texts given as arguments, or stdin; --jsonl for one JSON item per line.
+    Check(check::CheckArgs),
+    /// Manage API keys (stored only as hashes).
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// Work with lexicon files.
+    #[command(subcommand)]
+    Lexicon(lexicon::LexiconCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    setup::init_tracing(&cli.global);
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args),
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::Key(cmd) => keys::run(&cli.global, cmd),
+        Command::Lexicon(cmd) => lexicon::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cleanweb: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Where a path came from, for messages.
+fn shown(p: &std::path::Path) -> String {
+    p.display().to_string()
+}

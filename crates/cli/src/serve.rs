@@ -1,0 +1,85 @@
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use cleanweb_core::auth::Role;
+use cleanweb_server::AppState;
+use cleanweb_store::Store;
+
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: server.addr from the config, 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<SocketAddr>,
+}
+
+pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let engine = global.engine(&config)?;
+    let addr: SocketAddr =
+        match args.addr {
+            Some(a) => a,
+            None => config.server.addr.parse().with_context(|| {
+                format!("server.addr {:?} is not HOST:PORT", config.server.addr)
+            })?,
+        };
+    crate::setup::runtime()?.block_on(async {
+        let store = global.store().await?;
+        tracing::info!(db = %store.path().display(), "store open");
+        let store: Arc<dyn Store> = Arc::new(store);
+        first_admin_key(store.as_ref()).await?;
+        let mut state = AppState::new(engine, store);
+        state.store_allow = config.store.store_allow;
+        state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        println!("cleanweb: listening on http://{local}");
+        tracing::info!(%local, detectors = ?state.engine.detector_names(), "serving");
+        cleanweb_server::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// On an empty store, creates an admin key and prints it once.
+async fn first_admin_key(store: &dyn Store) -> anyhow::Result<()> {
+    if !store.api_keys().await?.is_empty() {
+        return Ok(());
+    }
+    let (key, secret) = store.create_api_key("first admin", Role::Admin).await?;
+    println!(
+        "cleanweb: created the first admin API key (id {}). It is shown only this once; keep it safe:",
+        key.id
+    );
+    println!("admin key: {secret}");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

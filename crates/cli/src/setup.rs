@@ -1,0 +1,87 @@
+//! What every command shares: the data directory, the config, the engine and
+//! the store, built the same way for all of them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use cleanweb_core::Config;
+use cleanweb_engine::Engine;
+use cleanweb_engine::text::{Lexicon, LexiconDetector};
+use cleanweb_store::SqliteStore;
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Data directory holding the database and caches [default: the per-user data directory]
+    #[arg(long, global = true, env = "CLEANWEB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file (TOML); see config/cleanweb.example.toml for every key
+    #[arg(long, global = true, env = "CLEANWEB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra lexicon files, loaded on top of the built-in one (repeatable)
+    #[arg(long = "lexicon", global = true, value_name = "FILE")]
+    pub lexicons: Vec<PathBuf>,
+    /// Log filter, e.g. info or cleanweb_server=debug
+    #[arg(
+        long,
+        global = true,
+        env = "CLEANWEB_LOG",
+        default_value = "info",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+}
+
+impl GlobalArgs {
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    pub fn config(&self) -> anyhow::Result<Config> {
+        match &self.config {
+            Some(path) => Ok(Config::load(path)?),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The engine with the built-in detectors and any extra lexicons.
+    pub fn engine(&self, config: &Config) -> anyhow::Result<Engine> {
+        let mut lexicon = Lexicon::builtin();
+        for path in &self.lexicons {
+            lexicon.extend(Lexicon::load(path)?);
+        }
+        let detector = LexiconDetector::new(lexicon);
+        Ok(Engine::new(config.policy.clone(), config.limits.clone())
+            .with_detector(std::sync::Arc::new(detector)))
+    }
+
+    pub async fn store(&self) -> anyhow::Result<SqliteStore> {
+        let dir = self.data_dir();
+        SqliteStore::open_in(&dir)
+            .await
+            .with_context(|| format!("cannot open the store in {}", crate::shown(&dir)))
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "cleanweb")
+        .map(|d| d.data_dir().to_owned())
+        .unwrap_or_else(|| Path::new("cleanweb-data").to_owned())
+}
+
+pub fn init_tracing(args: &GlobalArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries results (decisions, keys).
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

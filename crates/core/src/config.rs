@@ -1,0 +1,170 @@
+//! The TOML config file. Every key is optional; `config/cleanweb.example.toml`
+//! documents each one with its default.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Policy, PolicyError};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub limits: Limits,
+    pub store: StoreConfig,
+    pub server: ServerConfig,
+    pub policy: Policy,
+}
+
+/// Bounds on everything that comes in. Hostile input gets a clear error
+/// naming the limit instead of unbounded work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest `text`, in characters.
+    pub max_text_chars: usize,
+    /// Longest `html`, in characters.
+    pub max_html_chars: usize,
+    /// Longest `url` or `base_url`, in characters.
+    pub max_url_chars: usize,
+    /// Largest `image`, in bytes (after base64 decoding).
+    pub max_image_bytes: usize,
+    /// Largest `video`, in bytes (after base64 decoding).
+    pub max_video_bytes: usize,
+    /// Longest client `id`, in bytes.
+    pub max_id_bytes: usize,
+    /// Most items in one batch request.
+    pub max_batch_items: usize,
+    /// Longest line `check --jsonl` accepts, in bytes.
+    pub max_jsonl_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 32 << 20,
+            max_text_chars: 1 << 20,
+            max_html_chars: 4 << 20,
+            max_url_chars: 8 << 10,
+            max_image_bytes: 16 << 20,
+            max_video_bytes: 24 << 20,
+            max_id_bytes: 512,
+            max_batch_items: 256,
+            max_jsonl_line_bytes: 32 << 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Also store `allow` decisions (off by default: they are the bulk and
+    /// rarely needed later).
+    pub store_allow: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address `serve` listens on when `--addr` is not given.
+    pub addr: String,
+    /// A request taking longer than this is answered 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:8080".into(),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid config {path}: {source}")]
+    Policy { path: String, source: PolicyError },
+    #[error("invalid config {path}: limits.{name} must be greater than 0")]
+    ZeroLimit { path: String, name: &'static str },
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::parse(&text, &shown)
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            source: Box::new(e),
+        })?;
+        config
+            .policy
+            .validate()
+            .map_err(|source| ConfigError::Policy {
+                path: origin.to_owned(),
+                source,
+            })?;
+        let l = &config.limits;
+        for (name, v) in [
+            ("max_body_bytes", l.max_body_bytes),
+            ("max_text_chars", l.max_text_chars),
+            ("max_batch_items", l.max_batch_items),
+            ("max_jsonl_line_bytes", l.max_jsonl_line_bytes),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::ZeroLimit {
+                    path: origin.to_owned(),
+                    name,
+                });
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_to_the_defaults() {
+        let text = include_str!("../../../config/cleanweb.example.toml");
+        let parsed = Config::parse(text, "example").unwrap();
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "the example documents the defaults"
+        );
+    }
+
+    #[test]
+    fn typos_are_reported_with_the_file() {
+        let err = Config::parse("[limits]\nmax_txt_chars = 5\n", "x.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("x.toml") && msg.contains("max_txt_chars"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{Category, Verdict};
+
+/// What a label points at, so a reviewer can see why it fired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Evidence {
+    /// A span of an item's text. `start`/`end` count Unicode scalar values
+    /// (chars) of the original field, never of a normalized form.
+    Span {
+        /// The item field the span is in (`text`, `html`, `url`).
+        #[serde(default = "default_field")]
+        field: String,
+        start: usize,
+        end: usize,
+        /// The original characters in the span.
+        matched: String,
+        /// The lexicon term (or rule) that matched.
+        term: String,
+    },
+    /// A region of an image, `[x, y, w, h]` in pixels.
+    #[serde(rename = "box")]
+    Region {
+        class: String,
+        score: f32,
+        #[serde(rename = "box")]
+        rect: [u32; 4],
+    },
+    /// A hash-bank match.
+    Hash {
+        bank: String,
+        distance: u32,
+        entry: String,
+    },
+    /// A URL found in the item that is on a list.
+    Url {
+        url: String,
+        list: String,
+        entry: String,
+    },
+}
+
+fn default_field() -> String {
+    "text".to_owned()
+}
+
+/// One finding: a category with a score in `0..=1`, the detector that produced
+/// it, and the evidence behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Label {
+    pub category: Category,
+    pub score: f32,
+    /// The detector that produced it, such as `text.lexicon`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+impl Label {
+    pub fn new(category: Category, score: f32, source: impl Into<String>) -> Self {
+        Label {
+            category,
+            score: score.clamp(0.0, 1.0),
+            source: source.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+}
+
+/// The engine's answer for one item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    /// The item's `id`, echoed (null when the item had none).
+    pub id: Option<String>,
+    pub verdict: Verdict,
+    /// Labels, most severe first.
+    pub labels: Vec<Label>,
+    /// Time spent in the engine, in microseconds.
+    pub elapsed_us: u64,
+    /// Parts of the item that were not analysed, and why. An item with
+    /// warnings was not fully checked; treat its `allow` accordingly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The item's `meta`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
+    /// The stored decision's id, when it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_json_matches_the_design() {
+        let span = Evidence::Span {
+            field: "text".into(),
+            start: 3,
+            end: 9,
+            matched: "色 情".into(),
+            term: "色情".into(),
+        };
+        let v = serde_json::to_value(&span).unwrap();
+        assert_eq!(v["kind"], "span");
+        assert_eq!(v["start"], 3);
+        let b = Evidence::Region {
+            class: "FACE_F".into(),
+            score: 0.5,
+            rect: [1, 2, 3, 4],
+        };
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(v["kind"], "box");
+        assert_eq!(v["box"], serde_json::json!([1, 2, 3, 4]));
+        let back: Evidence = serde_json::from_value(v).unwrap();
+        assert_eq!(back, b);
+    }
+}

@@ -1,0 +1,53 @@
+use crate::{Item, Label};
+
+/// One piece of an item's text, with the field it came from, so that evidence
+/// spans can name the field they point into.
+#[derive(Clone, Debug)]
+pub struct TextPart<'a> {
+    pub field: &'static str,
+    pub text: &'a str,
+}
+
+/// What detectors see: the item plus what extraction derived from it.
+#[derive(Debug)]
+pub struct Input<'a> {
+    pub item: &'a Item,
+    pub texts: Vec<TextPart<'a>>,
+}
+
+impl<'a> Input<'a> {
+    /// The texts every text detector should read.
+    pub fn from_item(item: &'a Item) -> Self {
+        let mut texts = Vec::new();
+        if let Some(t) = item.text.as_deref() {
+            texts.push(TextPart {
+                field: "text",
+                text: t,
+            });
+        }
+        Input { item, texts }
+    }
+}
+
+/// A detector failed on this input; the engine reports it and carries on with
+/// the other detectors.
+#[derive(Debug, thiserror::Error)]
+#[error("{detector}: {message}")]
+pub struct DetectError {
+    pub detector: &'static str,
+    pub message: String,
+}
+
+/// A source of signals. Detectors are pure: no network, no database, and they
+/// must be cheap to share between threads.
+pub trait Detector: Send + Sync {
+    /// A stable name, used as the `source` of the labels it emits.
+    fn name(&self) -> &'static str;
+
+    /// The item fields this detector reads (`text`, `html`, `url`, `image`,
+    /// `video`). The engine warns about fields that no detector reads.
+    fn fields(&self) -> &'static [&'static str];
+
+    /// Appends labels for `input`. An empty result means nothing was found.
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError>;
+}

@@ -1,0 +1,28 @@
+//! Shared types of cleanweb.
+//!
+//! Every front door (HTTP API, CLI, sweeps, reports) speaks in these types, and
+//! every detector produces [`Label`]s that the [`Policy`] turns into a
+//! [`Verdict`]. This crate holds no detection logic and does no I/O beyond
+//! reading a config file.
+//!
+//! ```
+//! use cleanweb_core::{Category, Label, Policy, Verdict};
+//! let policy = Policy::default();
+//! let label = Label::new(Category::SexualExplicit, 0.95, "text.lexicon");
+//! assert_eq!(policy.verdict(&[label]), Verdict::Block);
+//! ```
+
+pub mod auth;
+mod category;
+pub mod config;
+mod decision;
+mod detector;
+mod item;
+mod policy;
+
+pub use category::{Category, Verdict};
+pub use config::{Config, ConfigError, Limits};
+pub use decision::{Decision, Evidence, Label};
+pub use detector::{DetectError, Detector, Input, TextPart};
+pub use item::{Item, ItemError, Source};
+pub use policy::{Policy, PolicyError, Thresholds};

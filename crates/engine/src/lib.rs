@@ -1,0 +1,210 @@
+//! The one moderation engine. Every front door (API, CLI, sweeps, reports)
+//! calls [`Engine::moderate`]; none has detection logic of its own.
+//!
+//! The flow is: validate the item against the limits, extract what detectors
+//! read, run every detector, merge their labels and let the policy decide.
+//!
+//! ```
+//! use cleanweb_core::{Item, Limits, Policy, Verdict};
+//! use cleanweb_engine::Engine;
+//! let engine = Engine::new(Policy::default(), Limits::default());
+//! let decision = engine.moderate(&Item::text("hello")).unwrap();
+//! assert_eq!(decision.verdict, Verdict::Allow);
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cleanweb_core::{Decision, Detector, Input, Item, ItemError, Label, Limits, Policy};
+use rayon::prelude::*;
+
+pub use cleanweb_text as text;
+
+/// Fields the engine knows how to feed to detectors, in item order.
+const CONTENT_FIELDS: [&str; 5] = ["text", "html", "url", "image", "video"];
+
+#[derive(Clone)]
+pub struct Engine {
+    detectors: Vec<Arc<dyn Detector>>,
+    policy: Policy,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.detectors.iter().map(|d| d.name()).collect();
+        f.debug_struct("Engine")
+            .field("detectors", &names)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with no detectors: everything is allowed, with warnings.
+    pub fn new(policy: Policy, limits: Limits) -> Self {
+        Engine {
+            detectors: Vec::new(),
+            policy,
+            limits,
+        }
+    }
+
+    /// An engine with the built-in detectors and the default lexicon.
+    pub fn with_default_detectors(policy: Policy, limits: Limits) -> Self {
+        Engine::new(policy, limits).with_detector(Arc::new(text::LexiconDetector::default()))
+    }
+
+    pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
+        self.detectors.push(detector);
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn detector_names(&self) -> Vec<&'static str> {
+        self.detectors.iter().map(|d| d.name()).collect()
+    }
+
+    /// Moderates one item. Only an item that breaks the limits (or is empty)
+    /// is an error; a failing detector becomes a warning on the decision.
+    pub fn moderate(&self, item: &Item) -> Result<Decision, ItemError> {
+        let started = Instant::now();
+        item.validate(&self.limits)?;
+        let input = Input::from_item(item);
+        let mut raw: Vec<Label> = Vec::new();
+        let mut warnings = Vec::new();
+        for detector in &self.detectors {
+            if let Err(e) = detector.detect(&input, &mut raw) {
+                warnings.push(format!("detector failed, item not fully checked: {e}"));
+            }
+        }
+        for field in self.unread_fields(item) {
+            warnings.push(format!(
+                "{field} was not analysed: no configured detector reads it"
+            ));
+        }
+        let labels = self.policy.merge(raw);
+        let verdict = self.policy.verdict(&labels);
+        Ok(Decision {
+            id: item.id.clone(),
+            verdict,
+            labels,
+            elapsed_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            warnings,
+            meta: item.meta.clone(),
+            decision_id: None,
+        })
+    }
+
+    /// Moderates many items in parallel; results come back in input order.
+    pub fn moderate_batch(&self, items: &[Item]) -> Vec<Result<Decision, ItemError>> {
+        items.par_iter().map(|item| self.moderate(item)).collect()
+    }
+
+    fn unread_fields<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'static str> + 'a {
+        CONTENT_FIELDS.into_iter().filter(move |&field| {
+            let present = match field {
+                "text" => item.text.is_some(),
+                "html" => item.html.is_some(),
+                "url" => item.url.is_some(),
+                "image" => item.image.is_some(),
+                _ => item.video.is_some(),
+            };
+            present && !self.detectors.iter().any(|d| d.fields().contains(&field))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanweb_core::{Category, DetectError, Evidence, Verdict};
+
+    /// Flags every text containing "bad", to test the engine's plumbing alone.
+    struct Fixed;
+    impl Detector for Fixed {
+        fn name(&self) -> &'static str {
+            "test.fixed"
+        }
+        fn fields(&self) -> &'static [&'static str] {
+            &["text"]
+        }
+        fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
+            for part in &input.texts {
+                if part.text.contains("fail") {
+                    return Err(DetectError {
+                        detector: "test.fixed",
+                        message: "asked to fail".into(),
+                    });
+                }
+                if let Some(pos) = part.text.find("bad") {
+                    let start = part.text[..pos].chars().count();
+                    out.push(
+                        Label::new(Category::SexualExplicit, 0.9, self.name()).with_evidence(
+                            Evidence::Span {
+                                field: part.field.into(),
+                                start,
+                                end: start + 3,
+                                matched: "bad".into(),
+                                term: "bad".into(),
+                            },
+                        ),
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn engine() -> Engine {
+        Engine::new(Policy::default(), Limits::default()).with_detector(Arc::new(Fixed))
+    }
+
+    #[test]
+    fn moderate_applies_the_policy() {
+        let d = engine().moderate(&Item::text("so bad")).unwrap();
+        assert_eq!(d.verdict, Verdict::Block);
+        assert_eq!(d.labels[0].source, "test.fixed");
+        assert!(d.warnings.is_empty());
+        let d = engine().moderate(&Item::text("fine")).unwrap();
+        assert_eq!(d.verdict, Verdict::Allow);
+    }
+
+    #[test]
+    fn unread_fields_and_failures_become_warnings() {
+        let item = Item {
+            text: Some("fail".into()),
+            url: Some("https://example.com".into()),
+            ..Item::default()
+        };
+        let d = engine().moderate(&item).unwrap();
+        assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+        assert!(d.warnings[1].starts_with("url was not analysed"));
+    }
+
+    #[test]
+    fn batch_keeps_order_and_isolates_errors() {
+        let items: Vec<Item> = (0..100)
+            .map(|i| match i % 3 {
+                0 => Item::text(format!("bad {i}")),
+                1 => Item::default(),
+                _ => Item::text(format!("ok {i}")),
+            })
+            .collect();
+        let out = engine().moderate_batch(&items);
+        for (i, r) in out.iter().enumerate() {
+            match i % 3 {
+                0 => assert_eq!(r.as_ref().unwrap().verdict, Verdict::Block),
+                1 => assert_eq!(r.as_ref().unwrap_err(), &ItemError::Empty),
+                _ => assert_eq!(r.as_ref().unwrap().verdict, Verdict::Allow),
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The /v1 handlers: extract, call the engine or the store, map to a response.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use cleanweb_core::{Decision, Item, ItemError, Source, Verdict};
+use cleanweb_store::{DecisionQuery, DecisionRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::problem::{ApiJson, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Items to moderate; at most `limits.max_batch_items`.
+    pub items: Vec<Item>,
+}
+
+/// One result of a batch: a decision, or why the item was refused.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchResult {
+    Decision(Decision),
+    Error(ItemFailure),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemFailure {
+    pub id: Option<String>,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// One entry per item, in request order.
+    pub decisions: Vec<BatchResult>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub store: String,
+    pub detectors: Vec<String>,
+}
+
+/// A stored decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredDecision {
+    pub decision_id: String,
+    /// RFC 3339 time of the decision.
+    pub created_at: String,
+    pub source: Source,
+    pub content_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub decision: Decision,
+}
+
+impl From<DecisionRecord> for StoredDecision {
+    fn from(r: DecisionRecord) -> Self {
+        let secs = u64::try_from(r.created_at_ms).unwrap_or(0);
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(secs);
+        StoredDecision {
+            decision_id: r.id.to_string(),
+            created_at: humantime::format_rfc3339_millis(at).to_string(),
+            source: r.source,
+            content_sha256: r.content_sha256,
+            text: r.text,
+            url: r.url,
+            decision: r.decision,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionList {
+    pub decisions: Vec<StoredDecision>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DecisionParams {
+    /// Only this verdict.
+    #[param(value_type = Option<String>)]
+    pub verdict: Option<Verdict>,
+    /// Only this front door: api, cli, sweep, report.
+    #[param(value_type = Option<String>)]
+    pub source: Option<Source>,
+    /// Only decisions older than this decision id.
+    pub before: Option<Uuid>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// Moderate one item.
+#[utoipa::path(post, path = "/v1/moderate", tag = "moderation",
+    request_body = Item,
+    responses(
+        (status = 200, description = "The decision", body = Decision),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or field over a limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The item has no content", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn moderate(
+    State(state): State<AppState>,
+    ApiJson(item): ApiJson<Item>,
+) -> Result<Json<Decision>, Problem> {
+    let mut results = run_engine(&state, vec![item]).await?;
+    let (item, result) = results
+        .pop()
+        .ok_or_else(|| Problem::internal("engine returned nothing"))?;
+    let decision = result?;
+    let mut stored = persist(&state, vec![(item, decision)]).await;
+    stored
+        .pop()
+        .map(Json)
+        .ok_or_else(|| Problem::internal("decision lost"))
+}
+
+/// Moderate up to `limits.max_batch_items` items in one request, in parallel.
+#[utoipa::path(post, path = "/v1/moderate/batch", tag = "moderation",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One result per item, in order", body = BatchResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit, or too many items", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn moderate_batch(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, Problem> {
+    let max = state.engine.limits().max_batch_items;
+    if req.items.len() > max {
+        return Err(Problem::too_large(format!(
+            "the batch has {} items, the limit is {max} (limits.max_batch_items)",
+            req.items.len()
+        )));
+    }
+    let results = run_engine(&state, req.items).await?;
+    let mut out: Vec<Option<BatchResult>> = Vec::with_capacity(results.len());
+    let mut ok: Vec<(usize, Item, Decision)> = Vec::new();
+    for (i, (item, r)) in results.into_iter().enumerate() {
+        match r {
+            Ok(d) => {
+                ok.push((i, item, d));
+                out.push(None);
+            }
+            Err(e) => out.push(Some(BatchResult::Error(ItemFailure {
+                id: item.id,
+                error: e.to_string(),
+            }))),
+        }
+    }
+    let positions: Vec<usize> = ok.iter().map(|(i, _, _)| *i).collect();
+    let stored = persist(&state, ok.into_iter().map(|(_, it, d)| (it, d)).collect()).await;
+    for (pos, d) in positions.into_iter().zip(stored) {
+        out[pos] = Some(BatchResult::Decision(d));
+    }
+    Ok(Json(BatchResponse {
+        decisions: out.into_iter().flatten().collect(),
+    }))
+}
+
+/// List stored decisions, newest first (admin).
+#[utoipa::path(get, path = "/v1/decisions", tag = "decisions",
+    params(DecisionParams),
+    responses(
+        (status = 200, body = DecisionList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_decisions(
+    State(state): State<AppState>,
+    Query(p): Query<DecisionParams>,
+) -> Result<Json<DecisionList>, Problem> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let records = state
+        .store
+        .decisions(&DecisionQuery {
+            verdict: p.verdict,
+            source: p.source,
+            before: p.before,
+            limit,
+        })
+        .await
+        .map_err(store_problem)?;
+    let next = (records.len() == limit as usize)
+        .then(|| records.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(DecisionList {
+        decisions: records.into_iter().map(StoredDecision::from).collect(),
+        next,
+    }))
+}
+
+/// One stored decision (admin).
+#[utoipa::path(get, path = "/v1/decisions/{id}", tag = "decisions",
+    params(("id" = String, Path, description = "The decision_id")),
+    responses(
+        (status = 200, body = StoredDecision),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_decision(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<StoredDecision>, Problem> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| Problem::not_found(format!("no decision {id:?}: not a decision id")))?;
+    match state.store.decision(id).await.map_err(store_problem)? {
+        Some(r) => Ok(Json(r.into())),
+        None => Err(Problem::not_found(format!("no decision {id}"))),
+    }
+}
+
+/// Liveness and readiness: answers 200 when the store answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
+    state.store.ping().await.map_err(store_problem)?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        store: state.store.kind().into(),
+        detectors: state
+            .engine
+            .detector_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+fn store_problem(e: cleanweb_store::StoreError) -> Problem {
+    tracing::error!(error = %e, "store failed");
+    Problem::unavailable("the store is not answering; try again")
+}
+
+type EngineResult = (Item, Result<Decision, ItemError>);
+
+/// Runs the engine off the async threads: detection is CPU work.
+async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResult>, Problem> {
+    let engine = Arc::clone(&state.engine);
+    tokio::task::spawn_blocking(move || {
+        let results = if items.len() == 1 {
+            vec![engine.moderate(&items[0])]
+        } else {
+            engine.moderate_batch(&items)
+        };
+        items.into_iter().zip(results).collect()
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "engine task failed");
+        Problem::internal("the engine failed on this request")
+    })
+}
+
+/// Stores what the config says to store and counts every decision. A store
+/// failure does not lose the answer: the decision is returned with a warning.
+async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision> {
+    let mut records = Vec::new();
+    let mut out = Vec::with_capacity(made.len());
+    for (item, decision) in made {
+        state.metrics.record_decision(Source::Api, &decision);
+        if decision.verdict != Verdict::Allow || state.store_allow {
+            let r = DecisionRecord::new(Source::Api, &item, &decision);
+            out.push(r.decision.clone());
+            records.push(r);
+        } else {
+            out.push(decision);
+        }
+    }
+    if let Err(e) = state.store.save_decisions(&records).await {
+        tracing::error!(error = %e, count = records.len(), "could not store decisions");
+        state.metrics.record_store_error();
+        for d in &mut out {
+            if d.decision_id.take().is_some() {
+                d.warnings.push("the decision could not be stored".into());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "cleanweb", description = "Moderation API for sexual and obscene content."),
+    paths(api::moderate, api::moderate_batch, api::list_decisions, api::get_decision, api::healthz, api::metrics),
+    components(schemas(
+        cleanweb_core::Item, cleanweb_core::Decision, cleanweb_core::Label, cleanweb_core::Evidence,
+        cleanweb_core::Category, cleanweb_core::Verdict, cleanweb_core::Source,
+        api::BatchRequest, api::BatchResponse, api::BatchResult, api::ItemFailure,
+        api::StoredDecision, api::DecisionList, api::Health, crate::problem::Problem,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

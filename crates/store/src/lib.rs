@@ -1,0 +1,119 @@
+//! Persistence for cleanweb.
+//!
+//! [`Store`] is what the rest of the system sees; [`SqliteStore`] is the
+//! embedded default (one file, WAL mode, migrations applied on open).
+//! PostgreSQL, for several machines, implements the same trait.
+
+mod sqlite;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use cleanweb_core::auth::Role;
+use cleanweb_core::{Decision, Item, Source, Verdict};
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("corrupt row in {table}: {message}")]
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A decision as stored: the engine's answer plus where it came from and a
+/// reference to the content it was about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRecord {
+    pub id: Uuid,
+    pub created_at_ms: i64,
+    pub source: Source,
+    pub decision: Decision,
+    pub content_sha256: String,
+    pub text: Option<String>,
+    pub url: Option<String>,
+}
+
+impl DecisionRecord {
+    /// A record for a decision just made; its id is a new UUIDv7.
+    pub fn new(source: Source, item: &Item, decision: &Decision) -> Self {
+        let id = Uuid::now_v7();
+        let mut decision = decision.clone();
+        decision.decision_id = Some(id.to_string());
+        DecisionRecord {
+            id,
+            created_at_ms: now_ms(),
+            source,
+            decision,
+            content_sha256: item.content_sha256(),
+            text: item.text.clone(),
+            url: item.url.clone(),
+        }
+    }
+}
+
+/// Which decisions to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct DecisionQuery {
+    pub verdict: Option<Verdict>,
+    pub source: Option<Source>,
+    /// Only decisions older than this one (keyset pagination).
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Everything cleanweb persists. Implementations must be safe to share
+/// between tasks and must keep a write durable once the call returns.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores decisions in one transaction: all or none.
+    async fn save_decisions(&self, records: &[DecisionRecord]) -> Result<()>;
+    async fn decision(&self, id: Uuid) -> Result<Option<DecisionRecord>>;
+    async fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionRecord>>;
+    async fn count_decisions(&self) -> Result<u64>;
+
+    /// Creates a key and returns it with its secret, which is not stored and
+    /// cannot be recovered.
+    async fn create_api_key(&self, name: &str, role: Role) -> Result<(ApiKey, String)>;
+    /// The live (not revoked) key with this secret.
+    async fn api_key_by_secret(&self, secret: &str) -> Result<Option<ApiKey>>;
+    async fn api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes a key; false when there is no such live key.
+    async fn revoke_api_key(&self, id: Uuid) -> Result<bool>;
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,359 @@
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cleanweb_core::auth::{Role, generate_key, hash_key};
+use cleanweb_core::{Decision, Source, Verdict};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::{ApiKey, DecisionQuery, DecisionRecord, Result, Store, StoreError, now_ms};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The embedded store: one SQLite file in WAL mode.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// The database file inside a data directory.
+    pub fn path_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("cleanweb.db")
+    }
+
+    /// Opens (creating if needed) the store in `data_dir` and applies migrations.
+    pub async fn open_in(data_dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        SqliteStore::open(&Self::path_in(data_dir)).await
+    }
+
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // WAL: readers never block the writer, and a killed process
+            // leaves a consistent database. NORMAL sync is durable against
+            // process crashes; only a power cut can lose the last commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks the file's integrity (`PRAGMA integrity_check`).
+    pub async fn integrity_check(&self) -> Result<String> {
+        let row = sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<String, _>(0)?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn corrupt(table: &'static str, message: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        message: message.to_string(),
+    }
+}
+
+fn decision_from_row(row: &SqliteRow) -> Result<DecisionRecord> {
+    let c = |m: &dyn std::fmt::Display| corrupt("decisions", m);
+    let id: String = row.try_get("id")?;
+    let id = Uuid::parse_str(&id).map_err(|e| c(&e))?;
+    let source: String = row.try_get("source")?;
+    let verdict: String = row.try_get("verdict")?;
+    let labels: String = row.try_get("labels")?;
+    let warnings: String = row.try_get("warnings")?;
+    let meta: Option<String> = row.try_get("meta")?;
+    let elapsed: i64 = row.try_get("elapsed_us")?;
+    let decision = Decision {
+        id: row.try_get("client_id")?,
+        verdict: Verdict::from_str(&verdict).map_err(|e| c(&e))?,
+        labels: serde_json::from_str(&labels).map_err(|e| c(&e))?,
+        elapsed_us: u64::try_from(elapsed).unwrap_or(0),
+        warnings: serde_json::from_str(&warnings).map_err(|e| c(&e))?,
+        meta: meta
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| c(&e))?,
+        decision_id: Some(id.to_string()),
+    };
+    Ok(DecisionRecord {
+        id,
+        created_at_ms: row.try_get("created_at")?,
+        source: Source::from_str(&source).map_err(|e| c(&e))?,
+        decision,
+        content_sha256: row.try_get("content_sha256")?,
+        text: row.try_get("text")?,
+        url: row.try_get("url")?,
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKey> {
+    let id: String = row.try_get("id")?;
+    let role: String = row.try_get("role")?;
+    Ok(ApiKey {
+        id: Uuid::parse_str(&id).map_err(|e| corrupt("api_keys", e))?,
+        name: row.try_get("name")?,
+        role: Role::from_str(&role).map_err(|e| corrupt("api_keys", e))?,
+        created_at_ms: row.try_get("created_at")?,
+        revoked_at_ms: row.try_get("revoked_at")?,
+    })
+}
+
+fn categories_of(d: &Decision) -> String {
+    let mut cats: Vec<&str> = d.labels.iter().map(|l| l.category.as_str()).collect();
+    cats.sort_unstable();
+    cats.dedup();
+    cats.join(" ")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn save_decisions(&self, records: &[DecisionRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for r in records {
+            let d = &r.decision;
+            let labels = serde_json::to_string(&d.labels).map_err(|e| corrupt("decisions", e))?;
+            let warnings =
+                serde_json::to_string(&d.warnings).map_err(|e| corrupt("decisions", e))?;
+            let meta = d.meta.as_ref().map(|m| m.to_string());
+            sqlx::query(
+                "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
+                 labels, warnings, meta, content_sha256, text, url, elapsed_us) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.id.to_string())
+            .bind(r.created_at_ms)
+            .bind(r.source.as_str())
+            .bind(d.id.as_deref())
+            .bind(d.verdict.as_str())
+            .bind(categories_of(d))
+            .bind(labels)
+            .bind(warnings)
+            .bind(meta)
+            .bind(&r.content_sha256)
+            .bind(r.text.as_deref())
+            .bind(r.url.as_deref())
+            .bind(i64::try_from(d.elapsed_us).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn decision(&self, id: Uuid) -> Result<Option<DecisionRecord>> {
+        let row = sqlx::query("SELECT * FROM decisions WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(decision_from_row).transpose()
+    }
+
+    async fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionRecord>> {
+        let mut q = QueryBuilder::new("SELECT * FROM decisions WHERE 1=1");
+        if let Some(v) = query.verdict {
+            q.push(" AND verdict = ").push_bind(v.as_str());
+        }
+        if let Some(s) = query.source {
+            q.push(" AND source = ").push_bind(s.as_str());
+        }
+        if let Some(before) = query.before {
+            // UUIDv7 strings sort by time, so they page like the timestamp.
+            q.push(" AND id < ").push_bind(before.to_string());
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(query.limit.clamp(1, 1000)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(decision_from_row).collect()
+    }
+
+    async fn count_decisions(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_api_key(&self, name: &str, role: Role) -> Result<(ApiKey, String)> {
+        let new = generate_key();
+        let key = ApiKey {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            role,
+            created_at_ms: now_ms(),
+            revoked_at_ms: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(key.id.to_string())
+        .bind(&key.name)
+        .bind(role.as_str())
+        .bind(&new.hash)
+        .bind(key.created_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok((key, new.secret))
+    }
+
+    async fn api_key_by_secret(&self, secret: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+            .bind(hash_key(secret))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: Uuid) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanweb_core::{Category, Item, Label};
+
+    fn decision(verdict: Verdict) -> Decision {
+        Decision {
+            id: Some("c1".into()),
+            verdict,
+            labels: vec![Label::new(Category::SexualExplicit, 0.9, "text.lexicon")],
+            elapsed_us: 12,
+            warnings: vec![],
+            meta: Some(serde_json::json!({"post": 7})),
+            decision_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn decisions_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let item = Item::text("some text");
+        let rec = DecisionRecord::new(Source::Cli, &item, &decision(Verdict::Block));
+        store
+            .save_decisions(std::slice::from_ref(&rec))
+            .await
+            .unwrap();
+        store.close().await;
+
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let back = store.decision(rec.id).await.unwrap().unwrap();
+        assert_eq!(back, rec);
+        assert_eq!(store.count_decisions().await.unwrap(), 1);
+        assert_eq!(store.integrity_check().await.unwrap(), "ok");
+    }
+
+    #[tokio::test]
+    async fn decisions_list_newest_first_with_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let item = Item::text("x");
+        let recs: Vec<_> = [Verdict::Block, Verdict::Review, Verdict::Block]
+            .into_iter()
+            .map(|v| DecisionRecord::new(Source::Api, &item, &decision(v)))
+            .collect();
+        store.save_decisions(&recs).await.unwrap();
+        let all = store
+            .decisions(&DecisionQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![recs[2].id, recs[1].id, recs[0].id]
+        );
+        let blocks = store
+            .decisions(&DecisionQuery {
+                verdict: Some(Verdict::Block),
+                before: Some(recs[2].id),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].id, recs[0].id);
+    }
+
+    #[tokio::test]
+    async fn api_keys_are_stored_as_hashes_and_can_be_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let (key, secret) = store.create_api_key("ci", Role::Operator).await.unwrap();
+        assert_eq!(
+            store.api_key_by_secret(&secret).await.unwrap(),
+            Some(key.clone())
+        );
+        assert_eq!(store.api_key_by_secret("cwk_wrong").await.unwrap(), None);
+        store.close().await;
+        let raw = std::fs::read(SqliteStore::path_in(dir.path())).unwrap();
+        let wal = std::fs::read(dir.path().join("cleanweb.db-wal")).unwrap_or_default();
+        for bytes in [raw, wal] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        assert!(store.revoke_api_key(key.id).await.unwrap());
+        assert!(!store.revoke_api_key(key.id).await.unwrap());
+        assert_eq!(store.api_key_by_secret(&secret).await.unwrap(), None);
+    }
+}
