@@ -19,12 +19,13 @@ pub fn run(cmd: LexiconCommand) -> anyhow::Result<ExitCode> {
             let mut failed = false;
             for f in files {
                 match Lexicon::load(&f) {
-                    Ok(lex) => println!(
-                        "{}: ok, {} term forms, {} allow-list forms",
-                        crate::shown(&f),
-                        lex.entries.len(),
-                        lex.allow.len()
-                    ),
+                    Ok(lex) => {
+                        let (terms, allow, context) = lex.counts();
+                        println!(
+                            "{}: ok, {terms} term forms, {allow} allow-list forms, {context} context cues",
+                            crate::shown(&f)
+                        );
+                    }
                     Err(e) => {
                         eprintln!("{e}");
                         failed = true;

@@ -1,6 +1,7 @@
 //! The `cleanweb` binary: thin glue over the library crates.
 
 mod check;
+mod eval;
 mod jsonl;
 mod keys;
 mod lexicon;
@@ -34,6 +35,9 @@ enum Command {
     /// Manage API keys (stored only as hashes).
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Measure the engine on a labelled set.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Work with lexicon files.
     #[command(subcommand)]
     Lexicon(lexicon::LexiconCommand),
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli.global, args),
         Command::Key(cmd) => keys::run(&cli.global, cmd),
         Command::Lexicon(cmd) => lexicon::run(cmd),
+        Command::Eval(cmd) => eval::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

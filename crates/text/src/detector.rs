@@ -1,21 +1,46 @@
-//! The lexicon matcher: one Aho-Corasick pass over the normalized text finds
-//! every term and allow-list hit; hits are then filtered by their per-term
-//! options and mapped back to original offsets.
+//! The lexicon matcher.
+//!
+//! One Aho-Corasick pass over the normalized text finds every term, allow-list
+//! word and context cue; a second pass over the phonetic spelling finds
+//! sound-alikes. Hits are filtered by their per-term options, mapped back to
+//! original offsets, and scored:
+//!
+//! - A term hit scores by its severity (block 0.95, review 0.6).
+//! - **Ads**: contact details (see `contact`) next to a sexual hit make it a
+//!   `sexual.services` ad: with a services term 0.95, with a blocking
+//!   explicit term 0.9, with milder terms 0.6.
+//! - **Context**: text that carries cues of news, law enforcement, medicine or
+//!   education, and no contact details, has every hit lowered one step (×0.6:
+//!   block → review, review → allow). A report about a crackdown on
+//!   pornography is then reviewed at most, never blocked. Cues cannot launder
+//!   spam: with more than twice as many distinct hits as cues (plus one), or
+//!   with contact details, no discount applies, and `sexual.minors` never
+//!   drops below review.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use cleanweb_core::{Category, DetectError, Detector, Evidence, Input, Label};
 
-use crate::lexicon::{Entry, Lexicon};
+use crate::contact;
+use crate::fold::is_cjk;
+use crate::lexicon::{Entry, Kind, Lexicon, Severity};
 use crate::normalize::{Normalized, normalize};
+use crate::phonetic::{Phonetic, readings};
 
 pub const SOURCE: &str = "text.lexicon";
 
+/// The factor a context cue applies to hit scores.
+const CONTEXT_DISCOUNT: f32 = 0.6;
+/// `sexual.minors` stays at least this high (the default review threshold is 0.2).
+const MINORS_FLOOR: f32 = 0.5;
+
 /// Flags text that contains lexicon terms, however disguised.
 pub struct LexiconDetector {
-    automaton: Option<AhoCorasick>,
-    /// Pattern ids `0..entries.len()` are terms, the rest allow-list entries.
     entries: Vec<Entry>,
-    n_terms: usize,
+    direct: Option<AhoCorasick>,
+    /// Per direct pattern: its entry and the run lengths of its folded form.
+    direct_ids: Vec<(usize, Vec<u8>)>,
+    phonetic: Option<AhoCorasick>,
+    phonetic_ids: Vec<usize>,
 }
 
 impl Default for LexiconDetector {
@@ -25,106 +50,272 @@ impl Default for LexiconDetector {
     }
 }
 
-/// A term hit, as a byte range of the normalized text.
+/// A term hit, mapped to the original text.
+#[derive(Clone, Debug)]
 struct Hit {
     entry: usize,
     start: usize,
     end: usize,
+    phonetic: bool,
+    /// Must stand as a whole word in the original.
+    whole_word: bool,
+}
+
+/// What one text yields before scoring.
+struct Scan {
+    hits: Vec<Hit>,
+    cues: usize,
 }
 
 impl LexiconDetector {
     pub fn new(lexicon: Lexicon) -> Self {
-        let n_terms = lexicon.entries.len();
-        let mut entries = lexicon.entries;
-        entries.extend(lexicon.allow);
-        let automaton = if entries.is_empty() {
-            None
-        } else {
-            // Standard semantics so that overlapping iteration sees every hit,
-            // which the allow-list check needs.
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(entries.iter().map(|e| e.pattern.as_str()))
-                .ok()
-        };
+        let entries = lexicon.entries;
+        let mut direct_pats: Vec<String> = Vec::new();
+        let mut direct_ids = Vec::new();
+        let mut phonetic_pats: Vec<String> = Vec::new();
+        let mut phonetic_ids = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut forms = vec![e.term.clone()];
+            if matches!(e.kind, Kind::Term(..)) {
+                forms.extend(split_forms(&e.term));
+            }
+            for form in forms {
+                let n = normalize(&form);
+                if n.is_empty() {
+                    continue;
+                }
+                direct_ids.push((i, n.runs(0, n.text.len()).to_vec()));
+                direct_pats.push(n.text.clone());
+            }
+            if matches!(e.kind, Kind::Term(..)) && e.sound_alike && e.allow_junk {
+                for r in readings(&e.pattern) {
+                    phonetic_pats.push(r);
+                    phonetic_ids.push(i);
+                }
+            }
+        }
         LexiconDetector {
-            automaton,
             entries,
-            n_terms,
+            direct: build(&direct_pats),
+            direct_ids,
+            phonetic: build(&phonetic_pats),
+            phonetic_ids,
         }
     }
 
     pub fn term_count(&self) -> usize {
-        self.n_terms
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::Term(..)))
+            .count()
     }
 
-    /// Finds the accepted term hits in one text.
-    fn scan(&self, text: &str) -> (Normalized, Vec<Hit>) {
+    fn scan(&self, text: &str, original: &mut Option<Vec<char>>) -> Scan {
         let norm = normalize(text);
-        let Some(ac) = &self.automaton else {
-            return (norm, Vec::new());
-        };
         let mut hits = Vec::new();
-        let mut allows = Vec::new();
-        for m in ac.find_overlapping_iter(norm.text.as_str()) {
-            let id = m.pattern().as_usize();
-            // Byte offsets of the normalized text; they order like char offsets.
-            let (start, end) = (m.start(), m.end());
-            if id < self.n_terms {
-                hits.push(Hit {
-                    entry: id,
-                    start,
-                    end,
-                });
-            } else {
-                allows.push((start, end));
+        let mut allows: Vec<(usize, usize)> = Vec::new();
+        let mut cue_entries: Vec<usize> = Vec::new();
+        if let Some(ac) = &self.direct {
+            for m in ac.find_overlapping_iter(norm.text.as_str()) {
+                let (entry, pattern_runs) = &self.direct_ids[m.pattern().as_usize()];
+                let Some((start, end)) = norm.original_span(m.start(), m.end()) else {
+                    continue;
+                };
+                match self.entries[*entry].kind {
+                    Kind::Allow => allows.push((start, end)),
+                    Kind::Context => cue_entries.push(*entry),
+                    Kind::Term(..) => {
+                        let e = &self.entries[*entry];
+                        let runs_ok = runs_match(norm.runs(m.start(), m.end()), pattern_runs);
+                        let contiguous =
+                            e.allow_junk || end - start == norm.folded_len(m.start(), m.end());
+                        if runs_ok && contiguous {
+                            hits.push(Hit {
+                                entry: *entry,
+                                start,
+                                end,
+                                phonetic: false,
+                                whole_word: e.whole_word,
+                            });
+                        }
+                    }
+                }
             }
+        }
+        if let Some(ac) = &self.phonetic {
+            self.scan_phonetic(ac, &norm, &mut hits);
         }
         if hits.is_empty() {
-            return (norm, hits);
-        }
-        let original: Vec<char> = text.chars().collect();
-        hits.retain(|h| {
-            let entry = &self.entries[h.entry];
-            let Some((os, oe)) = span_of(&norm, h) else {
-                return false;
+            cue_entries.sort_unstable();
+            cue_entries.dedup();
+            return Scan {
+                hits,
+                cues: cue_entries.len(),
             };
-            // An allow-list word that straddles the hit means the hit is an
-            // artefact of word boundaries (颜色|情况 contains 色情), so drop
-            // it. An allow word lying wholly inside the hit does not excuse it.
-            let straddled = allows
-                .iter()
-                .any(|&(s, e)| s < h.end && h.start < e && (s < h.start || e > h.end));
-            if straddled {
-                return false;
-            }
-            if entry.whole_word && !is_whole_word(&original, os, oe) {
-                return false;
-            }
-            if !entry.allow_junk && oe - os != norm.char_index(h.end) - norm.char_index(h.start) {
-                return false;
-            }
-            true
+        }
+        let original = original.get_or_insert_with(|| text.chars().collect());
+        hits.retain(|h| {
+            // An allow-list word that straddles a hit means the hit is an
+            // artefact of word boundaries (颜色|情况 holds 色情): drop it. An
+            // allow word wholly inside a direct hit does not excuse the hit;
+            // a sound-alike hit is dropped on any overlap.
+            let excused = allows.iter().any(|&(s, e)| {
+                s < h.end && h.start < e && (h.phonetic || s < h.start || e > h.end)
+            });
+            !excused && (!h.whole_word || is_whole_word(original, h.start, h.end))
         });
-        // Keep the longest hits: a hit inside a longer hit of the same
-        // category adds nothing for the reader.
+        // A sound-alike hit where the same span already matched directly adds nothing.
+        let direct_spans: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|h| !h.phonetic)
+            .map(|h| (h.start, h.end))
+            .collect();
+        hits.retain(|h| !h.phonetic || !direct_spans.contains(&(h.start, h.end)));
+        // Keep the longest hits: one inside a longer hit of the same category
+        // adds nothing for the reader.
         hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
         let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
         for h in hits {
-            let cat = self.entries[h.entry].category;
-            let inside = kept.iter().any(|k| {
-                k.start <= h.start && h.end <= k.end && self.entries[k.entry].category == cat
-            });
+            let cat = self.category(h.entry);
+            let inside = kept
+                .iter()
+                .any(|k| k.start <= h.start && h.end <= k.end && self.category(k.entry) == cat);
             if !inside {
                 kept.push(h);
             }
         }
-        (norm, kept)
+        cue_entries.sort_unstable();
+        cue_entries.dedup();
+        Scan {
+            hits: kept,
+            cues: cue_entries.len(),
+        }
+    }
+
+    fn scan_phonetic(&self, ac: &AhoCorasick, norm: &Normalized, hits: &mut Vec<Hit>) {
+        // Without hanzi or Latin letters there is nothing to spell out.
+        if !norm
+            .text
+            .chars()
+            .any(|c| is_cjk(c) || c.is_ascii_lowercase())
+        {
+            return;
+        }
+        let ph = Phonetic::new(norm);
+        if !ph.has_units() {
+            return;
+        }
+        for m in ac.find_overlapping_iter(ph.text.as_str()) {
+            let entry = self.phonetic_ids[m.pattern().as_usize()];
+            let Some(span) = ph.span(m.start(), m.end()) else {
+                continue;
+            };
+            // Pinyin written in Latin letters must stand as its own word.
+            hits.push(Hit {
+                entry,
+                start: span.start,
+                end: span.end,
+                phonetic: true,
+                whole_word: span.latin_start || span.latin_end,
+            });
+        }
+    }
+
+    fn category(&self, entry: usize) -> Option<Category> {
+        match self.entries[entry].kind {
+            Kind::Term(c, _) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Scores one text's hits into labels (see the module docs).
+    fn score(&self, field: &str, text: &str, scan: Scan, original: &[char], out: &mut Vec<Label>) {
+        let contacts = contact::extract(text);
+        let mut distinct: Vec<&str> = scan
+            .hits
+            .iter()
+            .map(|h| self.entries[h.entry].pattern.as_str())
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let discount = scan.cues > 0 && contacts.is_empty() && distinct.len() <= 2 * scan.cues + 1;
+        let span = |start: usize, end: usize, term: &str| Evidence::Span {
+            field: field.to_owned(),
+            start,
+            end,
+            matched: original
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .collect(),
+            term: term.to_owned(),
+        };
+        let mut services_floor: f32 = 0.0;
+        let mut ad_terms: Vec<Evidence> = Vec::new();
+        for h in &scan.hits {
+            let e = &self.entries[h.entry];
+            let Kind::Term(category, severity) = e.kind else {
+                continue;
+            };
+            let mut score = severity.score();
+            if discount {
+                score *= CONTEXT_DISCOUNT;
+                if category == Category::SexualMinors {
+                    score = score.max(MINORS_FLOOR);
+                }
+            }
+            let term = if h.phonetic {
+                format!("{} (sound-alike)", e.term)
+            } else {
+                e.term.clone()
+            };
+            let ev = span(h.start, h.end, &term);
+            if !contacts.is_empty() {
+                let floor = match (category, severity) {
+                    (Category::SexualServices, _) => 0.95,
+                    (Category::SexualExplicit | Category::SexualMinors, Severity::Block) => 0.9,
+                    _ => 0.6,
+                };
+                if floor > services_floor {
+                    services_floor = floor;
+                }
+                ad_terms.push(ev.clone());
+            }
+            out.push(Label::new(category, score, SOURCE).with_evidence(ev));
+        }
+        if services_floor > 0.0 {
+            let mut label = Label::new(Category::SexualServices, services_floor, SOURCE);
+            label.evidence = ad_terms;
+            for c in contacts {
+                label
+                    .evidence
+                    .push(span(c.start, c.end, &format!("contact:{}", c.kind)));
+            }
+            out.push(label);
+        }
     }
 }
 
-fn span_of(norm: &Normalized, h: &Hit) -> Option<(usize, usize)> {
-    norm.original_span(h.start, h.end)
+fn build(patterns: &[String]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    // Standard semantics so that overlapping iteration sees every hit, which
+    // the allow-list check needs.
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(patterns)
+        .ok()
+}
+
+/// Whether a collapsed hit's runs fit the pattern's. Every run must be at
+/// least the pattern's; then the hit is the pattern exactly, or the pattern
+/// has no doubled letters ("porrn" is porn), or the text stretched a letter to
+/// three or more ("boooobs"). "Bob's" is thus not "boobs", nor "as" "ass".
+fn runs_match(text: &[u8], pattern: &[u8]) -> bool {
+    text.len() == pattern.len()
+        && text.iter().zip(pattern).all(|(t, p)| t >= p)
+        && (text == pattern || pattern.iter().all(|&p| p == 1) || text.iter().any(|&t| t >= 3))
 }
 
 /// True when the original span neither starts nor ends inside a word.
@@ -138,8 +329,43 @@ fn is_whole_word(original: &[char], start: usize, end: usize) -> bool {
     !before && !after
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
+/// 拆字: a character written as its components, side by side. Only the
+/// splits seen in evasion, for characters of sexual terms.
+const SPLITS: &[(char, &str)] = &[
+    ('娼', "女昌"),
+    ('妓', "女支"),
+    ('奸', "女干"),
+    ('嫖', "女票"),
+    ('射', "身寸"),
+    ('炮', "火包"),
+    ('操', "扌喿"),
+    ('插', "扌臿"),
+    ('裸', "衤果"),
+    ('淫', "氵壬"),
+    ('情', "忄青"),
+    ('鸡', "又鸟"),
+    ('逼', "辶畐"),
+    ('肏', "入肉"),
+    ('屌', "尸吊"),
+    ('嫩', "女敕"),
+    ('骚', "马蚤"),
+    ('聊', "耳卯"),
+    ('棒', "木奉"),
+];
+
+/// The term with each splittable character written split, one at a time.
+fn split_forms(term: &str) -> Vec<String> {
+    let chars: Vec<char> = term.chars().collect();
+    let mut out = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        if let Some((_, split)) = SPLITS.iter().find(|(s, _)| s == c) {
+            let mut form: String = chars[..i].iter().collect();
+            form.push_str(split);
+            form.extend(&chars[i + 1..]);
+            out.push(form);
+        }
+    }
+    out
 }
 
 impl Detector for LexiconDetector {
@@ -153,45 +379,16 @@ impl Detector for LexiconDetector {
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
         for part in &input.texts {
-            let (norm, hits) = self.scan(part.text);
-            let original: Vec<char> = if hits.is_empty() {
-                Vec::new()
-            } else {
-                part.text.chars().collect()
-            };
-            for h in hits {
-                let entry = &self.entries[h.entry];
-                let (Some(category), Some((start, end))) = (entry.category, span_of(&norm, &h))
-                else {
-                    continue;
-                };
-                out.push(label(category, entry, part.field, start, end, &original));
+            let mut original = None;
+            let scan = self.scan(part.text, &mut original);
+            if scan.hits.is_empty() {
+                continue;
             }
+            let original = original.unwrap_or_else(|| part.text.chars().collect());
+            self.score(part.field, part.text, scan, &original, out);
         }
         Ok(())
     }
-}
-
-fn label(
-    category: Category,
-    entry: &Entry,
-    field: &str,
-    start: usize,
-    end: usize,
-    original: &[char],
-) -> Label {
-    let matched: String = original
-        .get(start..end)
-        .unwrap_or_default()
-        .iter()
-        .collect();
-    Label::new(category, entry.severity.score(), SOURCE).with_evidence(Evidence::Span {
-        field: field.to_owned(),
-        start,
-        end,
-        matched,
-        term: entry.term.clone(),
-    })
 }
 
 #[cfg(test)]
@@ -218,7 +415,7 @@ mod tests {
             .collect()
     }
 
-    const LEX: &str = "[sexual.explicit block]\n色情\nporn ; substr\nanal\nsex\ncunt ; substr\n[allow]\n颜色\n情况\nscunthorpe\n";
+    const LEX: &str = "[sexual.explicit block]\n色情\nporn ; substr\nanal\nsex\ncunt ; substr\nboobs\nass\n约炮\n[allow]\n颜色\n情况\nscunthorpe\n[sexual.services review]\nescort\n[context]\n警方\n打击\n";
 
     #[test]
     fn finds_disguised_terms_with_original_spans() {
@@ -230,13 +427,41 @@ mod tests {
         }
         assert_eq!(spans(&detect(LEX, "free P.0.R.N here")), vec!["P.0.R.N"]);
         assert_eq!(spans(&detect(LEX, "xxxpornhub")), vec!["porn"]);
+        assert_eq!(spans(&detect(LEX, "pooorrn")), vec!["pooorrn"]);
+        assert_eq!(spans(&detect(LEX, "色色色情情")), vec!["色色色情情"]);
+        assert_eq!(spans(&detect(LEX, "女昌")), Vec::<String>::new());
+        assert_eq!(
+            spans(&detect(LEX, "约火包吗")),
+            vec!["约火包"],
+            "split character"
+        );
+    }
+
+    #[test]
+    fn repeated_letters_need_the_pattern_or_a_stretch() {
+        assert!(detect(LEX, "Bob's car").is_empty());
+        assert!(detect(LEX, "as good as").is_empty());
+        assert_eq!(spans(&detect(LEX, "nice boooobs")), vec!["boooobs"]);
+        assert_eq!(spans(&detect(LEX, "a$$")), vec!["a$$"]);
+    }
+
+    #[test]
+    fn sound_alikes_match_by_pinyin() {
+        assert_eq!(spans(&detect(LEX, "看涩情片")), vec!["涩情"]);
+        assert_eq!(spans(&detect(LEX, "今晚约pao")), vec!["约pao"]);
+        assert_eq!(spans(&detect(LEX, "free seqing videos")), vec!["seqing"]);
+        assert!(detect(LEX, "sequins and sequoia").is_empty());
+        let l = detect(LEX, "看涩情片");
+        assert!(
+            matches!(&l[0].evidence[0], Evidence::Span { term, .. } if term == "色情 (sound-alike)")
+        );
     }
 
     #[test]
     fn whole_words_and_allow_list_keep_benign_text_clean() {
         assert!(detect(LEX, "I can also do analysis in Essex").is_empty());
         assert!(detect(LEX, "颜色情况都很好").is_empty());
-        assert!(detect(LEX, "the sex of the animal").len() == 1);
+        assert_eq!(detect(LEX, "the sex of the animal").len(), 1);
         assert!(detect(LEX, "Scunthorpe").is_empty());
     }
 
@@ -245,5 +470,27 @@ mod tests {
         let lex = "[sexual.explicit review]\nhot ; nojunk\n";
         assert_eq!(detect(lex, "so hot").len(), 1);
         assert!(detect(lex, "h o t").is_empty());
+    }
+
+    #[test]
+    fn contacts_turn_hits_into_services_ads() {
+        let l = detect(LEX, "escort tonight, WeChat: lily_520");
+        let services = l
+            .iter()
+            .find(|l| l.category == Category::SexualServices && l.score > 0.9);
+        assert!(services.is_some(), "{l:?}");
+        let ev = &services.unwrap().evidence;
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Evidence::Span { term, .. } if term == "contact:wechat"))
+        );
+    }
+
+    #[test]
+    fn context_lowers_one_step_but_not_for_ads() {
+        let news = detect(LEX, "警方打击色情网站");
+        assert!(news[0].score < 0.85 && news[0].score >= 0.5, "{news:?}");
+        let ad = detect(LEX, "警方打击色情网站 加微信 abc12345");
+        assert!(ad.iter().any(|l| l.score >= 0.85), "{ad:?}");
     }
 }

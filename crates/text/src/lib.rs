@@ -15,10 +15,13 @@
 //! What this crate deliberately does not do: network or storage, and any
 //! category outside the sexual taxonomy.
 
+mod contact;
 mod detector;
+mod fold;
 pub mod lexicon;
 pub mod normalize;
+mod phonetic;
 
 pub use detector::LexiconDetector;
-pub use lexicon::{Entry, Lexicon, LexiconError, Severity};
+pub use lexicon::{Entry, Kind, Lexicon, LexiconError, Severity};
 pub use normalize::{Normalized, normalize};

@@ -1,23 +1,27 @@
 //! Folding text into a canonical stream for matching, with an offset map.
 //!
-//! Each normalized char remembers the original char index it came from, so a
-//! match in the normalized stream maps back to a span of the original.
-//! Folds: compatibility forms (NFKD without marks, which also covers
-//! full-width, circled and mathematical letters), case, Cyrillic and Greek
-//! look-alikes, leetspeak inside Latin words, and inserted junk (spaces,
-//! punctuation, symbols, emoji, zero-width and bidi controls, CJK fillers).
+//! Each normalized char remembers the span of original chars it came from,
+//! so a match in the normalized stream maps back to a span of the original.
+//! Steps: per-char folding (see `fold`), leetspeak decided from context, and
+//! runs of one char collapsed to a single char that remembers its run length
+//! (so "pooorn" meets "porn", while the matcher can still tell "as" from
+//! "ass").
 
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use crate::fold::{fold, is_leet_candidate, leet_letter};
 
 /// A normalized text and its map back to the original.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Normalized {
-    /// The folded text, junk removed.
+    /// The folded text: junk removed, runs collapsed.
     pub text: String,
-    /// For each char of `text`: its byte offset in `text`.
+    /// Per char of `text`: its byte offset in `text`.
     byte_starts: Vec<u32>,
-    /// For each char of `text`: the index (in chars) of the original char it came from.
+    /// Per char of `text`: the first original char (index in chars) it came from.
     origin: Vec<u32>,
+    /// Per char of `text`: the last original char it came from.
+    origin_last: Vec<u32>,
+    /// Per char of `text`: how many folded chars the run held (saturating).
+    run: Vec<u8>,
 }
 
 impl Normalized {
@@ -37,207 +41,137 @@ impl Normalized {
 
     /// Maps a byte range of `text` to the original char range `[start, end)`.
     pub fn original_span(&self, byte_start: usize, byte_end: usize) -> Option<(usize, usize)> {
-        let s = self.char_index(byte_start);
-        let e = self.char_index(byte_end);
+        let (s, e) = (self.char_index(byte_start), self.char_index(byte_end));
         if s >= e || e > self.origin.len() {
             return None;
         }
-        Some((self.origin[s] as usize, self.origin[e - 1] as usize + 1))
+        Some((
+            self.origin[s] as usize,
+            self.origin_last[e - 1] as usize + 1,
+        ))
     }
-}
 
-/// A char's fate in the normalized stream.
-enum Fold {
-    /// Removed: junk between letters.
-    Junk,
-    /// Kept as these chars.
-    Keep,
-    /// A digit or leet symbol: decided once its neighbours are known.
-    Leet,
-}
+    /// Run lengths of the chars in a byte range.
+    pub fn runs(&self, byte_start: usize, byte_end: usize) -> &[u8] {
+        let (s, e) = (self.char_index(byte_start), self.char_index(byte_end));
+        self.run.get(s..e).unwrap_or_default()
+    }
 
-/// Normalizes `text`. Runs in one pass plus a leet fix-up over the output.
-pub fn normalize(text: &str) -> Normalized {
-    let mut out = Normalized {
-        text: String::with_capacity(text.len()),
-        byte_starts: Vec::with_capacity(text.len()),
-        origin: Vec::with_capacity(text.len()),
-    };
-    let mut has_leet = false;
-    let mut buf: Vec<char> = Vec::with_capacity(4);
-    for (i, c) in text.chars().enumerate() {
-        let origin = u32::try_from(i).unwrap_or(u32::MAX);
-        buf.clear();
-        fold_char(c, &mut buf);
-        for &f in &buf {
-            match classify(f) {
-                Fold::Junk => {}
-                Fold::Keep => push(&mut out, f, origin),
-                Fold::Leet => {
-                    has_leet = true;
-                    push(&mut out, f, origin);
-                }
+    /// How many folded chars (before collapsing) a byte range covers.
+    pub fn folded_len(&self, byte_start: usize, byte_end: usize) -> usize {
+        self.runs(byte_start, byte_end)
+            .iter()
+            .map(|&r| r as usize)
+            .sum()
+    }
+
+    /// The normalized chars with their original spans, for the phonetic pass.
+    pub(crate) fn chars_with_origin(&self) -> impl Iterator<Item = (char, u32, u32)> + '_ {
+        self.text
+            .chars()
+            .zip(self.origin.iter().zip(&self.origin_last))
+            .map(|(c, (&o, &l))| (c, o, l))
+    }
+
+    fn push(&mut self, c: char, origin: u32, last: u32) {
+        // Only touching repeats collapse ("pooorn", not "escort tonight"), and
+        // digits never do: phone numbers and ids must survive.
+        if !c.is_ascii_digit()
+            && self.origin_last.last().is_some_and(|&l| l + 1 >= origin)
+            && let Some(prev) = self.text.chars().next_back()
+            && prev == c
+            && let Some(r) = self.run.last_mut()
+        {
+            *r = r.saturating_add(1);
+            if let Some(l) = self.origin_last.last_mut() {
+                *l = last;
             }
-        }
-    }
-    if has_leet {
-        resolve_leet(&mut out);
-    }
-    out
-}
-
-fn push(out: &mut Normalized, c: char, origin: u32) {
-    out.byte_starts
-        .push(u32::try_from(out.text.len()).unwrap_or(u32::MAX));
-    out.origin.push(origin);
-    out.text.push(c);
-}
-
-/// Compatibility decomposition without combining marks, lowercased, with
-/// look-alike letters folded to Latin.
-fn fold_char(c: char, buf: &mut Vec<char>) {
-    if c.is_ascii() {
-        buf.push(c.to_ascii_lowercase());
-        return;
-    }
-    if let Some(l) = homoglyph(c) {
-        buf.push(l);
-        return;
-    }
-    decompose_compatible(c, |d| {
-        if is_combining_mark(d) {
             return;
         }
-        if let Some(l) = homoglyph(d) {
-            buf.push(l);
-        } else {
-            buf.extend(d.to_lowercase());
-        }
-    });
+        self.byte_starts
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        self.origin.push(origin);
+        self.origin_last.push(last);
+        self.run.push(1);
+        self.text.push(c);
+    }
 }
 
-fn classify(c: char) -> Fold {
-    if c.is_ascii_lowercase() {
-        return Fold::Keep;
+/// Normalizes `text`.
+pub fn normalize(text: &str) -> Normalized {
+    // Folded chars with their original index, before leet and collapsing.
+    let mut folded: Vec<(char, u32)> = Vec::with_capacity(text.len());
+    let mut has_leet = false;
+    for (i, c) in text.chars().enumerate() {
+        let origin = u32::try_from(i).unwrap_or(u32::MAX);
+        fold(c, &mut |f| {
+            has_leet |= is_leet_candidate(f);
+            folded.push((f, origin));
+        });
     }
-    if c.is_ascii_digit() || leet_letter(c).is_some() {
-        return Fold::Leet;
+    if has_leet {
+        resolve_leet(&mut folded);
     }
-    if c.is_alphanumeric() {
-        // CJK fillers used as junk inside terms are letters to Unicode.
-        if matches!(c, '丶' | '丿' | '乀' | '乁' | '〃') {
-            return Fold::Junk;
+    let mut out = Normalized {
+        text: String::with_capacity(folded.len()),
+        byte_starts: Vec::with_capacity(folded.len()),
+        origin: Vec::with_capacity(folded.len()),
+        origin_last: Vec::with_capacity(folded.len()),
+        run: Vec::with_capacity(folded.len()),
+    };
+    for (c, o) in folded {
+        if c != '\0' {
+            out.push(c, o, o);
         }
-        return Fold::Keep;
     }
-    Fold::Junk
+    out
 }
 
 /// Decides each run of digits and leet symbols. A run reads as letters when it
 /// is short, every char in it has a letter reading, and it sits inside a Latin
 /// word: touching a letter in the original ("s3x", "p0rn"), or spelled out one
 /// char at a time between junk ("p.0.r.n"). Otherwise digits stay digits
-/// (phone numbers, "call 123") and symbols are junk.
-fn resolve_leet(out: &mut Normalized) {
+/// (phone numbers, "call 123") and symbols are dropped as junk (marked '\0').
+fn resolve_leet(chars: &mut [(char, u32)]) {
     const MAX_LEET_RUN: usize = 4;
-    let chars: Vec<char> = out.text.chars().collect();
-    let is_run_char = |c: char| c.is_ascii_digit() || leet_letter(c).is_some();
-    let gap = |i: usize| i == 0 || out.origin[i] != out.origin[i - 1] + 1;
-    let mut decided: Vec<Option<char>> = chars.iter().map(|&c| Some(c)).collect();
+    let gap = |chars: &[(char, u32)], i: usize| i == 0 || chars[i].1 > chars[i - 1].1 + 1;
+    let latin = |chars: &[(char, u32)], j: Option<usize>| {
+        j.and_then(|j| chars.get(j))
+            .is_some_and(|c| c.0.is_ascii_lowercase())
+    };
     let mut i = 0;
     while i < chars.len() {
-        if !is_run_char(chars[i]) {
+        if !is_leet_candidate(chars[i].0) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && is_run_char(chars[i]) {
+        while i < chars.len() && is_leet_candidate(chars[i].0) {
             i += 1;
         }
         let end = i;
-        let letters: Option<Vec<char>> =
-            chars[start..end].iter().map(|&c| leet_letter(c)).collect();
-        let latin = |j: Option<usize>| {
-            j.and_then(|j| chars.get(j))
-                .is_some_and(|c| c.is_ascii_lowercase())
-        };
-        let left = latin(start.checked_sub(1));
-        let right = latin(Some(end));
-        let touches_right = right && end < chars.len() && !gap(end);
-        // Symbols end sentences ("cat!"), so a run with symbols must lead into
-        // a letter; pure digits may touch on either side ("s3x", "ana1").
-        let has_symbol = chars[start..end].iter().any(|c| !c.is_ascii_digit());
-        let touches = touches_right || (!has_symbol && left && !gap(start));
+        let left = latin(chars, start.checked_sub(1));
+        let right = latin(chars, Some(end));
+        let touches_right = right && !gap(chars, end);
+        // Punctuation ends sentences ("cat!"), so a run with '!', '|' or '+'
+        // must lead into a letter; digits, '$' and '@' may also close a word
+        // ("s3x", "a$$").
+        let has_symbol = chars[start..end]
+            .iter()
+            .any(|c| matches!(c.0, '!' | '|' | '+'));
+        let touches = touches_right || (!has_symbol && left && !gap(chars, start));
         // A lone char between junk; a lone symbol must still lead into a letter.
         let spelled = end - start == 1 && if has_symbol { right } else { left || right };
-        match letters {
-            Some(letters) if end - start <= MAX_LEET_RUN && (touches || spelled) => {
-                for (k, l) in letters.into_iter().enumerate() {
-                    decided[start + k] = Some(l);
-                }
-            }
-            _ => {
-                for k in start..end {
-                    if !chars[k].is_ascii_digit() {
-                        decided[k] = None;
-                    }
-                }
+        let all_letters = chars[start..end].iter().all(|c| leet_letter(c.0).is_some());
+        let as_letters = all_letters && end - start <= MAX_LEET_RUN && (touches || spelled);
+        for c in &mut chars[start..end] {
+            if as_letters {
+                c.0 = leet_letter(c.0).unwrap_or(c.0);
+            } else if !c.0.is_ascii_digit() {
+                c.0 = '\0';
             }
         }
     }
-    let mut rebuilt = Normalized {
-        text: String::with_capacity(out.text.len()),
-        byte_starts: Vec::with_capacity(chars.len()),
-        origin: Vec::with_capacity(chars.len()),
-    };
-    for (k, d) in decided.into_iter().enumerate() {
-        if let Some(c) = d {
-            push(&mut rebuilt, c, out.origin[k]);
-        }
-    }
-    *out = rebuilt;
-}
-
-fn leet_letter(c: char) -> Option<char> {
-    Some(match c {
-        '0' => 'o',
-        '1' | '!' | '|' => 'i',
-        '3' => 'e',
-        '4' | '@' => 'a',
-        '5' | '$' => 's',
-        '7' | '+' => 't',
-        '8' => 'b',
-        _ => return None,
-    })
-}
-
-/// Cyrillic and Greek letters that look like Latin ones. CJK is never folded.
-fn homoglyph(c: char) -> Option<char> {
-    Some(match c {
-        'а' | 'А' | 'α' | 'Α' => 'a',
-        'в' | 'В' | 'β' | 'Β' => 'b',
-        'с' | 'С' | 'ϲ' => 'c',
-        'е' | 'Е' | 'ё' | 'Ё' | 'ε' | 'Ε' => 'e',
-        'н' | 'Н' | 'η' | 'Η' => 'h',
-        'і' | 'І' | 'ї' | 'ι' | 'Ι' => 'i',
-        'ј' | 'Ј' => 'j',
-        'к' | 'К' | 'κ' | 'Κ' => 'k',
-        'м' | 'М' | 'Μ' => 'm',
-        'п' | 'ո' => 'n',
-        'Ν' | 'ν' => 'v',
-        'о' | 'О' | 'ο' | 'Ο' | 'σ' => 'o',
-        'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
-        'ѕ' | 'Ѕ' => 's',
-        'т' | 'Т' | 'τ' | 'Τ' => 't',
-        'у' | 'У' | 'γ' => 'y',
-        'х' | 'Х' | 'χ' | 'Χ' => 'x',
-        'ԁ' => 'd',
-        'ɡ' => 'g',
-        'ⅼ' => 'l',
-        'ω' => 'w',
-        'Ζ' => 'z',
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -264,13 +198,18 @@ mod tests {
         assert_eq!(norm("①②"), "12");
         assert_eq!(
             norm("call 123"),
-            "call123",
-            "digits stay digits outside words"
+            "cal123",
+            "digits stay digits outside words; runs collapse"
+        );
+        assert_eq!(
+            norm("escort tonight"),
+            "escorttonight",
+            "repeats across junk stay"
         );
         assert_eq!(
             norm("vx 13800138000"),
             "vx13800138000",
-            "long runs are numbers"
+            "long runs are numbers, never collapsed"
         );
         assert_eq!(norm("5h1t"), "shit");
         assert_eq!(
@@ -278,13 +217,20 @@ mod tests {
             "cat",
             "a trailing symbol touching nothing is junk"
         );
+        assert_eq!(norm("色色色情情"), "色情");
+        assert_eq!(norm("免費看黃片"), "免费看黄片");
     }
 
     #[test]
-    fn offsets_point_into_the_original() {
+    fn offsets_and_runs_point_into_the_original() {
         let n = normalize("看 色 情!");
         assert_eq!(n.text, "看色情");
         let start = n.text.find("色情").unwrap();
         assert_eq!(n.original_span(start, n.text.len()), Some((2, 5)));
+        let n = normalize("pooorn!");
+        assert_eq!(n.text, "porn");
+        assert_eq!(n.runs(0, n.text.len()), &[1, 3, 1, 1]);
+        assert_eq!(n.original_span(0, n.text.len()), Some((0, 6)));
+        assert_eq!(n.folded_len(0, n.text.len()), 6);
     }
 }
