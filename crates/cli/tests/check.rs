@@ -30,11 +30,11 @@ fn jsonl_prints_one_line_per_input_line() {
 #[test]
 fn human_output_highlights_the_evidence() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = cleanweb(dir.path(), &["check", "看 黄 片 吧", "nice weather"], "");
+    let (code, out, err) = cleanweb(dir.path(), &["check", "免费 黄 片 吧", "nice weather"], "");
     assert_eq!(code, 0, "{err}");
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("BLOCK"));
-    assert_eq!(lines.next(), Some("  看 [[黄 片]] 吧"));
+    assert_eq!(lines.next(), Some("  免费 [[黄 片]] 吧"));
     assert!(lines.next().unwrap().contains("sexual.explicit"));
     assert_eq!(lines.next(), Some("ALLOW"));
 }

@@ -74,9 +74,9 @@ fn moderate_returns_a_decision_with_evidence() {
             ev["start"].as_u64(),
             ev["end"].as_u64()
         ),
-        (Some("span"), Some(3), Some(6))
+        (Some("span"), Some(3), Some(8))
     );
-    assert_eq!(ev["matched"], "色 情");
+    assert_eq!(ev["matched"], "色 情视频");
     assert!(d["decision_id"].is_string(), "block decisions are stored");
 
     let benign = s

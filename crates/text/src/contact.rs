@@ -17,14 +17,21 @@ pub struct Contact {
     pub end: usize,
 }
 
-/// An id after a cue word, in the junk-free stream.
+/// An id after a messaging-app cue, in the junk-free stream.
 static CUE_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(qq|扣扣|企鹅|q号|微信|威信|薇信|维信|v信|徽信|vx|wx|weixin|wechat|加v|加微|薇|",
-        r"tg|telegram|电报|飞机|whatsapp|电话|手机|tel|phone|call|text|联系|line|kakao)",
-        r"(?:号码|号|id|是|:)?@?([a-z][a-z0-9_]{4,24}|[0-9]{5,15})"
+        r"(qq|扣扣|加扣|企鹅|q号|微信|威信|薇信|维信|v信|徽信|vx|wx|weixin|wechat|加v|加微|v:|",
+        r"tg|telegram|电报|飞机|whatsapp|skype|kakao|snapchat|kik)",
+        r"(?:号码|号|id|是|搜|:)*@?([a-z][a-z0-9_.]{3,24}|[0-9]{5,15})"
     ))
     .unwrap_or_else(|e| panic!("static regex: {e}"))
+});
+
+/// A number after a phone cue. Phone cues are ordinary words too ("call for
+/// stronger laws"), so only digits count after them.
+static CUE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(电话|手机|致电|tel|phone|call|text|line|dm)(?:号码|号|id|是|:)*([0-9]{7,15})")
+        .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
 /// A Chinese mobile number, however its digits are written.
@@ -49,10 +56,11 @@ fn cue_kind(cue: &str) -> &'static str {
         "qq" | "扣扣" | "企鹅" | "q号" => "qq",
         "tg" | "telegram" | "电报" | "飞机" => "telegram",
         "whatsapp" => "whatsapp",
-        "电话" | "手机" | "tel" | "phone" | "call" | "text" => "phone",
-        "line" => "line",
-        "kakao" => "kakao",
-        "联系" => "contact",
+        "电话" | "手机" | "致电" | "tel" | "phone" | "call" | "text" | "line" | "dm" => {
+            "phone"
+        }
+        "skype" => "skype",
+        "kakao" | "snapchat" | "kik" => "messenger",
         _ => "wechat",
     }
 }
@@ -85,8 +93,8 @@ pub fn extract(text: &str) -> Vec<Contact> {
             stream.push(f);
             origin.resize(stream.len(), o);
         };
-        if c == '@' || c == ':' || c == '：' {
-            put(if c == '@' { '@' } else { ':' }, &mut stream);
+        if matches!(c, '@' | ':' | '：') {
+            put(if c == '：' { ':' } else { c }, &mut stream);
             continue;
         }
         if let Some(d) = chinese_digit(c) {
@@ -105,7 +113,10 @@ pub fn extract(text: &str) -> Vec<Contact> {
         Some((a, b + 1))
     };
     let mut out = Vec::new();
-    for caps in CUE_ID.captures_iter(&stream) {
+    for caps in CUE_ID
+        .captures_iter(&stream)
+        .chain(CUE_NUMBER.captures_iter(&stream))
+    {
         if let (Some(cue), Some(whole)) = (caps.get(1), caps.get(0))
             && let Some((start, end)) = span(whole.start(), whole.end())
         {
@@ -187,5 +198,6 @@ mod tests {
         assert!(kinds("价格 12345 元，共 3 件").is_empty());
         assert!(kinds("一二三四五六七八九十").is_empty());
         assert!(kinds("I paid 1380 dollars").is_empty());
+        assert!(kinds("victims call for stronger laws online").is_empty());
     }
 }

@@ -7,12 +7,14 @@
 //!
 //! - A term hit scores by its severity (block 0.95, review 0.6).
 //! - **Ads**: contact details (see `contact`) next to a sexual hit make it a
-//!   `sexual.services` ad: with a services term 0.95, with a blocking
-//!   explicit term 0.9, with milder terms 0.6.
+//!   `sexual.services` ad: with a blocking services term 0.95, with a
+//!   blocking explicit or minors term 0.9, with milder terms 0.9 when two or
+//!   more distinct terms hit and 0.6 (review) for a single one.
 //! - **Context**: text that carries cues of news, law enforcement, medicine or
 //!   education, and no contact details, has every hit lowered one step (×0.6:
-//!   block → review, review → allow). A report about a crackdown on
-//!   pornography is then reviewed at most, never blocked. Cues cannot launder
+//!   block → review, review → allow), or two steps with two or more distinct
+//!   cues (×0.45: block → allow). A report about a crackdown on pornography
+//!   is then reviewed at most, never blocked. Cues cannot launder
 //!   spam: with more than twice as many distinct hits as cues (plus one), or
 //!   with contact details, no discount applies, and `sexual.minors` never
 //!   drops below review.
@@ -28,8 +30,10 @@ use crate::phonetic::{Phonetic, readings};
 
 pub const SOURCE: &str = "text.lexicon";
 
-/// The factor a context cue applies to hit scores.
+/// The factor one context cue applies to hit scores (one step down).
 const CONTEXT_DISCOUNT: f32 = 0.6;
+/// The factor two or more distinct cues apply (two steps down).
+const STRONG_CONTEXT_DISCOUNT: f32 = 0.45;
 /// `sexual.minors` stays at least this high (the default review threshold is 0.2).
 const MINORS_FLOOR: f32 = 0.5;
 
@@ -121,29 +125,39 @@ impl LexiconDetector {
                 let Some((start, end)) = norm.original_span(m.start(), m.end()) else {
                     continue;
                 };
-                match self.entries[*entry].kind {
-                    Kind::Allow => allows.push((start, end)),
-                    Kind::Context => cue_entries.push(*entry),
-                    Kind::Term(..) => {
-                        let e = &self.entries[*entry];
-                        let runs_ok = runs_match(norm.runs(m.start(), m.end()), pattern_runs);
-                        let contiguous =
-                            e.allow_junk || end - start == norm.folded_len(m.start(), m.end());
-                        if runs_ok && contiguous {
-                            hits.push(Hit {
-                                entry: *entry,
-                                start,
-                                end,
-                                phonetic: false,
-                                whole_word: e.whole_word,
-                            });
+                let e = &self.entries[*entry];
+                // Allow words and cues obey the same spelling rules as terms:
+                // "essex" must not excuse "free sex".
+                if !runs_match(norm.runs(m.start(), m.end()), pattern_runs)
+                    || (!e.allow_junk && end - start != norm.folded_len(m.start(), m.end()))
+                {
+                    continue;
+                }
+                match e.kind {
+                    Kind::Allow | Kind::Context if e.whole_word => {
+                        let original = original.get_or_insert_with(|| text.chars().collect());
+                        if is_whole_word(original, start, end) {
+                            if e.kind == Kind::Allow {
+                                allows.push((start, end));
+                            } else {
+                                cue_entries.push(*entry);
+                            }
                         }
                     }
+                    Kind::Allow => allows.push((start, end)),
+                    Kind::Context => cue_entries.push(*entry),
+                    Kind::Term(..) => hits.push(Hit {
+                        entry: *entry,
+                        start,
+                        end,
+                        phonetic: false,
+                        whole_word: e.whole_word,
+                    }),
                 }
             }
         }
         if let Some(ac) = &self.phonetic {
-            self.scan_phonetic(ac, &norm, &mut hits);
+            self.scan_phonetic(ac, text, &norm, &mut hits);
         }
         if hits.is_empty() {
             cue_entries.sort_unstable();
@@ -192,7 +206,7 @@ impl LexiconDetector {
         }
     }
 
-    fn scan_phonetic(&self, ac: &AhoCorasick, norm: &Normalized, hits: &mut Vec<Hit>) {
+    fn scan_phonetic(&self, ac: &AhoCorasick, text: &str, norm: &Normalized, hits: &mut Vec<Hit>) {
         // Without hanzi or Latin letters there is nothing to spell out.
         if !norm
             .text
@@ -210,6 +224,9 @@ impl LexiconDetector {
             let Some(span) = ph.span(m.start(), m.end()) else {
                 continue;
             };
+            if !self.plausible_sound_alike(entry, text, span.start, span.end) {
+                continue;
+            }
             // Pinyin written in Latin letters must stand as its own word.
             hits.push(Hit {
                 entry,
@@ -219,6 +236,35 @@ impl LexiconDetector {
                 whole_word: span.latin_start || span.latin_end,
             });
         }
+    }
+
+    /// Sound-alikes collide with ordinary words far more than spellings do, so
+    /// a sound-alike must look like evasion, not like another word:
+    /// - written only in hanzi, it keeps at least one of the term's own
+    ///   characters in place (涩情 keeps 情; 手教 shares nothing with 兽交);
+    /// - written only in Latin letters, it is not a capitalised name
+    ///   ("Yuan Jiao" is a person, "yuanjiao" is not).
+    fn plausible_sound_alike(&self, entry: usize, text: &str, start: usize, end: usize) -> bool {
+        let span: String = text.chars().skip(start).take(end - start).collect();
+        let has_hanzi = span.chars().any(is_cjk);
+        let has_latin = span.chars().any(|c| c.is_ascii_alphabetic());
+        if has_hanzi && !has_latin {
+            let folded = normalize(&span).text;
+            let pattern = &self.entries[entry].pattern;
+            return folded.chars().zip(pattern.chars()).any(|(a, b)| a == b);
+        }
+        if has_latin && !has_hanzi {
+            let titlecase = span
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|w| !w.is_empty())
+                .all(|w| {
+                    let mut cs = w.chars();
+                    cs.next().is_some_and(|c| c.is_ascii_uppercase())
+                        && cs.all(|c| c.is_ascii_lowercase())
+                });
+            return !titlecase;
+        }
+        true
     }
 
     fn category(&self, entry: usize) -> Option<Category> {
@@ -259,7 +305,11 @@ impl LexiconDetector {
             };
             let mut score = severity.score();
             if discount {
-                score *= CONTEXT_DISCOUNT;
+                score *= if scan.cues >= 2 {
+                    STRONG_CONTEXT_DISCOUNT
+                } else {
+                    CONTEXT_DISCOUNT
+                };
                 if category == Category::SexualMinors {
                     score = score.max(MINORS_FLOOR);
                 }
@@ -272,8 +322,12 @@ impl LexiconDetector {
             let ev = span(h.start, h.end, &term);
             if !contacts.is_empty() {
                 let floor = match (category, severity) {
-                    (Category::SexualServices, _) => 0.95,
+                    (Category::SexualServices, Severity::Block) => 0.95,
                     (Category::SexualExplicit | Category::SexualMinors, Severity::Block) => 0.9,
+                    // A mild term next to contact details ("上门服务 电话…") is
+                    // an ordinary ad; two or more sexual terms make it an ad
+                    // for sex.
+                    _ if distinct.len() >= 2 => 0.9,
                     _ => 0.6,
                 };
                 if floor > services_floor {
@@ -309,23 +363,27 @@ fn build(patterns: &[String]) -> Option<AhoCorasick> {
 }
 
 /// Whether a collapsed hit's runs fit the pattern's. Every run must be at
-/// least the pattern's; then the hit is the pattern exactly, or the pattern
-/// has no doubled letters ("porrn" is porn), or the text stretched a letter to
-/// three or more ("boooobs"). "Bob's" is thus not "boobs", nor "as" "ass".
+/// least the pattern's; then the hit is the pattern exactly, or the text
+/// stretched a letter to three or more ("boooobs", "pooorn"). "Bob's" is thus
+/// not "boobs", "as" not "ass", and "Annals" not "anal".
 fn runs_match(text: &[u8], pattern: &[u8]) -> bool {
     text.len() == pattern.len()
         && text.iter().zip(pattern).all(|(t, p)| t >= p)
-        && (text == pattern || pattern.iter().all(|&p| p == 1) || text.iter().any(|&t| t >= 3))
+        && (text == pattern || text.iter().any(|&t| t >= 3))
 }
 
-/// True when the original span neither starts nor ends inside a word.
+/// True when the original span neither starts nor ends inside a word. An
+/// English plural 's' may follow ("dick pics" for "dick pic").
 fn is_whole_word(original: &[char], start: usize, end: usize) -> bool {
     let wordy = |c: &char| c.is_alphanumeric() && !is_cjk(*c);
     let before = start
         .checked_sub(1)
         .and_then(|i| original.get(i))
         .is_some_and(wordy);
-    let after = original.get(end).is_some_and(wordy);
+    let after = match original.get(end) {
+        Some('s' | 'S') => original.get(end + 1).is_some_and(wordy),
+        other => other.is_some_and(wordy),
+    };
     !before && !after
 }
 
@@ -351,6 +409,8 @@ const SPLITS: &[(char, &str)] = &[
     ('骚', "马蚤"),
     ('聊', "耳卯"),
     ('棒', "木奉"),
+    ('做', "亻故"),
+    ('约', "纟勺"),
 ];
 
 /// The term with each splittable character written split, one at a time.
@@ -474,12 +534,20 @@ mod tests {
 
     #[test]
     fn contacts_turn_hits_into_services_ads() {
-        let l = detect(LEX, "escort tonight, WeChat: lily_520");
-        let services = l
-            .iter()
-            .find(|l| l.category == Category::SexualServices && l.score > 0.9);
-        assert!(services.is_some(), "{l:?}");
-        let ev = &services.unwrap().evidence;
+        let services = |text: &str| {
+            detect(LEX, text)
+                .into_iter()
+                .filter(|l| l.category == Category::SexualServices)
+                .map(|l| (l.score, l.evidence))
+                .fold((0.0f32, Vec::new()), |a, b| if b.0 > a.0 { b } else { a })
+        };
+        let (one, _) = services("escort tonight, WeChat: lily_520");
+        assert!(
+            (0.5..0.85).contains(&one),
+            "one mild term and a contact: review, {one}"
+        );
+        let (two, ev) = services("escort tonight, anal sex, WeChat: lily_520");
+        assert!(two > 0.85, "{two}");
         assert!(
             ev.iter()
                 .any(|e| matches!(e, Evidence::Span { term, .. } if term == "contact:wechat"))
@@ -487,10 +555,19 @@ mod tests {
     }
 
     #[test]
-    fn context_lowers_one_step_but_not_for_ads() {
-        let news = detect(LEX, "警方打击色情网站");
-        assert!(news[0].score < 0.85 && news[0].score >= 0.5, "{news:?}");
-        let ad = detect(LEX, "警方打击色情网站 加微信 abc12345");
-        assert!(ad.iter().any(|l| l.score >= 0.85), "{ad:?}");
+    fn context_lowers_hits_but_not_for_ads() {
+        let top = |text: &str| {
+            detect(LEX, text)
+                .iter()
+                .map(|l| l.score)
+                .fold(0.0f32, f32::max)
+        };
+        let one_cue = top("警方通报色情网站");
+        assert!((0.5..0.85).contains(&one_cue), "one step down: {one_cue}");
+        assert!(top("警方打击色情网站") < 0.5, "two cues: two steps down");
+        assert!(
+            top("警方打击色情网站 加微信 abc12345") >= 0.85,
+            "contacts void the discount"
+        );
     }
 }

@@ -180,7 +180,8 @@ fn homoglyph(c: char) -> Option<char> {
         'к' | 'К' | 'κ' | 'Κ' => 'k',
         'м' | 'М' | 'Μ' => 'm',
         'п' | 'ո' => 'n',
-        'Ν' | 'ν' => 'v',
+        'Ν' => 'n',
+        'ν' => 'v',
         'о' | 'О' | 'ο' | 'Ο' | 'σ' => 'o',
         'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
         'ѕ' | 'Ѕ' => 's',
@@ -192,6 +193,32 @@ fn homoglyph(c: char) -> Option<char> {
         'ⅼ' => 'l',
         'ω' => 'w',
         'Ζ' => 'z',
+        // Small capitals, which have no compatibility decomposition.
+        'ᴀ' => 'a',
+        'ʙ' => 'b',
+        'ᴄ' => 'c',
+        'ᴅ' => 'd',
+        'ᴇ' => 'e',
+        'ꜰ' => 'f',
+        'ɢ' => 'g',
+        'ʜ' => 'h',
+        'ɪ' => 'i',
+        'ᴊ' => 'j',
+        'ᴋ' => 'k',
+        'ʟ' => 'l',
+        'ᴍ' => 'm',
+        'ɴ' => 'n',
+        'ᴏ' => 'o',
+        'ᴘ' => 'p',
+        'ǫ' => 'q',
+        'ʀ' => 'r',
+        'ꜱ' => 's',
+        'ᴛ' => 't',
+        'ᴜ' => 'u',
+        'ᴠ' => 'v',
+        'ᴡ' => 'w',
+        'ʏ' => 'y',
+        'ᴢ' => 'z',
         _ => return None,
     })
 }
@@ -222,6 +249,7 @@ fn cjk_lookalike(c: char) -> Option<char> {
         '妏' => '妓',
         '婐' => '裸',
         '飺' => '色',
+        '爿' => '片',
         _ => return None,
     })
 }
@@ -257,6 +285,11 @@ mod tests {
         assert_eq!(folded("⑴⒈"), "11", "parenthesised and full-stop digits");
         assert_eq!(folded("⁹₉"), "99");
         assert_eq!(folded("滛"), "淫");
+        assert_eq!(
+            folded("ᴘᴏʀɴ ΡΟRΝ"),
+            "pornporn",
+            "small capitals and Greek capitals"
+        );
         assert_eq!(
             folded("a\u{200b}b\u{202e}c"),
             "abc",

@@ -73,11 +73,13 @@ impl Normalized {
             .map(|(c, (&o, &l))| (c, o, l))
     }
 
-    fn push(&mut self, c: char, origin: u32, last: u32) {
-        // Only touching repeats collapse ("pooorn", not "escort tonight"), and
-        // digits never do: phone numbers and ids must survive.
+    fn push(&mut self, c: char, origin: u32, spelled: bool) {
+        let last = origin;
+        // Only touching or spelled-out repeats collapse ("pooorn", "x x x",
+        // not "escort tonight"), and digits never do: phone numbers and ids
+        // must survive.
         if !c.is_ascii_digit()
-            && self.origin_last.last().is_some_and(|&l| l + 1 >= origin)
+            && (spelled || self.origin_last.last().is_some_and(|&l| l + 1 >= origin))
             && let Some(prev) = self.text.chars().next_back()
             && prev == c
             && let Some(r) = self.run.last_mut()
@@ -102,8 +104,15 @@ pub fn normalize(text: &str) -> Normalized {
     // Folded chars with their original index, before leet and collapsing.
     let mut folded: Vec<(char, u32)> = Vec::with_capacity(text.len());
     let mut has_leet = false;
+    let mut prev = '\0';
     for (i, c) in text.chars().enumerate() {
         let origin = u32::try_from(i).unwrap_or(u32::MAX);
+        // "()" reads as the letter o ("p()rn").
+        if prev == '(' && c == ')' {
+            folded.push(('0', origin.saturating_sub(1)));
+            has_leet = true;
+        }
+        prev = c;
         fold(c, &mut |f| {
             has_leet |= is_leet_candidate(f);
             folded.push((f, origin));
@@ -119,10 +128,18 @@ pub fn normalize(text: &str) -> Normalized {
         origin_last: Vec::with_capacity(folded.len()),
         run: Vec::with_capacity(folded.len()),
     };
-    for (c, o) in folded {
-        if c != '\0' {
-            out.push(c, o, o);
-        }
+    folded.retain(|&(c, _)| c != '\0');
+    // A letter standing alone between junk ("x x x", "p o o o r n") is spelled
+    // out; its repeats collapse like touching ones.
+    let alone = |i: usize| {
+        let o = folded[i].1;
+        let before = i == 0 || folded[i - 1].1 + 1 < o;
+        let after = folded.get(i + 1).is_none_or(|n| n.1 > o + 1);
+        before && after
+    };
+    for (i, &(c, o)) in folded.iter().enumerate() {
+        let spelled = i > 0 && alone(i) && alone(i - 1);
+        out.push(c, o, spelled);
     }
     out
 }

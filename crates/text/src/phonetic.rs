@@ -7,13 +7,11 @@
 //! included), and both meet in this phonetic stream. A hit must start and end
 //! on syllable boundaries, and Latin edges must be whole words.
 
-use pinyin::{ToPinyin, ToPinyinMulti};
+use pinyin::ToPinyin;
 
 use crate::fold::is_cjk;
 use crate::normalize::Normalized;
 
-/// Most spelled-out readings kept per term (heteronyms multiply).
-const MAX_READINGS: usize = 16;
 /// Fewer letters than this is too collision-prone to match by sound.
 pub(crate) const MIN_LETTERS: usize = 5;
 
@@ -102,8 +100,10 @@ impl Phonetic {
     }
 }
 
-/// Every phonetic spelling of a normalized term, or none when the term is not
-/// a candidate (fewer than two hanzi, or too short to match safely).
+/// The phonetic spellings of a normalized term, or none when the term is not
+/// a candidate (fewer than two hanzi, or too short to match safely). Only the
+/// common reading of each hanzi is used: rare heteronym readings (射 as "yi")
+/// made ordinary words (演义) collide with terms.
 pub(crate) fn readings(pattern: &str) -> Vec<String> {
     let hanzi = pattern.chars().filter(|&c| is_cjk(c)).count();
     if hanzi < 2 {
@@ -111,12 +111,8 @@ pub(crate) fn readings(pattern: &str) -> Vec<String> {
     }
     let mut out = vec![String::new()];
     for c in pattern.chars() {
-        let options: Vec<&'static str> = match is_cjk(c).then(|| c.to_pinyin_multi()).flatten() {
-            Some(multi) => {
-                let mut v: Vec<&str> = multi.into_iter().map(|p| p.plain()).collect();
-                v.dedup();
-                v
-            }
+        let options: Vec<&'static str> = match is_cjk(c).then(|| c.to_pinyin()).flatten() {
+            Some(py) => vec![py.plain()],
             None if is_cjk(c) => return Vec::new(),
             None => {
                 for s in &mut out {
@@ -128,9 +124,7 @@ pub(crate) fn readings(pattern: &str) -> Vec<String> {
         let mut next = Vec::with_capacity(out.len() * options.len());
         for s in &out {
             for o in &options {
-                if next.len() < MAX_READINGS {
-                    next.push(format!("{s}{o}"));
-                }
+                next.push(format!("{s}{o}"));
             }
         }
         out = next;
@@ -157,12 +151,8 @@ mod tests {
     }
 
     #[test]
-    fn term_readings_cover_heteronyms() {
-        let r = readings("色情");
-        assert!(
-            r.contains(&"seqing".to_owned()) && r.contains(&"shaiqing".to_owned()),
-            "{r:?}"
-        );
+    fn term_readings_use_the_common_reading() {
+        assert_eq!(readings("色情"), vec!["seqing".to_owned()]);
         assert!(readings("色").is_empty(), "one hanzi is too little");
         assert!(readings("porn").is_empty());
     }
