@@ -41,8 +41,9 @@ const MINORS_FLOOR: f32 = 0.5;
 pub struct LexiconDetector {
     entries: Vec<Entry>,
     direct: Option<AhoCorasick>,
-    /// Per direct pattern: its entry and the run lengths of its folded form.
-    direct_ids: Vec<(usize, Vec<u8>)>,
+    /// Per direct pattern: its entry, the run lengths of its folded form, and
+    /// whether it is the l-as-1 reading (see `LexiconDetector::new`).
+    direct_ids: Vec<(usize, Vec<u8>, bool)>,
     phonetic: Option<AhoCorasick>,
     phonetic_ids: Vec<usize>,
 }
@@ -88,7 +89,18 @@ impl LexiconDetector {
                 if n.is_empty() {
                     continue;
                 }
-                direct_ids.push((i, n.runs(0, n.text.len()).to_vec()));
+                let runs = n.runs(0, n.text.len()).to_vec();
+                // '1' and '|' fold to 'i', yet in leetspeak they also stand
+                // for 'l' ("s1ut"): a Latin term with an 'l' also gets its
+                // 'i' reading, accepted only where the text has such a char.
+                if matches!(e.kind, Kind::Term(..))
+                    && n.text.contains('l')
+                    && n.text.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    direct_ids.push((i, runs.clone(), true));
+                    direct_pats.push(n.text.replace('l', "i"));
+                }
+                direct_ids.push((i, runs, false));
                 direct_pats.push(n.text.clone());
             }
             if matches!(e.kind, Kind::Term(..)) && e.sound_alike && e.allow_junk {
@@ -121,11 +133,20 @@ impl LexiconDetector {
         let mut cue_entries: Vec<usize> = Vec::new();
         if let Some(ac) = &self.direct {
             for m in ac.find_overlapping_iter(norm.text.as_str()) {
-                let (entry, pattern_runs) = &self.direct_ids[m.pattern().as_usize()];
+                let (entry, pattern_runs, l_as_one) = &self.direct_ids[m.pattern().as_usize()];
                 let Some((start, end)) = norm.original_span(m.start(), m.end()) else {
                     continue;
                 };
                 let e = &self.entries[*entry];
+                if *l_as_one
+                    && !text
+                        .chars()
+                        .skip(start)
+                        .take(end - start)
+                        .any(|c| matches!(c, '1' | '|' | '!'))
+                {
+                    continue;
+                }
                 // Allow words and cues obey the same spelling rules as terms:
                 // "essex" must not excuse "free sex".
                 if !runs_match(norm.runs(m.start(), m.end()), pattern_runs)
@@ -363,13 +384,18 @@ fn build(patterns: &[String]) -> Option<AhoCorasick> {
 }
 
 /// Whether a collapsed hit's runs fit the pattern's. Every run must be at
-/// least the pattern's; then the hit is the pattern exactly, or the text
-/// stretched a letter to three or more ("boooobs", "pooorn"). "Bob's" is thus
-/// not "boobs", "as" not "ass", and "Annals" not "anal".
+/// least the pattern's; then the interior runs are the pattern's exactly (the
+/// edge runs may continue past the hit), or the text stretched a letter to
+/// three or more ("boooobs", "pooorn"). "Bob's" is thus not "boobs", "as" not
+/// "ass", and "Annals" not "anal".
 fn runs_match(text: &[u8], pattern: &[u8]) -> bool {
-    text.len() == pattern.len()
-        && text.iter().zip(pattern).all(|(t, p)| t >= p)
-        && (text == pattern || text.iter().any(|&t| t >= 3))
+    let n = pattern.len();
+    if text.len() != n || !text.iter().zip(pattern).all(|(t, p)| t >= p) {
+        return false;
+    }
+    // The first and last runs may go on past the hit: 兼职妹 inside 兼职妹妹.
+    let interior_exact = n <= 2 || text[1..n - 1] == pattern[1..n - 1];
+    interior_exact || text.iter().any(|&t| t >= 3)
 }
 
 /// True when the original span neither starts nor ends inside a word. An
@@ -411,21 +437,37 @@ const SPLITS: &[(char, &str)] = &[
     ('棒', "木奉"),
     ('做', "亻故"),
     ('约', "纟勺"),
+    ('强', "弓虽"),
+    ('脱', "月兑"),
+    ('炮', "石包"),
+    ('妈', "女马"),
+    ('好', "女子"),
+    ('视', "礻见"),
+    ('吹', "口欠"),
+    ('舔', "舌忝"),
 ];
 
-/// The term with each splittable character written split, one at a time.
+/// The term with its splittable characters written split, in every
+/// combination (弓虽女干 splits both characters of 强奸). Bounded: terms are
+/// short, and at most 16 forms are made.
 fn split_forms(term: &str) -> Vec<String> {
-    let chars: Vec<char> = term.chars().collect();
-    let mut out = Vec::new();
-    for (i, c) in chars.iter().enumerate() {
-        if let Some((_, split)) = SPLITS.iter().find(|(s, _)| s == c) {
-            let mut form: String = chars[..i].iter().collect();
-            form.push_str(split);
-            form.extend(&chars[i + 1..]);
-            out.push(form);
+    const MAX_FORMS: usize = 16;
+    let mut forms: Vec<String> = vec![String::new()];
+    for c in term.chars() {
+        let mut next = Vec::with_capacity(forms.len() * 2);
+        for f in &forms {
+            next.push(format!("{f}{c}"));
+            for (_, sp) in SPLITS.iter().filter(|(s, _)| *s == c) {
+                if next.len() < MAX_FORMS {
+                    next.push(format!("{f}{sp}"));
+                }
+            }
         }
+        next.truncate(MAX_FORMS);
+        forms = next;
     }
-    out
+    forms.retain(|f| f != term);
+    forms
 }
 
 impl Detector for LexiconDetector {
@@ -503,6 +545,7 @@ mod tests {
         assert!(detect(LEX, "as good as").is_empty());
         assert_eq!(spans(&detect(LEX, "nice boooobs")), vec!["boooobs"]);
         assert_eq!(spans(&detect(LEX, "a$$")), vec!["a$$"]);
+        assert_eq!(spans(&detect(LEX, "ana1 and an@l")), vec!["ana1", "an@l"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::fold::is_cjk;
 use crate::normalize::Normalized;
 
 /// Fewer letters than this is too collision-prone to match by sound.
-pub(crate) const MIN_LETTERS: usize = 5;
+pub(crate) const MIN_LETTERS: usize = 4;
 
 /// The phonetic spelling of a normalized text, with a map to the original.
 #[derive(Debug, Default)]
@@ -101,12 +101,14 @@ impl Phonetic {
 }
 
 /// The phonetic spellings of a normalized term, or none when the term is not
-/// a candidate (fewer than two hanzi, or too short to match safely). Only the
+/// a candidate (fewer than two hanzi unless Latin letters go with one, as in
+/// a片; or too short to match safely). Only the
 /// common reading of each hanzi is used: rare heteronym readings (射 as "yi")
 /// made ordinary words (演义) collide with terms.
 pub(crate) fn readings(pattern: &str) -> Vec<String> {
     let hanzi = pattern.chars().filter(|&c| is_cjk(c)).count();
-    if hanzi < 2 {
+    let latin = pattern.chars().any(|c| c.is_ascii_alphabetic());
+    if hanzi < 2 && !(hanzi == 1 && latin) {
         return Vec::new();
     }
     let mut out = vec![String::new()];

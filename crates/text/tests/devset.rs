@@ -40,8 +40,14 @@ fn dev_set_meets_the_recall_and_false_positive_targets() {
     assert!(per_bucket.len() >= 10, "the dev set lost its buckets");
     for (bucket, (n, flagged)) in &per_bucket {
         let recall = *flagged as f64 / *n as f64;
-        assert!(recall >= 0.97, "{bucket}: recall {recall:.3} ({flagged}/{n})");
+        assert!(
+            recall >= 0.97,
+            "{bucket}: recall {recall:.3} ({flagged}/{n})"
+        );
     }
     let rate = benign_blocked as f64 / benign as f64;
-    assert!(rate <= 0.01, "benign blocked {rate:.3} ({benign_blocked}/{benign})");
+    assert!(
+        rate <= 0.01,
+        "benign blocked {rate:.3} ({benign_blocked}/{benign})"
+    );
 }
