@@ -34,6 +34,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let store: Arc<dyn Store> = Arc::new(store);
         first_admin_key(store.as_ref()).await?;
         let mut state = AppState::new(engine, store);
+        let (g, c) = (global.clone(), config.clone());
+        state.rebuild = Some(Arc::new(move || g.engine(&c).map_err(|e| format!("{e:#}"))));
+        reload_on_sighup(state.clone());
         state.store_allow = config.store.store_allow;
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         let listener = tokio::net::TcpListener::bind(addr)
@@ -41,7 +44,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         println!("cleanweb: listening on http://{local}");
-        tracing::info!(%local, detectors = ?state.engine.detector_names(), "serving");
+        tracing::info!(%local, detectors = ?state.engine.load().detector_names(), "serving");
         cleanweb_server::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
@@ -60,6 +63,29 @@ async fn first_admin_key(store: &dyn Store) -> anyhow::Result<()> {
     );
     println!("admin key: {secret}");
     Ok(())
+}
+
+/// SIGHUP re-reads the lexicon files, like `POST /v1/admin/reload`.
+fn reload_on_sighup(state: AppState) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || st.reload()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "reload refused; the previous engine keeps serving")
+                }
+                Err(e) => tracing::error!(error = %e, "reload task failed"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = state;
 }
 
 async fn shutdown_signal() {

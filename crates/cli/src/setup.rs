@@ -10,7 +10,7 @@ use cleanweb_engine::Engine;
 use cleanweb_engine::text::{Lexicon, LexiconDetector};
 use cleanweb_store::SqliteStore;
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct GlobalArgs {
     /// Data directory holding the database and caches [default: the per-user data directory]
     #[arg(long, global = true, env = "CLEANWEB_DATA_DIR", value_name = "DIR")]

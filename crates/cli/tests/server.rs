@@ -225,6 +225,11 @@ fn operator_keys_moderate_but_cannot_read_decisions() {
     assert_eq!(r.status, 200);
     let r = s.get("/v1/decisions", Some(&secret));
     assert_eq!(r.status, 403);
+    assert_eq!(
+        s.post_json("/v1/admin/reload", Some(&secret), &json!({}))
+            .status,
+        403
+    );
     assert!(r.json()["detail"].as_str().unwrap().contains("admin"));
 }
 
@@ -325,4 +330,56 @@ fn kill_9_during_writes_leaves_a_readable_database() {
     let s = Server::start(dir.path(), &[]);
     let list = s.get("/v1/decisions?limit=3", Some(&key)).json();
     assert_eq!(list["decisions"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn lexicons_reload_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let lex = dir.path().join("mine.txt");
+    std::fs::write(&lex, "[sexual.services block]\nfoobarbaz\n").unwrap();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--lexicon", lex.to_str().unwrap()],
+    );
+    let key = s.key().to_owned();
+    let verdict = |text: &str| {
+        s.post_json("/v1/moderate", Some(&key), &json!({ "text": text }))
+            .json()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("buy foobarbaz"), "block");
+    assert_eq!(verdict("buy quuxquux"), "allow");
+
+    std::fs::write(&lex, "[sexual.services block]\nquuxquux\n").unwrap();
+    let r = s.post_json("/v1/admin/reload", Some(&key), &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(verdict("buy quuxquux"), "block");
+    assert_eq!(verdict("buy foobarbaz"), "allow");
+
+    // A broken lexicon is refused and the running engine stays.
+    std::fs::write(&lex, "[sexual.services nonsense]\nzzz\n").unwrap();
+    let r = s.post_json("/v1/admin/reload", Some(&key), &json!({}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("mine.txt:1"),
+        "{}",
+        r.body
+    );
+    assert_eq!(verdict("buy quuxquux"), "block");
+
+    // SIGHUP reloads too.
+    std::fs::write(&lex, "[sexual.services block]\nwibblewobble\n").unwrap();
+    let pid = s.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while verdict("buy wibblewobble") != "block" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reload"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -145,7 +145,7 @@ pub async fn moderate_batch(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, Problem> {
-    let max = state.engine.limits().max_batch_items;
+    let max = state.engine.load().limits().max_batch_items;
     if req.items.len() > max {
         return Err(Problem::too_large(format!(
             "the batch has {} items, the limit is {max} (limits.max_batch_items)",
@@ -230,6 +230,40 @@ pub async fn get_decision(
     }
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reloaded {
+    pub detectors: Vec<String>,
+}
+
+/// Re-read the lexicon files and swap in a new engine without a restart
+/// (admin). The same happens on SIGHUP.
+#[utoipa::path(post, path = "/v1/admin/reload", tag = "operations",
+    responses(
+        (status = 200, body = Reloaded),
+        (status = 422, description = "A lexicon is invalid; the old engine keeps serving", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn reload(State(state): State<AppState>) -> Result<Json<Reloaded>, Problem> {
+    let st = state.clone();
+    let engine = tokio::task::spawn_blocking(move || st.reload())
+        .await
+        .map_err(|_| Problem::internal("the reload task failed"))?
+        .map_err(|e| {
+            Problem::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "reload-failed",
+                format!("reload refused, the previous engine keeps serving: {e}"),
+            )
+        })?;
+    Ok(Json(Reloaded {
+        detectors: engine
+            .detector_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }))
+}
+
 /// Liveness and readiness: answers 200 when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -241,6 +275,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, Prob
         store: state.store.kind().into(),
         detectors: state
             .engine
+            .load()
             .detector_names()
             .into_iter()
             .map(str::to_owned)
@@ -270,7 +305,7 @@ type EngineResult = (Item, Result<Decision, ItemError>);
 
 /// Runs the engine off the async threads: detection is CPU work.
 async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResult>, Problem> {
-    let engine = Arc::clone(&state.engine);
+    let engine: Arc<cleanweb_engine::Engine> = state.engine.load_full();
     tokio::task::spawn_blocking(move || {
         let results = if items.len() == 1 {
             vec![engine.moderate(&items[0])]

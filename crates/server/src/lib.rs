@@ -3,8 +3,9 @@
 //! tracing are layers.
 //!
 //! Routes: `POST /v1/moderate`, `POST /v1/moderate/batch`, `GET /v1/decisions`,
-//! `GET /v1/decisions/{id}` (need a key; decisions need an admin key), and the
-//! open `GET /healthz`, `GET /metrics`, `GET /v1/openapi.json`.
+//! `GET /v1/decisions/{id}`, `POST /v1/admin/reload` (need a key; all but
+//! moderation need an admin key), and the open `GET /healthz`, `GET /metrics`,
+//! `GET /v1/openapi.json`.
 
 mod api;
 mod auth;
@@ -16,6 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -35,10 +37,16 @@ pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 use problem::Problem;
 
+/// Rebuilds the engine from its sources (lexicon files), for reloads.
+pub type EngineBuilder = dyn Fn() -> Result<Engine, String> + Send + Sync;
+
 /// What every handler shares, built once at start-up.
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: Arc<Engine>,
+    /// Swapped whole on reload; requests in flight keep the engine they began with.
+    pub engine: Arc<ArcSwap<Engine>>,
+    /// How to rebuild the engine; without it, reloads are refused.
+    pub rebuild: Option<Arc<EngineBuilder>>,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     /// Store `allow` decisions too.
@@ -47,9 +55,21 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Rebuilds the engine and swaps it in; the old one serves until then.
+    pub fn reload(&self) -> Result<Arc<Engine>, String> {
+        let rebuild = self.rebuild.as_ref().ok_or_else(|| {
+            "this server was started without a way to rebuild its engine".to_owned()
+        })?;
+        let engine = Arc::new(rebuild()?);
+        self.engine.store(Arc::clone(&engine));
+        tracing::info!(detectors = ?engine.detector_names(), "engine reloaded");
+        Ok(engine)
+    }
+
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
-            engine: Arc::new(engine),
+            engine: Arc::new(ArcSwap::from_pointee(engine)),
+            rebuild: None,
             store,
             metrics: Arc::new(Metrics::default()),
             store_allow: false,
@@ -59,10 +79,11 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.engine.limits().max_body_bytes;
+    let body_limit = state.engine.load().limits().max_body_bytes;
     let admin = Router::new()
         .route("/v1/decisions", get(api::list_decisions))
         .route("/v1/decisions/{id}", get(api::get_decision))
+        .route("/v1/admin/reload", post(api::reload))
         .layer(from_fn(auth::require_admin));
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))
