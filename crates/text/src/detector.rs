@@ -19,7 +19,7 @@
 //!   with contact details, no discount applies, and `sexual.minors` never
 //!   drops below review.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use cleanweb_core::{Category, DetectError, Detector, Evidence, Input, Label};
 
 use crate::contact;
@@ -379,6 +379,7 @@ fn build(patterns: &[String]) -> Option<AhoCorasick> {
     // the allow-list check needs.
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(patterns)
         .ok()
 }
