@@ -17,36 +17,50 @@ pub struct Contact {
     pub end: usize,
 }
 
-/// An id after a messaging-app cue, in the junk-free stream.
+/// Messaging-app cues; an id (letters or digits) follows them.
+const APP_CUES: &[&str] = &[
+    "qq", "扣扣", "加扣", "企鹅", "q号", "微信", "威信", "薇信", "维信", "v信", "徽信", "vx", "wx",
+    "weixin", "wechat", "加v", "加微", "v:", "tg", "telegram", "电报", "飞机", "whatsapp", "skype",
+    "kakao", "snapchat", "kik",
+];
+
+/// Phone cues are ordinary words too ("call for stronger laws"), so only
+/// digits count after them.
+const PHONE_CUES: &[&str] = &[
+    "电话", "手机", "致电", "tel", "phone", "call", "text", "line", "dm",
+];
+
+/// An id after a messaging-app cue, in the junk-free stream. Matched without
+/// capture groups (the fast path of the regex engine); the cue is found again
+/// by prefix.
 static CUE_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(qq|扣扣|加扣|企鹅|q号|微信|威信|薇信|维信|v信|徽信|vx|wx|weixin|wechat|加v|加微|v:|",
-        r"tg|telegram|电报|飞机|whatsapp|skype|kakao|snapchat|kik)",
-        r"(?:号码|号|id|是|搜|:)*@?([a-z][a-z0-9_.]{3,24}|[0-9]{5,15})"
+    Regex::new(&format!(
+        r"(?:{})(?:号码|号|id|是|搜|:)*@?(?:[a-z][a-z0-9_.]{{3,24}}|[0-9]{{5,15}})",
+        APP_CUES.join("|")
     ))
     .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
-/// A number after a phone cue. Phone cues are ordinary words too ("call for
-/// stronger laws"), so only digits count after them.
 static CUE_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(电话|手机|致电|tel|phone|call|text|line|dm)(?:号码|号|id|是|:)*([0-9]{7,15})")
-        .unwrap_or_else(|e| panic!("static regex: {e}"))
+    Regex::new(&format!(
+        r"(?:{})(?:号码|号|id|是|:)*[0-9]{{7,15}}",
+        PHONE_CUES.join("|")
+    ))
+    .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
-/// A Chinese mobile number, however its digits are written.
-static MOBILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^0-9])(1[3-9][0-9]{9})(?:[^0-9]|$)")
-        .unwrap_or_else(|e| panic!("static regex: {e}"))
-});
+/// A Chinese mobile number, however its digits are written; its neighbours
+/// are checked to be non-digits by hand.
+static MOBILE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"1[3-9][0-9]{9}").unwrap_or_else(|e| panic!("static regex: {e}")));
 
 /// A link in the original text: a scheme, t.me, or a domain with a common
 /// TLD, also with the dot disguised ("[.]", "(.)", " 点 ", " dot ").
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?:https?://\S+|t\.me/\w+|\b[a-z0-9][a-z0-9-]{1,62}",
+        r"(?i)(?:https?://\S+|t\.me/\w+|(?-u:\b)[a-z0-9][a-z0-9-]{1,62}",
         r"\s*(?:\.|\[\.\]|\(\.\)|【\.】|点|。|\s+dot\s+)\s*",
-        r"(?:com|net|org|cc|xyz|top|vip|me|io|co|tv|live|club|site|online|info|biz|cn|hk|tw|app|link|fun|sex|xxx|porn|adult)\b)"
+        r"(?:com|net|org|cc|xyz|top|vip|me|io|co|tv|live|club|site|online|info|biz|cn|hk|tw|app|link|fun|sex|xxx|porn|adult)(?-u:\b))"
     ))
     .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
@@ -102,7 +116,8 @@ pub fn extract(text: &str) -> Vec<Contact> {
             continue;
         }
         fold(c, &mut |f| {
-            if f.is_alphanumeric() || f == '_' {
+            // The fold table keeps only letters, digits and leet symbols.
+            if f.is_ascii_alphanumeric() || f == '_' || (!f.is_ascii() && f.is_alphanumeric()) {
                 put(f, &mut stream);
             }
         });
@@ -113,22 +128,28 @@ pub fn extract(text: &str) -> Vec<Contact> {
         Some((a, b + 1))
     };
     let mut out = Vec::new();
-    for caps in CUE_ID
-        .captures_iter(&stream)
-        .chain(CUE_NUMBER.captures_iter(&stream))
-    {
-        if let (Some(cue), Some(whole)) = (caps.get(1), caps.get(0))
-            && let Some((start, end)) = span(whole.start(), whole.end())
-        {
-            out.push(Contact {
-                kind: cue_kind(cue.as_str()),
-                start,
-                end,
-            });
+    for (re, cues) in [(&*CUE_ID, APP_CUES), (&*CUE_NUMBER, PHONE_CUES)] {
+        for m in re.find_iter(&stream) {
+            let cue = cues
+                .iter()
+                .find(|c| m.as_str().starts_with(**c))
+                .copied()
+                .unwrap_or("");
+            if let Some((start, end)) = span(m.start(), m.end()) {
+                out.push(Contact {
+                    kind: cue_kind(cue),
+                    start,
+                    end,
+                });
+            }
         }
     }
-    for caps in MOBILE.captures_iter(&stream) {
-        if let Some(m) = caps.get(1)
+    let bytes = stream.as_bytes();
+    for m in MOBILE.find_iter(&stream) {
+        let digit_before = m.start() > 0 && bytes[m.start() - 1].is_ascii_digit();
+        let digit_after = bytes.get(m.end()).is_some_and(u8::is_ascii_digit);
+        if !digit_before
+            && !digit_after
             && let Some((start, end)) = span(m.start(), m.end())
             && !out.iter().any(|c| c.start <= start && end <= c.end)
         {

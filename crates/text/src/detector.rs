@@ -19,8 +19,10 @@
 //!   with contact details, no discount applies, and `sexual.minors` never
 //!   drops below review.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use std::collections::HashMap;
+
 use cleanweb_core::{Category, DetectError, Detector, Evidence, Input, Label};
+use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::contact;
 use crate::fold::is_cjk;
@@ -40,11 +42,11 @@ const MINORS_FLOOR: f32 = 0.5;
 /// Flags text that contains lexicon terms, however disguised.
 pub struct LexiconDetector {
     entries: Vec<Entry>,
-    direct: Option<AhoCorasick>,
+    direct: Option<Patterns>,
     /// Per direct pattern: its entry, the run lengths of its folded form, and
     /// whether it is the l-as-1 reading (see `LexiconDetector::new`).
     direct_ids: Vec<(usize, Vec<u8>, bool)>,
-    phonetic: Option<AhoCorasick>,
+    phonetic: Option<Patterns>,
     phonetic_ids: Vec<usize>,
 }
 
@@ -131,26 +133,26 @@ impl LexiconDetector {
         let mut hits = Vec::new();
         let mut allows: Vec<(usize, usize)> = Vec::new();
         let mut cue_entries: Vec<usize> = Vec::new();
-        if let Some(ac) = &self.direct {
-            for m in ac.find_overlapping_iter(norm.text.as_str()) {
-                let (entry, pattern_runs, l_as_one) = &self.direct_ids[m.pattern().as_usize()];
-                let Some((start, end)) = norm.original_span(m.start(), m.end()) else {
+        if let Some(pats) = &self.direct {
+            for (m_start, m_end, id) in pats.overlapping(&norm.text) {
+                let (entry, pattern_runs, l_as_one) = &self.direct_ids[id];
+                let Some((start, end)) = norm.original_span(m_start, m_end) else {
                     continue;
                 };
                 let e = &self.entries[*entry];
-                if *l_as_one
-                    && !text
-                        .chars()
-                        .skip(start)
-                        .take(end - start)
-                        .any(|c| matches!(c, '1' | '|' | '!'))
-                {
-                    continue;
+                if *l_as_one {
+                    let original = original.get_or_insert_with(|| text.chars().collect());
+                    let leet = original
+                        .get(start..end)
+                        .is_some_and(|s| s.iter().any(|c| matches!(c, '1' | '|' | '!')));
+                    if !leet {
+                        continue;
+                    }
                 }
                 // Allow words and cues obey the same spelling rules as terms:
                 // "essex" must not excuse "free sex".
-                if !runs_match(norm.runs(m.start(), m.end()), pattern_runs)
-                    || (!e.allow_junk && end - start != norm.folded_len(m.start(), m.end()))
+                if !runs_match(norm.runs(m_start, m_end), pattern_runs)
+                    || (!e.allow_junk && end - start != norm.folded_len(m_start, m_end))
                 {
                     continue;
                 }
@@ -227,7 +229,7 @@ impl LexiconDetector {
         }
     }
 
-    fn scan_phonetic(&self, ac: &AhoCorasick, text: &str, norm: &Normalized, hits: &mut Vec<Hit>) {
+    fn scan_phonetic(&self, pats: &Patterns, text: &str, norm: &Normalized, hits: &mut Vec<Hit>) {
         // Without hanzi or Latin letters there is nothing to spell out.
         if !norm
             .text
@@ -240,9 +242,9 @@ impl LexiconDetector {
         if !ph.has_units() {
             return;
         }
-        for m in ac.find_overlapping_iter(ph.text.as_str()) {
-            let entry = self.phonetic_ids[m.pattern().as_usize()];
-            let Some(span) = ph.span(m.start(), m.end()) else {
+        for (m_start, m_end, id) in pats.overlapping(&ph.text) {
+            let entry = self.phonetic_ids[id];
+            let Some(span) = ph.span(m_start, m_end) else {
                 continue;
             };
             if !self.plausible_sound_alike(entry, text, span.start, span.end) {
@@ -371,17 +373,51 @@ impl LexiconDetector {
     }
 }
 
-fn build(patterns: &[String]) -> Option<AhoCorasick> {
-    if patterns.is_empty() {
-        return None;
+/// A set of patterns searched char by char with a double-array Aho-Corasick
+/// automaton (daachorse): compact, and fast on CJK text, where a byte-wise
+/// automaton takes three transitions per character. Every hit is reported,
+/// overlapping ones included, which the allow-list check needs.
+struct Patterns {
+    automaton: CharwiseDoubleArrayAhoCorasick<u32>,
+    /// Identical pattern texts share one automaton value: their pattern ids.
+    ids: Vec<Vec<usize>>,
+}
+
+impl Patterns {
+    /// Every hit as (byte start, byte end, pattern id).
+    fn overlapping<'a>(
+        &'a self,
+        haystack: &'a str,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+        self.automaton
+            .find_overlapping_iter(haystack)
+            .flat_map(move |m| {
+                let ids = self
+                    .ids
+                    .get(m.value() as usize)
+                    .map_or(&[][..], Vec::as_slice);
+                ids.iter().map(move |&id| (m.start(), m.end(), id))
+            })
     }
-    // Standard semantics so that overlapping iteration sees every hit, which
-    // the allow-list check needs.
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(patterns)
-        .ok()
+}
+
+fn build(patterns: &[String]) -> Option<Patterns> {
+    let mut group: HashMap<&str, usize> = HashMap::new();
+    let mut ids: Vec<Vec<usize>> = Vec::new();
+    for (id, p) in patterns.iter().enumerate() {
+        let g = *group.entry(p.as_str()).or_insert_with(|| {
+            ids.push(Vec::new());
+            ids.len() - 1
+        });
+        ids[g].push(id);
+    }
+    let mut unique: Vec<(&str, usize)> = group.into_iter().collect();
+    unique.sort_unstable();
+    let patvals = unique
+        .into_iter()
+        .filter_map(|(p, g)| u32::try_from(g).ok().map(|g| (p, g)));
+    let automaton = CharwiseDoubleArrayAhoCorasick::with_values(patvals).ok()?;
+    Some(Patterns { automaton, ids })
 }
 
 /// Whether a collapsed hit's runs fit the pattern's. Every run must be at
