@@ -44,10 +44,15 @@ impl GlobalArgs {
         }
     }
 
-    /// The engine with the built-in detectors and any extra lexicons.
+    /// The engine with the built-in detectors and the lexicons of the config
+    /// and the command line, read afresh on every call (reloads use this).
     pub fn engine(&self, config: &Config) -> anyhow::Result<Engine> {
-        let mut lexicon = Lexicon::builtin();
-        for path in &self.lexicons {
+        let mut lexicon = if config.text.builtin_lexicon {
+            Lexicon::builtin()
+        } else {
+            Lexicon::default()
+        };
+        for path in config.text.lexicons.iter().chain(&self.lexicons) {
             lexicon.extend(Lexicon::load(path)?);
         }
         let detector = LexiconDetector::new(lexicon);

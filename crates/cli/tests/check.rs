@@ -93,3 +93,39 @@ fn lexicon_check_reports_errors_with_lines() {
     assert_eq!(code, 1);
     assert!(err.contains("bad.txt:3:"), "{err}");
 }
+
+#[test]
+fn extra_lexicons_add_terms_and_the_builtin_one_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let lex = dir.path().join("extra.txt");
+    std::fs::write(&lex, "[sexual.explicit block]\nzorblax\n").unwrap();
+    let args = [
+        "check",
+        "--no-store",
+        "--lexicon",
+        lex.to_str().unwrap(),
+        "zorblax",
+        "porn",
+    ];
+    let (_, out, err) = cleanweb(dir.path(), &args, "");
+    let verdicts: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(verdicts, vec!["BLOCK", "BLOCK"], "{out}{err}");
+
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[text]\nbuiltin_lexicon = false\nlexicons = [\"extra.txt\"]\n",
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "--no-store",
+        "--config",
+        config.to_str().unwrap(),
+        "zorblax",
+        "porn",
+    ];
+    let (_, out, err) = cleanweb(dir.path(), &args, "");
+    let verdicts: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(verdicts, vec!["BLOCK", "ALLOW"], "{out}{err}");
+}

@@ -1,7 +1,7 @@
 //! The TOML config file. Every key is optional; `config/cleanweb.example.toml`
 //! documents each one with its default.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,29 @@ pub struct Config {
     pub limits: Limits,
     pub store: StoreConfig,
     pub server: ServerConfig,
+    pub text: TextConfig,
     pub policy: Policy,
+}
+
+/// The text detector's lexicons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextConfig {
+    /// Load the lexicon shipped with cleanweb.
+    pub builtin_lexicon: bool,
+    /// The deployer's own lexicon files, loaded on top (relative paths are
+    /// relative to the config file). Reloaded by SIGHUP and
+    /// `POST /v1/admin/reload`.
+    pub lexicons: Vec<PathBuf>,
+}
+
+impl Default for TextConfig {
+    fn default() -> Self {
+        TextConfig {
+            builtin_lexicon: true,
+            lexicons: Vec::new(),
+        }
+    }
 }
 
 /// Bounds on everything that comes in. Hostile input gets a clear error
@@ -109,7 +131,14 @@ impl Config {
             path: shown.clone(),
             source,
         })?;
-        Self::parse(&text, &shown)
+        let mut config = Self::parse(&text, &shown)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for lexicon in &mut config.text.lexicons {
+            if lexicon.is_relative() {
+                *lexicon = base.join(&*lexicon);
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and validates config text; `origin` names it in errors.
@@ -156,6 +185,21 @@ mod tests {
             Config::default(),
             "the example documents the defaults"
         );
+    }
+
+    #[test]
+    fn lexicon_paths_are_relative_to_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("cw-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "[text]\nlexicons = [\"mine.txt\", \"/abs/x.txt\"]\n").unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(
+            c.text.lexicons,
+            vec![dir.join("mine.txt"), PathBuf::from("/abs/x.txt")]
+        );
+        assert!(c.text.builtin_lexicon);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
