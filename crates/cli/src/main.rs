@@ -1,5 +1,6 @@
 //! The `cleanweb` binary: thin glue over the library crates.
 
+mod blocklist;
 mod check;
 mod eval;
 mod jsonl;
@@ -35,6 +36,12 @@ enum Command {
     /// Manage API keys (stored only as hashes).
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Import, list, remove and export URL blocklists.
+    #[command(subcommand)]
+    Blocklist(blocklist::BlocklistCommand),
+    /// Check URLs against the blocklists.
+    #[command(subcommand)]
+    Url(blocklist::UrlCommand),
     /// Measure the engine on a labelled set.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -52,6 +59,8 @@ fn main() -> ExitCode {
         Command::Key(cmd) => keys::run(&cli.global, cmd),
         Command::Lexicon(cmd) => lexicon::run(cmd),
         Command::Eval(cmd) => eval::run(&cli.global, cmd),
+        Command::Blocklist(cmd) => blocklist::run(&cli.global, cmd),
+        Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

@@ -56,8 +56,14 @@ impl GlobalArgs {
             lexicon.extend(Lexicon::load(path)?);
         }
         let detector = LexiconDetector::new(lexicon);
-        Ok(Engine::new(config.policy.clone(), config.limits.clone())
-            .with_detector(std::sync::Arc::new(detector)))
+        let mut engine = Engine::new(config.policy.clone(), config.limits.clone())
+            .with_detector(std::sync::Arc::new(detector));
+        let lists = cleanweb_url::Lists::load(&self.data_dir())?;
+        if !lists.lists.is_empty() {
+            engine =
+                engine.with_detector(std::sync::Arc::new(cleanweb_url::UrlDetector::new(lists)));
+        }
+        Ok(engine)
     }
 
     pub async fn store(&self) -> anyhow::Result<SqliteStore> {

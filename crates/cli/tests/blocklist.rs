@@ -1,0 +1,287 @@
+//! Blocklists through the real binary: import in every format, match,
+//! export in every format, re-import, and a zone `named-checkzone` accepts.
+
+mod common;
+
+use std::path::Path;
+
+use common::cleanweb;
+
+fn run(dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = cleanweb(dir, args, "");
+    assert_eq!(code, 0, "cleanweb {args:?}: {err}");
+    out
+}
+
+fn verdict(dir: &Path, url: &str) -> serde_json::Value {
+    let out = run(dir, &["url", "check", "--json", url]);
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn every_format_imports_matches_and_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("ut1/adult")).unwrap();
+    std::fs::write(
+        src.join("domains.txt"),
+        "# list\nporn-one.test\nexample.org/bad/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("hosts.txt"),
+        "127.0.0.1 localhost\n0.0.0.0 porn-two.test\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("adblock.txt"),
+        "! x\n||porn-three.test^\n@@||safe.porn-three.test^\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("ut1/adult/domains"), "porn-four.test\n").unwrap();
+    std::fs::write(src.join("ut1/adult/urls"), "host.test/adult/\n").unwrap();
+    std::fs::write(src.join("list.csv"), "domain,note\nporn-five.test,x\n").unwrap();
+    for (fmt, file) in [
+        ("domains", "domains.txt"),
+        ("hosts", "hosts.txt"),
+        ("adblock", "adblock.txt"),
+        ("ut1", "ut1/adult"),
+        ("csv", "list.csv"),
+    ] {
+        let p = src.join(file);
+        run(
+            &data,
+            &[
+                "blocklist",
+                "import",
+                "--list",
+                fmt,
+                "--format",
+                fmt,
+                p.to_str().unwrap(),
+            ],
+        );
+    }
+    for (url, want) in [
+        ("http://www.porn-one.test/", "block"),
+        ("https://example.org/bad/page.html", "block"),
+        ("https://example.org/good/", "allow"),
+        ("porn-two.test", "block"),
+        ("http://a.porn-three.test/", "block"),
+        ("http://safe.porn-three.test/", "allow"),
+        ("http://PORN-FOUR.test./x", "block"),
+        ("http://host.test/adult/x.jpg", "block"),
+        ("http://porn-five.test", "block"),
+        ("http://unlisted.test", "allow"),
+    ] {
+        assert_eq!(verdict(&data, url)["verdict"], want, "{url}");
+    }
+
+    // Export in each format and import the export into a fresh store.
+    let again = tmp.path().join("again");
+    for (fmt, import_as) in [
+        ("plain", "domains"),
+        ("hosts", "hosts"),
+        ("adblock", "adblock"),
+    ] {
+        let out = tmp.path().join(format!("export.{fmt}"));
+        run(
+            &data,
+            &[
+                "blocklist",
+                "export",
+                "--format",
+                fmt,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        run(
+            &again,
+            &[
+                "blocklist",
+                "import",
+                "--list",
+                fmt,
+                "--format",
+                import_as,
+                "--replace",
+                out.to_str().unwrap(),
+            ],
+        );
+    }
+    let sg = tmp.path().join("squid");
+    run(
+        &data,
+        &[
+            "blocklist",
+            "export",
+            "--format",
+            "squidguard",
+            "--out",
+            sg.to_str().unwrap(),
+        ],
+    );
+    run(
+        &again,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "sg",
+            "--format",
+            "ut1",
+            sg.to_str().unwrap(),
+        ],
+    );
+    for url in [
+        "http://x.porn-one.test/",
+        "http://porn-two.test/",
+        "http://porn-four.test/",
+        "http://porn-five.test/",
+    ] {
+        assert_eq!(
+            verdict(&again, url)["verdict"],
+            "block",
+            "{url} after round trip"
+        );
+        let hits = verdict(&again, url)["hits"].as_array().unwrap().len();
+        assert_eq!(hits, 4, "{url}: every export carried it");
+    }
+    assert_eq!(
+        verdict(&again, "http://host.test/adult/a")["hits"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "urls via squidGuard"
+    );
+
+    let listed = run(&data, &["blocklist", "list"]);
+    assert_eq!(listed.lines().count(), 5, "{listed}");
+    run(&data, &["blocklist", "remove", "--list", "csv"]);
+    assert_eq!(verdict(&data, "http://porn-five.test")["verdict"], "allow");
+}
+
+#[test]
+fn rpz_export_is_a_zone_named_checkzone_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("d.txt");
+    std::fs::write(
+        &src,
+        "porn.test\nxn--fsqu00a.xn--0zwm56d\nsub.domain.example\n",
+    )
+    .unwrap();
+    run(
+        &data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "a",
+            "--format",
+            "domains",
+            src.to_str().unwrap(),
+        ],
+    );
+    let zone = tmp.path().join("rpz.zone");
+    run(
+        &data,
+        &[
+            "blocklist",
+            "export",
+            "--format",
+            "rpz",
+            "--out",
+            zone.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&zone).unwrap();
+    assert!(text.contains("*.porn.test CNAME ."), "{text}");
+    let check = std::process::Command::new("named-checkzone")
+        .args(["rpz.cleanweb.test", zone.to_str().unwrap()])
+        .output()
+        .expect("named-checkzone (scripts/deps installs bind9-utils)");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // The serial goes up with every change.
+    let serial = |t: &str| -> u64 {
+        let at = t.find("( ").unwrap() + 2;
+        t[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let before = serial(&text);
+    run(
+        &data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "a",
+            "--format",
+            "domains",
+            src.to_str().unwrap(),
+        ],
+    );
+    run(
+        &data,
+        &[
+            "blocklist",
+            "export",
+            "--format",
+            "rpz",
+            "--out",
+            zone.to_str().unwrap(),
+        ],
+    );
+    assert!(serial(&std::fs::read_to_string(&zone).unwrap()) > before);
+}
+
+#[test]
+fn the_engine_labels_links_to_listed_sites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("d.txt");
+    std::fs::write(&src, "bad-videos.test\n").unwrap();
+    run(
+        &data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "adult",
+            "--format",
+            "domains",
+            src.to_str().unwrap(),
+        ],
+    );
+    let out = run(
+        &data,
+        &[
+            "check",
+            "--json",
+            "--no-store",
+            "watch at bad-videos[.]test/clip today",
+        ],
+    );
+    let d: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(d["verdict"], "block", "{d}");
+    let label = &d["labels"][0];
+    assert_eq!(label["category"], "link.blocked");
+    assert_eq!(label["source"], "url.blocklist");
+    let ev = label["evidence"].as_array().unwrap();
+    let url = ev.iter().find(|e| e["kind"] == "url").unwrap();
+    assert_eq!(url["url"], "http://bad-videos.test/clip");
+    assert_eq!(url["entry"], "bad-videos.test");
+    let span = ev.iter().find(|e| e["kind"] == "span").unwrap();
+    assert_eq!(
+        (span["start"].as_u64(), span["end"].as_u64()),
+        (Some(9), Some(31))
+    );
+    assert_eq!(span["matched"], "bad-videos[.]test/clip");
+}

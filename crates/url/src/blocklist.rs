@@ -1,0 +1,511 @@
+//! Named blocklists. Hosts are kept as an FST of reversed host names
+//! ("com.example.www"), so millions of domains take a few bytes each and
+//! load without parsing; URL prefixes are kept as an FST of lookup
+//! expressions ("example.com/bad/").
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use fst::Set;
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::{Canonical, canonicalize, host_suffixes, lookup_expressions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlocklistError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid list file: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("invalid list name {0:?}: use letters, digits, '-', '_' and '.', at most 64")]
+    Name(String),
+    #[error("no list named {0:?}")]
+    NoSuchList(String),
+    #[error("{0}")]
+    Format(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlocklistError + '_ {
+    move |source| BlocklistError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// What a list hit does to an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Block,
+    Review,
+    /// An allow list: its entries suppress hits of other lists.
+    Allow,
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "block" => Ok(Action::Block),
+            "review" => Ok(Action::Review),
+            "allow" => Ok(Action::Allow),
+            o => Err(format!(
+                "unknown action {o:?} (expected block, review or allow)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Block => "block",
+            Action::Review => "review",
+            Action::Allow => "allow",
+        })
+    }
+}
+
+/// A list's description, stored beside its FSTs as `meta.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListMeta {
+    pub name: String,
+    /// The label category hits get (`link.blocked` by default).
+    pub category: String,
+    pub action: Action,
+    /// Increases on every change; RPZ exports use it as the SOA serial.
+    pub serial: u64,
+    pub hosts: u64,
+    pub urls: u64,
+    pub exceptions: u64,
+}
+
+/// A hit: which list, and which entry matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListHit {
+    pub list: String,
+    pub entry: String,
+    pub action: Action,
+    pub category: String,
+}
+
+pub struct Blocklist {
+    pub meta: ListMeta,
+    hosts: Set<Vec<u8>>,
+    urls: Set<Vec<u8>>,
+    /// Hosts excepted from this list (adblock `@@` rules).
+    exceptions: Set<Vec<u8>>,
+}
+
+/// "www.example.com" → "com.example.www".
+pub(crate) fn reverse_host(host: &str) -> String {
+    let mut labels: Vec<&str> = host.split('.').collect();
+    labels.reverse();
+    labels.join(".")
+}
+
+fn build_set(mut keys: Vec<String>) -> Set<Vec<u8>> {
+    keys.sort_unstable();
+    keys.dedup();
+    // Sorted and deduplicated, so building cannot fail.
+    Set::from_iter(keys).unwrap_or_default()
+}
+
+/// Normalises a domain entry to its canonical host, or None.
+pub(crate) fn canonical_domain(entry: &str) -> Option<String> {
+    let entry = entry
+        .trim()
+        .trim_start_matches("*.")
+        .trim_start_matches('.');
+    if entry.is_empty() || entry.contains(['/', ' ']) {
+        return None;
+    }
+    let c = canonicalize(entry).ok()?;
+    (c.path == "/" && c.query.is_none()).then_some(c.host)
+}
+
+/// Normalises a URL entry to its lookup expression ("host/path").
+pub(crate) fn canonical_url_entry(entry: &str) -> Option<String> {
+    let c = canonicalize(entry.trim()).ok()?;
+    let mut e = format!("{}{}", c.host, c.path);
+    if let Some(q) = &c.query {
+        e.push('?');
+        e.push_str(q);
+    }
+    Some(e)
+}
+
+impl Blocklist {
+    /// Builds a list from entries (domains, URL prefixes, excepted domains).
+    pub fn build(
+        meta: ListMeta,
+        hosts: impl IntoIterator<Item = String>,
+        urls: impl IntoIterator<Item = String>,
+        exceptions: impl IntoIterator<Item = String>,
+    ) -> Blocklist {
+        let hosts = build_set(hosts.into_iter().map(|h| reverse_host(&h)).collect());
+        let urls = build_set(urls.into_iter().collect());
+        let exceptions = build_set(exceptions.into_iter().map(|h| reverse_host(&h)).collect());
+        let mut meta = meta;
+        meta.hosts = hosts.len() as u64;
+        meta.urls = urls.len() as u64;
+        meta.exceptions = exceptions.len() as u64;
+        Blocklist {
+            meta,
+            hosts,
+            urls,
+            exceptions,
+        }
+    }
+
+    /// The list's domains, in reversed-host order.
+    pub fn domains(&self) -> impl Iterator<Item = String> + '_ {
+        self.hosts
+            .stream()
+            .into_strs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| reverse_host(&r))
+    }
+
+    pub fn url_entries(&self) -> Vec<String> {
+        self.urls.stream().into_strs().unwrap_or_default()
+    }
+
+    pub fn excepted_domains(&self) -> Vec<String> {
+        self.exceptions
+            .stream()
+            .into_strs()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| reverse_host(&r))
+            .collect()
+    }
+
+    /// The entry this canonical URL hits, if any: a listed domain it is on
+    /// (or under), or a listed URL prefix it starts with.
+    pub fn lookup(&self, c: &Canonical) -> Option<String> {
+        let suffixes = host_suffixes(c);
+        if suffixes
+            .iter()
+            .any(|h| self.exceptions.contains(reverse_host(h)))
+        {
+            return None;
+        }
+        if let Some(h) = suffixes
+            .iter()
+            .find(|h| self.hosts.contains(reverse_host(h)))
+        {
+            return Some(h.clone());
+        }
+        if self.urls.is_empty() {
+            return None;
+        }
+        lookup_expressions(c)
+            .into_iter()
+            .find(|e| self.urls.contains(e))
+    }
+
+    fn dir(root: &Path, name: &str) -> PathBuf {
+        root.join(name)
+    }
+
+    /// Writes the list under `root/NAME/`, replacing files atomically.
+    pub fn save(&self, root: &Path) -> Result<(), BlocklistError> {
+        let dir = Self::dir(root, &self.meta.name);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let write = |file: &str, bytes: &[u8]| -> Result<(), BlocklistError> {
+            let path = dir.join(file);
+            let tmp = dir.join(format!("{file}.tmp"));
+            std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))
+        };
+        write("hosts.fst", self.hosts.as_fst().as_bytes())?;
+        write("urls.fst", self.urls.as_fst().as_bytes())?;
+        write("exceptions.fst", self.exceptions.as_fst().as_bytes())?;
+        let meta = serde_json::to_vec_pretty(&self.meta).map_err(|e| BlocklistError::Corrupt {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write("meta.json", &meta)
+    }
+
+    pub fn load(root: &Path, name: &str) -> Result<Blocklist, BlocklistError> {
+        let dir = Self::dir(root, name);
+        if !dir.join("meta.json").exists() {
+            return Err(BlocklistError::NoSuchList(name.to_owned()));
+        }
+        let read = |file: &str| -> Result<Vec<u8>, BlocklistError> {
+            let p = dir.join(file);
+            std::fs::read(&p).map_err(io(&p))
+        };
+        let corrupt = |file: &str, message: String| BlocklistError::Corrupt {
+            path: dir.join(file).display().to_string(),
+            message,
+        };
+        let meta: ListMeta = serde_json::from_slice(&read("meta.json")?)
+            .map_err(|e| corrupt("meta.json", e.to_string()))?;
+        let set = |file: &str| -> Result<Set<Vec<u8>>, BlocklistError> {
+            Set::new(read(file)?).map_err(|e| corrupt(file, e.to_string()))
+        };
+        Ok(Blocklist {
+            meta,
+            hosts: set("hosts.fst")?,
+            urls: set("urls.fst")?,
+            exceptions: set("exceptions.fst")?,
+        })
+    }
+}
+
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// All lists of a data directory (`DATA/blocklists/`).
+pub struct Lists {
+    root: PathBuf,
+    pub lists: Vec<Blocklist>,
+}
+
+impl Lists {
+    pub fn root_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("blocklists")
+    }
+
+    /// Loads every list; a missing directory is no lists.
+    pub fn load(data_dir: &Path) -> Result<Lists, BlocklistError> {
+        let root = Self::root_in(data_dir);
+        let mut lists = Vec::new();
+        if root.exists() {
+            let mut names: Vec<String> = std::fs::read_dir(&root)
+                .map_err(io(&root))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("meta.json").exists())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect();
+            names.sort();
+            for n in names {
+                lists.push(Blocklist::load(&root, &n)?);
+            }
+        }
+        Ok(Lists { root, lists })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Blocklist> {
+        self.lists.iter().find(|l| l.meta.name == name)
+    }
+
+    /// Every list hit for a URL; an allow-list hit suppresses the others.
+    pub fn check(&self, c: &Canonical) -> Vec<ListHit> {
+        let hits: Vec<ListHit> = self
+            .lists
+            .iter()
+            .filter_map(|l| {
+                l.lookup(c).map(|entry| ListHit {
+                    list: l.meta.name.clone(),
+                    entry,
+                    action: l.meta.action,
+                    category: l.meta.category.clone(),
+                })
+            })
+            .collect();
+        if hits.iter().any(|h| h.action == Action::Allow) {
+            return hits
+                .into_iter()
+                .filter(|h| h.action == Action::Allow)
+                .collect();
+        }
+        hits
+    }
+
+    /// Adds entries to a list (creating it), or replaces them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn import(
+        &mut self,
+        name: &str,
+        category: &str,
+        action: Action,
+        entries: crate::formats::Entries,
+        replace: bool,
+    ) -> Result<&ListMeta, BlocklistError> {
+        if !valid_name(name) {
+            return Err(BlocklistError::Name(name.to_owned()));
+        }
+        let old = self.lists.iter().position(|l| l.meta.name == name);
+        let (mut hosts, mut urls, mut exceptions, serial) = match old.map(|i| &self.lists[i]) {
+            Some(l) if !replace => (
+                l.domains().collect::<Vec<_>>(),
+                l.url_entries(),
+                l.excepted_domains(),
+                l.meta.serial,
+            ),
+            Some(l) => (Vec::new(), Vec::new(), Vec::new(), l.meta.serial),
+            None => (Vec::new(), Vec::new(), Vec::new(), 0),
+        };
+        hosts.extend(entries.domains);
+        urls.extend(entries.urls);
+        exceptions.extend(entries.exceptions);
+        let meta = ListMeta {
+            name: name.to_owned(),
+            category: category.to_owned(),
+            action,
+            serial: next_serial(serial),
+            hosts: 0,
+            urls: 0,
+            exceptions: 0,
+        };
+        let list = Blocklist::build(meta, hosts, urls, exceptions);
+        list.save(&self.root)?;
+        let i = match old {
+            Some(i) => {
+                self.lists[i] = list;
+                i
+            }
+            None => {
+                self.lists.push(list);
+                self.lists.len() - 1
+            }
+        };
+        Ok(&self.lists[i].meta)
+    }
+
+    /// Removes a whole list.
+    pub fn remove(&mut self, name: &str) -> Result<(), BlocklistError> {
+        let i = self
+            .lists
+            .iter()
+            .position(|l| l.meta.name == name)
+            .ok_or_else(|| BlocklistError::NoSuchList(name.to_owned()))?;
+        let dir = self.root.join(name);
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        self.lists.remove(i);
+        Ok(())
+    }
+}
+
+/// A serial that always increases: at least the old one plus one, and at
+/// least the current Unix time, as DNS zone serials are usually read.
+fn next_serial(old: u64) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (old + 1).max(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::Entries;
+
+    fn entries(domains: &[&str], urls: &[&str], exceptions: &[&str]) -> Entries {
+        Entries {
+            domains: domains.iter().map(|s| s.to_string()).collect(),
+            urls: urls.iter().filter_map(|u| canonical_url_entry(u)).collect(),
+            exceptions: exceptions.iter().map(|s| s.to_string()).collect(),
+            skipped: 0,
+        }
+    }
+
+    #[test]
+    fn domains_match_with_subdomains_and_prefixes_match_by_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lists = Lists::load(dir.path()).unwrap();
+        lists
+            .import(
+                "adult",
+                "link.blocked",
+                Action::Block,
+                entries(
+                    &["bad.example"],
+                    &["http://host.test/porn/"],
+                    &["ok.bad.example"],
+                ),
+                false,
+            )
+            .unwrap();
+        let check = |u: &str| lists.check(&canonicalize(u).unwrap());
+        assert_eq!(check("http://www.bad.example/x")[0].entry, "bad.example");
+        assert_eq!(check("https://BAD.example.")[0].entry, "bad.example");
+        assert!(check("http://notbad.example/").is_empty(), "label boundary");
+        assert!(check("http://ok.bad.example/").is_empty(), "exception");
+        assert_eq!(
+            check("http://host.test/porn/clip?id=1")[0].entry,
+            "host.test/porn/"
+        );
+        assert!(
+            check("http://host.test/pornography").is_empty(),
+            "path component boundary"
+        );
+
+        // Reload from disk: the same answers.
+        let again = Lists::load(dir.path()).unwrap();
+        assert_eq!(again.lists[0].meta.hosts, 1);
+        assert_eq!(
+            again
+                .check(&canonicalize("http://a.bad.example/").unwrap())
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn allow_lists_win_and_serials_increase() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lists = Lists::load(dir.path()).unwrap();
+        let s1 = lists
+            .import(
+                "b",
+                "link.blocked",
+                Action::Block,
+                entries(&["x.test"], &[], &[]),
+                false,
+            )
+            .unwrap()
+            .serial;
+        let s2 = lists
+            .import(
+                "b",
+                "link.blocked",
+                Action::Block,
+                entries(&["y.test"], &[], &[]),
+                false,
+            )
+            .unwrap()
+            .serial;
+        assert!(s2 > s1);
+        assert_eq!(lists.get("b").unwrap().meta.hosts, 2, "imports add up");
+        lists
+            .import(
+                "ok",
+                "link.blocked",
+                Action::Allow,
+                entries(&["x.test"], &[], &[]),
+                false,
+            )
+            .unwrap();
+        let hits = lists.check(&canonicalize("http://x.test/").unwrap());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].action, Action::Allow);
+        lists.remove("ok").unwrap();
+        assert!(Lists::load(dir.path()).unwrap().get("ok").is_none());
+        assert!(
+            lists
+                .import("../evil", "c", Action::Block, Entries::default(), false)
+                .is_err()
+        );
+    }
+}
