@@ -10,7 +10,7 @@ use std::str::FromStr;
 use fst::Set;
 use serde::{Deserialize, Serialize};
 
-use crate::canonical::{Canonical, canonicalize, host_suffixes, lookup_expressions};
+use crate::canonical::{Canonical, canonicalize, lookup_expressions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlocklistError {
@@ -189,18 +189,16 @@ impl Blocklist {
     /// The entry this canonical URL hits, if any: a listed domain it is on
     /// (or under), or a listed URL prefix it starts with.
     pub fn lookup(&self, c: &Canonical) -> Option<String> {
-        let suffixes = host_suffixes(c);
-        if suffixes
-            .iter()
-            .any(|h| self.exceptions.contains(reverse_host(h)))
-        {
+        // The host suffixes of "www.example.com" are the label-boundary
+        // prefixes of its reversal "com.example.www": reverse once, then
+        // probe prefixes, without allocating per probe.
+        let reversed = reverse_host(&c.host);
+        let prefixes = suffix_prefixes(c, &reversed);
+        if prefixes.iter().any(|p| self.exceptions.contains(p)) {
             return None;
         }
-        if let Some(h) = suffixes
-            .iter()
-            .find(|h| self.hosts.contains(reverse_host(h)))
-        {
-            return Some(h.clone());
+        if let Some(p) = prefixes.iter().find(|p| self.hosts.contains(p)) {
+            return Some(reverse_host(p));
         }
         if self.urls.is_empty() {
             return None;
@@ -259,6 +257,27 @@ impl Blocklist {
             exceptions: set("exceptions.fst")?,
         })
     }
+}
+
+/// The reversed forms of `host_suffixes(c)`, in the same order, as slices of
+/// `reversed`: the exact host, then suffixes of at most five labels, longest
+/// first, never the bare top-level label.
+fn suffix_prefixes<'a>(c: &Canonical, reversed: &'a str) -> Vec<&'a str> {
+    let mut out = Vec::with_capacity(5);
+    out.push(reversed);
+    if c.ip {
+        return out;
+    }
+    let mut ends: Vec<usize> = reversed.match_indices('.').map(|(i, _)| i).collect();
+    ends.reverse();
+    for end in ends {
+        let p = &reversed[..end];
+        let labels = p.matches('.').count() + 1;
+        if (2..=5).contains(&labels) && out.len() < 5 {
+            out.push(p);
+        }
+    }
+    out
 }
 
 pub fn valid_name(name: &str) -> bool {
@@ -460,6 +479,25 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn suffix_prefixes_mirror_the_host_suffixes() {
+        for u in [
+            "http://a.b.c.d.e.f.g/",
+            "http://www.example.com/",
+            "http://x.test/",
+            "http://1.2.3.4/",
+            "http://localhost/",
+        ] {
+            let c = canonicalize(u).unwrap();
+            let r = reverse_host(&c.host);
+            let got: Vec<String> = suffix_prefixes(&c, &r)
+                .into_iter()
+                .map(reverse_host)
+                .collect();
+            assert_eq!(got, crate::canonical::host_suffixes(&c), "{u}");
+        }
     }
 
     #[test]

@@ -57,17 +57,19 @@ pub fn canonicalize_bytes(url: &[u8]) -> Result<Canonical, UrlError> {
         return Err(UrlError::TooLong(url.len()));
     }
     // 1. Drop tab, CR and LF anywhere; trim surrounding spaces.
-    let mut s: Vec<u8> = url
+    let start = url
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(url.len());
+    let end = url
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    let mut s: Vec<u8> = url[start..end.max(start)]
         .iter()
         .copied()
         .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
         .collect();
-    while s.first().is_some_and(|b| b.is_ascii_whitespace()) {
-        s.remove(0);
-    }
-    while s.last().is_some_and(|b| b.is_ascii_whitespace()) {
-        s.pop();
-    }
     if s.is_empty() {
         return Err(UrlError::Empty);
     }
@@ -121,6 +123,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Unescapes %XX repeatedly until nothing changes (bounded).
 fn unescape_fully(s: &[u8]) -> Vec<u8> {
     let mut cur = s.to_vec();
+    if !cur.contains(&b'%') {
+        return cur;
+    }
     for _ in 0..MAX_UNESCAPE_ROUNDS {
         let next = unescape_once(&cur);
         if next == cur {
@@ -154,10 +159,13 @@ fn hex(b: &u8) -> Option<u8> {
 
 /// Escapes bytes <= 0x20, >= 0x7f, '#' and '%' as uppercase %XX.
 fn escape(s: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
     for &b in s {
         if b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%' {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         } else {
             out.push(b as char);
         }
@@ -177,12 +185,11 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), UrlError> {
         host.truncate(colon);
     }
     // Ideographic and full-width full stops separate labels too.
-    let text = String::from_utf8_lossy(&host).replace(['。', '．', '｡'], ".");
-    let mut host: Vec<u8> = if text.is_ascii() || std::str::from_utf8(&host).is_err() {
-        host
-    } else {
-        text.into_bytes()
-    };
+    if !host.is_ascii()
+        && let Ok(text) = std::str::from_utf8(&host)
+    {
+        host = text.replace(['。', '．', '｡'], ".").into_bytes();
+    }
     host.make_ascii_lowercase();
     // Trim dots, collapse runs of dots.
     let mut collapsed = Vec::with_capacity(host.len());
@@ -214,6 +221,14 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), UrlError> {
 /// inet_aton-style IPv4: 1 to 4 parts, each decimal, octal (leading 0) or
 /// hex (0x); the last part fills the remaining bytes.
 fn parse_ipv4(host: &[u8]) -> Option<String> {
+    // Only digits, dots and hex can spell an address.
+    if !host.first().is_some_and(u8::is_ascii_digit)
+        || !host
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'X'))
+    {
+        return None;
+    }
     let text = std::str::from_utf8(host).ok()?;
     let parts: Vec<&str> = text.split('.').collect();
     if parts.is_empty() || parts.len() > 4 {
