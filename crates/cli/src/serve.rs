@@ -38,6 +38,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.rebuild = Some(Arc::new(move || g.engine(&c).map_err(|e| format!("{e:#}"))));
         reload_on_sighup(state.clone());
         state.store_allow = config.store.store_allow;
+        state.data_dir = Some(global.data_dir());
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         let listener = tokio::net::TcpListener::bind(addr)
             .await

@@ -285,3 +285,75 @@ fn the_engine_labels_links_to_listed_sites() {
     );
     assert_eq!(span["matched"], "bad-videos[.]test/clip");
 }
+
+#[test]
+fn lists_are_served_over_http_and_reloaded_into_the_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let src = tmp.path().join("d.txt");
+    std::fs::write(&src, "one.test\n").unwrap();
+    run(
+        &data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "adult",
+            "--format",
+            "domains",
+            src.to_str().unwrap(),
+        ],
+    );
+    let s = common::Server::start(&data, &[]);
+    let key = s.key().to_owned();
+    let r = s.get("/v1/blocklists/adult.hosts", Some(&key));
+    assert_eq!((r.status, r.body.as_str()), (200, "0.0.0.0 one.test\n"));
+    assert!(
+        s.get("/v1/blocklists/adult.rpz", Some(&key))
+            .body
+            .contains("*.one.test CNAME .")
+    );
+    assert_eq!(s.get("/v1/blocklists/nope.rpz", Some(&key)).status, 404);
+    assert_eq!(s.get("/v1/blocklists/adult.rpz", None).status, 401);
+    let moderate = |text: &str| {
+        s.post_json(
+            "/v1/moderate",
+            Some(&key),
+            &serde_json::json!({ "text": text }),
+        )
+        .json()["verdict"]
+            .clone()
+    };
+    assert_eq!(moderate("see two.test"), "allow");
+    std::fs::write(&src, "two.test\n").unwrap();
+    run(
+        &data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "adult",
+            "--format",
+            "domains",
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        s.post_json("/v1/admin/reload", Some(&key), &serde_json::json!({}))
+            .status,
+        200
+    );
+    assert_eq!(moderate("see two.test"), "block");
+    let url_item = s
+        .post_json(
+            "/v1/moderate",
+            Some(&key),
+            &serde_json::json!({ "url": "https://www.one.test/x" }),
+        )
+        .json();
+    assert_eq!(url_item["verdict"], "block", "{url_item}");
+    assert!(
+        url_item.get("warnings").is_none(),
+        "the url field is read: {url_item}"
+    );
+}

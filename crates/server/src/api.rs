@@ -264,6 +264,57 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<Reloaded>, Pro
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// For squidguard: `domains` (default) or `urls`.
+    pub file: Option<String>,
+}
+
+/// A blocklist for DNS resolvers, proxies and browsers: `{name}.{format}`
+/// with format rpz, hosts, squidguard, adblock or plain.
+#[utoipa::path(get, path = "/v1/blocklists/{file}", tag = "blocklists",
+    params(("file" = String, Path, description = "NAME.FORMAT, e.g. adult.rpz"), ExportParams),
+    responses(
+        (status = 200, description = "The list in that format", body = String, content_type = "text/plain"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn blocklist_export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(p): Query<ExportParams>,
+) -> Result<impl IntoResponse, Problem> {
+    use cleanweb_url::formats::{ExportFormat, export};
+    let (name, format) = file.rsplit_once('.').ok_or_else(|| {
+        Problem::not_found(format!("{file:?}: ask for NAME.FORMAT, e.g. adult.rpz"))
+    })?;
+    let format: ExportFormat = format.parse().map_err(Problem::not_found)?;
+    let dir = state
+        .data_dir
+        .clone()
+        .ok_or_else(|| Problem::not_found("this server has no blocklists"))?;
+    let name = name.to_owned();
+    let want = p.file.unwrap_or_else(|| "domains".into());
+    let text = tokio::task::spawn_blocking(move || -> Result<String, Problem> {
+        let lists =
+            cleanweb_url::Lists::load(&dir).map_err(|e| Problem::internal(e.to_string()))?;
+        let list = lists
+            .get(&name)
+            .ok_or_else(|| Problem::not_found(format!("no list named {name:?}")))?;
+        let files = export(format, &[list]);
+        let pick = files
+            .iter()
+            .find(|(n, _)| format != ExportFormat::Squidguard || *n == want);
+        pick.map(|(_, t)| t.clone()).ok_or_else(|| {
+            Problem::not_found(format!("no file {want:?}: squidguard has domains and urls"))
+        })
+    })
+    .await
+    .map_err(|_| Problem::internal("the export task failed"))??;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+}
+
 /// Liveness and readiness: answers 200 when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]

@@ -52,6 +52,8 @@ pub struct AppState {
     /// Store `allow` decisions too.
     pub store_allow: bool,
     pub request_timeout: Duration,
+    /// The data directory, where blocklists live; None serves no lists.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             store_allow: false,
             request_timeout: Duration::from_secs(30),
+            data_dir: None,
         }
     }
 }
@@ -88,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))
         .route("/v1/moderate/batch", post(api::moderate_batch))
+        .route("/v1/blocklists/{file}", get(api::blocklist_export))
         .merge(admin)
         .layer(from_fn_with_state(state.clone(), auth::require_key));
     let open = Router::new()
