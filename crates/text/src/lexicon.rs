@@ -99,12 +99,17 @@ pub struct Lexicon {
 
 /// The lexicon the project ships, written and curated for cleanweb.
 pub const DEFAULT_LEXICON: &str = include_str!("../lexicons/default.txt");
+/// Its extension: platform slang, regional service terms, and the allow-list
+/// words and cues that keep them quiet on ordinary text.
+pub const EXTENDED_LEXICON: &str = include_str!("../lexicons/extended.txt");
 
 impl Lexicon {
-    /// The shipped default lexicon.
+    /// The shipped lexicon: default.txt plus extended.txt.
     pub fn builtin() -> Lexicon {
-        // The shipped file is checked by a unit test, so this cannot fail at run time.
-        Lexicon::parse(DEFAULT_LEXICON, "builtin:default.txt").unwrap_or_default()
+        // The shipped files are checked by a unit test, so this cannot fail at run time.
+        let mut lex = Lexicon::parse(DEFAULT_LEXICON, "builtin:default.txt").unwrap_or_default();
+        lex.extend(Lexicon::parse(EXTENDED_LEXICON, "builtin:extended.txt").unwrap_or_default());
+        lex
     }
 
     pub fn load(path: &Path) -> Result<Lexicon, LexiconError> {
@@ -249,6 +254,7 @@ mod tests {
 
     #[test]
     fn the_default_lexicon_is_valid_and_substantial() {
+        Lexicon::parse(EXTENDED_LEXICON, "extended").unwrap();
         let lex = Lexicon::parse(DEFAULT_LEXICON, "default").unwrap();
         let (terms, allow, context) = lex.counts();
         assert!(terms > 300, "{terms}");
