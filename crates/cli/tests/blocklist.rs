@@ -284,6 +284,49 @@ fn the_engine_labels_links_to_listed_sites() {
         (Some(9), Some(31))
     );
     assert_eq!(span["matched"], "bad-videos[.]test/clip");
+
+    // An HTML page: its text is read with offsets into the source, and its
+    // links are resolved against base_url.
+    let page = r#"<html><body><p>看<b>色</b>情</p><a href="/v/1">clip</a></body></html>"#;
+    let item = serde_json::json!({"id": "p", "html": page, "base_url": "https://bad-videos.test/"});
+    let (_, out, err) = cleanweb(
+        &data,
+        &["check", "--jsonl", "--no-store"],
+        &format!("{item}\n"),
+    );
+    let d: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(d["verdict"], "block", "{d}");
+    assert!(d.get("warnings").is_none(), "{d}");
+    let labels = d["labels"].as_array().unwrap();
+    let text = labels
+        .iter()
+        .find(|l| l["source"] == "text.lexicon")
+        .expect("text label");
+    let span = &text["evidence"][0];
+    let chars: Vec<char> = page.chars().collect();
+    let (s0, e0) = (
+        span["start"].as_u64().unwrap() as usize,
+        span["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(span["field"], "html");
+    assert_eq!(chars[s0..e0].iter().collect::<String>(), "色</b>情");
+    assert_eq!(span["matched"], "色</b>情");
+    let link = labels
+        .iter()
+        .find(|l| l["source"] == "url.blocklist")
+        .expect("link label");
+    let ev = link["evidence"].as_array().unwrap();
+    assert!(
+        ev.iter()
+            .any(|e| e["kind"] == "url" && e["url"] == "https://bad-videos.test/v/1"),
+        "{link}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["kind"] == "span" && e["matched"] == "/v/1"),
+        "{link}"
+    );
 }
 
 #[test]

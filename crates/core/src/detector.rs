@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use crate::{Item, Label};
 
 /// One piece of an item's text, with the field it came from, so that evidence
@@ -5,7 +7,11 @@ use crate::{Item, Label};
 #[derive(Clone, Debug)]
 pub struct TextPart<'a> {
     pub field: &'static str,
-    pub text: &'a str,
+    /// What detectors read. For HTML, the page with its markup blanked out:
+    /// the same length in chars as `source`, so offsets carry over.
+    pub text: Cow<'a, str>,
+    /// The field as given; evidence quotes it.
+    pub source: &'a str,
 }
 
 /// What detectors see: the item plus what extraction derived from it.
@@ -22,7 +28,8 @@ impl<'a> Input<'a> {
         if let Some(t) = item.text.as_deref() {
             texts.push(TextPart {
                 field: "text",
-                text: t,
+                text: Cow::Borrowed(t),
+                source: t,
             });
         }
         Input { item, texts }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use cleanweb_core::{Decision, Detector, Input, Item, ItemError, Label, Limits, Policy};
+use cleanweb_core::{Decision, Detector, Input, Item, ItemError, Label, Limits, Policy, TextPart};
 use rayon::prelude::*;
 
 pub use cleanweb_text as text;
@@ -77,7 +77,16 @@ impl Engine {
     pub fn moderate(&self, item: &Item) -> Result<Decision, ItemError> {
         let started = Instant::now();
         item.validate(&self.limits)?;
-        let input = Input::from_item(item);
+        let mut input = Input::from_item(item);
+        if let Some(html) = item.html.as_deref() {
+            // Text detectors read the page with its markup blanked out, so
+            // their offsets are offsets into the page source.
+            input.texts.push(TextPart {
+                field: "html",
+                text: std::borrow::Cow::Owned(cleanweb_html::text_view(html)),
+                source: html,
+            });
+        }
         let mut raw: Vec<Label> = Vec::new();
         let mut warnings = Vec::new();
         for detector in &self.detectors {

@@ -81,7 +81,9 @@ fn scan(chars: &[char], mut on_tag: impl FnMut(&Tag)) -> Vec<bool> {
                 hidden_until = None;
             }
         } else {
-            if !tag.closing && let Some(h) = HIDDEN.iter().find(|h| **h == tag.name) {
+            if !tag.closing
+                && let Some(h) = HIDDEN.iter().find(|h| **h == tag.name)
+            {
                 hidden_until = Some(h);
             }
             on_tag(&tag);
@@ -92,9 +94,11 @@ fn scan(chars: &[char], mut on_tag: impl FnMut(&Tag)) -> Vec<bool> {
 }
 
 fn starts_with(chars: &[char], at: usize, s: &str) -> bool {
-    s.chars()
-        .enumerate()
-        .all(|(k, c)| chars.get(at + k).is_some_and(|x| x.eq_ignore_ascii_case(&c)))
+    s.chars().enumerate().all(|(k, c)| {
+        chars
+            .get(at + k)
+            .is_some_and(|x| x.eq_ignore_ascii_case(&c))
+    })
 }
 
 fn find(chars: &[char], from: usize, s: &str) -> Option<usize> {
@@ -113,7 +117,10 @@ fn read_tag(chars: &[char], start: usize) -> (Tag, usize) {
     while i < n && !chars[i].is_whitespace() && chars[i] != '>' && chars[i] != '/' {
         i += 1;
     }
-    let name: String = chars[name_start..i].iter().collect::<String>().to_ascii_lowercase();
+    let name: String = chars[name_start..i]
+        .iter()
+        .collect::<String>()
+        .to_ascii_lowercase();
     let mut attrs = Vec::new();
     while i < n && chars[i] != '>' {
         if chars[i].is_whitespace() || chars[i] == '/' {
@@ -204,7 +211,7 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
                     for cand in value(*s, *e).split(',') {
                         let len = cand.chars().count();
                         let lead = cand.chars().take_while(|c| c.is_whitespace()).count();
-                        let url: String = cand.trim_start().split_whitespace().next().unwrap_or("").into();
+                        let url: String = cand.split_whitespace().next().unwrap_or("").into();
                         if !url.is_empty() {
                             let us = k + lead;
                             raw.push((us, us + url.chars().count(), url));
@@ -233,12 +240,17 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
             let lower = v.to_ascii_lowercase();
             if v.is_empty()
                 || v.starts_with('#')
-                || ["javascript:", "mailto:", "tel:", "data:"].iter().any(|p| lower.starts_with(p))
+                || ["javascript:", "mailto:", "tel:", "data:"]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
             {
                 return None;
             }
             let url = match &base {
-                Some(b) => b.join(v).map(|u| u.to_string()).unwrap_or_else(|_| v.to_owned()),
+                Some(b) => b
+                    .join(v)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|_| v.to_owned()),
                 None => v.to_owned(),
             };
             Some(Link { start, end, url })
@@ -280,12 +292,22 @@ mod tests {
         let page = r#"<a href="https://x.test/a">x</a>"#;
         let l = &links(page, None)[0];
         let chars: Vec<char> = page.chars().collect();
-        assert_eq!(chars[l.start..l.end].iter().collect::<String>(), "https://x.test/a");
+        assert_eq!(
+            chars[l.start..l.end].iter().collect::<String>(),
+            "https://x.test/a"
+        );
     }
 
     #[test]
     fn unterminated_markup_ends_cleanly() {
-        for page in ["<a href=\"x", "<!-- never closed", "<script>alert(1)", "<", "<<<>>>", "<a b c d"] {
+        for page in [
+            "<a href=\"x",
+            "<!-- never closed",
+            "<script>alert(1)",
+            "<",
+            "<<<>>>",
+            "<a b c d",
+        ] {
             let view = text_view(page);
             assert_eq!(view.chars().count(), page.chars().count());
             let _ = links(page, Some("http://x.test/"));

@@ -513,18 +513,19 @@ impl Detector for LexiconDetector {
     }
 
     fn fields(&self) -> &'static [&'static str] {
-        &["text"]
+        &["text", "html"]
     }
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
         for part in &input.texts {
             let mut original = None;
-            let scan = self.scan(part.text, &mut original);
+            let scan = self.scan(&part.text, &mut original);
             if scan.hits.is_empty() {
                 continue;
             }
-            let original = original.unwrap_or_else(|| part.text.chars().collect());
-            self.score(part.field, part.text, scan, &original, out);
+            // Evidence quotes the field as given (for HTML, with its markup).
+            let source: Vec<char> = part.source.chars().collect();
+            self.score(part.field, &part.text, scan, &source, out);
         }
         Ok(())
     }

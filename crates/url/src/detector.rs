@@ -59,7 +59,7 @@ impl Detector for UrlDetector {
     }
 
     fn fields(&self) -> &'static [&'static str] {
-        &["url"]
+        &["url", "html"]
     }
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
@@ -69,12 +69,28 @@ impl Detector for UrlDetector {
         if let Some(url) = input.item.url.as_deref() {
             self.check(url, "url", None, out);
         }
+        if let Some(html) = input.item.html.as_deref() {
+            let chars: Vec<char> = html.chars().collect();
+            for link in cleanweb_html::links(html, input.item.base_url.as_deref()) {
+                let matched: String = chars
+                    .get(link.start..link.end)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
+                self.check(
+                    &link.url,
+                    "html",
+                    Some((link.start, link.end, &matched)),
+                    out,
+                );
+            }
+        }
         for part in &input.texts {
-            let links = extract_links(part.text);
+            let links = extract_links(&part.text);
             if links.is_empty() {
                 continue;
             }
-            let chars: Vec<char> = part.text.chars().collect();
+            let chars: Vec<char> = part.source.chars().collect();
             for link in links {
                 let matched: String = chars
                     .get(link.start..link.end)
