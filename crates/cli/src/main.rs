@@ -8,6 +8,7 @@ mod keys;
 mod lexicon;
 mod serve;
 mod setup;
+mod sites;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Check URLs against the blocklists.
     #[command(subcommand)]
     Url(blocklist::UrlCommand),
+    /// The site registry: add sites, change their status, see their history.
+    #[command(subcommand)]
+    Sites(sites::SitesCommand),
     /// Measure the engine on a labelled set.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Eval(cmd) => eval::run(&cli.global, cmd),
         Command::Blocklist(cmd) => blocklist::run(&cli.global, cmd),
         Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
+        Command::Sites(cmd) => sites::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

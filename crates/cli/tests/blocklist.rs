@@ -400,3 +400,128 @@ fn lists_are_served_over_http_and_reloaded_into_the_engine() {
         "the url field is read: {url_item}"
     );
 }
+
+#[test]
+fn the_site_registry_drives_the_closed_sites_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    run(
+        &data,
+        &[
+            "sites",
+            "add",
+            "https://www.bad-site.co.uk/x",
+            "--reason",
+            "reported",
+            "--evidence",
+            "report:ABC",
+        ],
+    );
+    run(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "warned",
+            "--reason",
+            "notice sent",
+            "--actor",
+            "alice",
+        ],
+    );
+    let (code, _, err) = cleanweb(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "rectification",
+            "--reason",
+            "r",
+        ],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("deadline"), "{err}");
+    run(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "rectification",
+            "--reason",
+            "r",
+            "--deadline",
+            "2026-12-31",
+        ],
+    );
+    assert_eq!(
+        verdict(&data, "http://m.bad-site.co.uk/")["verdict"],
+        "allow",
+        "not closed yet"
+    );
+    run(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "closed",
+            "--reason",
+            "deadline passed",
+            "--actor",
+            "bob",
+        ],
+    );
+    let v = verdict(&data, "http://m.bad-site.co.uk/");
+    assert_eq!(v["verdict"], "block");
+    assert_eq!(v["hits"][0]["list"], "sites-closed");
+    let rpz = run(&data, &["blocklist", "export", "--format", "rpz"]);
+    assert!(rpz.contains("*.bad-site.co.uk CNAME ."), "{rpz}");
+
+    let (code, _, err) = cleanweb(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "watch",
+            "--reason",
+            "x",
+        ],
+        "",
+    );
+    assert_ne!(code, 0, "closed goes to restored, not back to watch");
+    assert!(err.contains("from closed to watch"), "{err}");
+
+    let history = run(&data, &["sites", "history", "bad-site.co.uk"]);
+    let statuses: Vec<&str> = history
+        .lines()
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(statuses, ["watch", "warned", "rectification", "closed"]);
+    assert!(
+        history.contains("by bob") && history.contains("evidence report:ABC"),
+        "{history}"
+    );
+
+    run(
+        &data,
+        &[
+            "sites",
+            "status",
+            "bad-site.co.uk",
+            "restored",
+            "--reason",
+            "cleaned up",
+        ],
+    );
+    assert_eq!(
+        verdict(&data, "http://m.bad-site.co.uk/")["verdict"],
+        "allow"
+    );
+    let listed = run(&data, &["sites", "list", "--status", "restored"]);
+    assert_eq!(listed.lines().count(), 1);
+}

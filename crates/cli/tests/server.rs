@@ -383,3 +383,49 @@ fn lexicons_reload_without_a_restart() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn sites_are_managed_over_http_by_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let key = s.key().to_owned();
+    let change = |status: &str, extra: serde_json::Value| {
+        let mut body =
+            json!({"site": "https://x.porn-site.test/a", "status": status, "reason": "r"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        s.post_json("/v1/sites", Some(&key), &body)
+    };
+    let r = change("watch", json!({"evidence": ["decision:1"]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["domain"], "porn-site.test");
+    assert_eq!(r.json()["actor"], "key:first admin");
+    assert_eq!(
+        change("rectification", json!({})).status,
+        400,
+        "needs a deadline"
+    );
+    assert_eq!(
+        change("rectification", json!({"deadline": "2027-01-31"})).status,
+        200
+    );
+    assert_eq!(change("closed", json!({})).status, 200);
+    let r = change("watch", json!({}));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (409, "application/problem+json")
+    );
+    let list = s.get("/v1/sites?status=closed", Some(&key)).json();
+    assert_eq!(list["sites"][0]["domain"], "porn-site.test");
+    let history = s.get("/v1/sites/porn-site.test", Some(&key)).json();
+    assert_eq!(history["sites"].as_array().unwrap().len(), 3);
+    assert!(
+        s.get("/v1/blocklists/sites-closed.adblock", Some(&key))
+            .body
+            .contains("||porn-site.test^")
+    );
+
+    let (_, op, _) = cleanweb(dir.path(), &["key", "create", "--role", "operator"], "");
+    assert_eq!(s.get("/v1/sites", Some(op.trim())).status, 403);
+}

@@ -19,6 +19,7 @@ mod decision;
 mod detector;
 mod item;
 mod policy;
+mod site;
 
 pub use category::{Category, Verdict};
 pub use config::{Config, ConfigError, Limits};
@@ -26,3 +27,4 @@ pub use decision::{Decision, Evidence, Label};
 pub use detector::{DetectError, Detector, Input, TextPart};
 pub use item::{Item, ItemError, Source};
 pub use policy::{Policy, PolicyError, Thresholds};
+pub use site::{SiteEvent, SiteStatus};

@@ -315,6 +315,126 @@ pub async fn blocklist_export(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteChange {
+    /// A domain or URL; its registrable domain is the site.
+    pub site: String,
+    pub status: cleanweb_core::SiteStatus,
+    pub reason: String,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// RFC 3339 date or time; required for `rectification`.
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SiteList {
+    /// Each site's latest event, which is its current status.
+    pub sites: Vec<cleanweb_core::SiteEvent>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SiteParams {
+    /// Only sites with this status.
+    #[param(value_type = Option<String>)]
+    pub status: Option<cleanweb_core::SiteStatus>,
+}
+
+/// The site registry, current status of each site (admin).
+#[utoipa::path(get, path = "/v1/sites", tag = "sites", params(SiteParams),
+    responses((status = 200, body = SiteList)), security(("bearer" = [])))]
+pub async fn list_sites(
+    State(state): State<AppState>,
+    Query(p): Query<SiteParams>,
+) -> Result<Json<SiteList>, Problem> {
+    let sites = state.store.sites(p.status).await.map_err(store_problem)?;
+    Ok(Json(SiteList { sites }))
+}
+
+/// A site's history, oldest first (admin).
+#[utoipa::path(get, path = "/v1/sites/{domain}", tag = "sites",
+    params(("domain" = String, Path, description = "A domain or URL")),
+    responses((status = 200, body = SiteList), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn site_history(
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+) -> Result<Json<SiteList>, Problem> {
+    let site = cleanweb_url::registrable_domain(&domain)
+        .ok_or_else(|| Problem::not_found(format!("{domain:?} is not a site")))?;
+    let sites = state
+        .store
+        .site_history(&site)
+        .await
+        .map_err(store_problem)?;
+    if sites.is_empty() {
+        return Err(Problem::not_found(format!("{site} is not in the registry")));
+    }
+    Ok(Json(SiteList { sites }))
+}
+
+/// Change a site's status (admin). Closed sites join the `sites-closed`
+/// blocklist at once; reload the engine to apply it to moderation.
+#[utoipa::path(post, path = "/v1/sites", tag = "sites", request_body = SiteChange,
+    responses(
+        (status = 200, body = cleanweb_core::SiteEvent),
+        (status = 409, description = "The lifecycle does not allow this change", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn change_site(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
+    ApiJson(c): ApiJson<SiteChange>,
+) -> Result<Json<cleanweb_core::SiteEvent>, Problem> {
+    use crate::sites::{Change, SiteError, change_status};
+    let dir = state
+        .data_dir
+        .clone()
+        .ok_or_else(|| Problem::unavailable("this server has no data directory"))?;
+    let deadline_ms = c
+        .deadline
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(Problem::bad_request)?;
+    let actor = format!("key:{}", caller.0.name);
+    let change = Change {
+        site: c.site,
+        status: c.status,
+        actor,
+        reason: c.reason,
+        evidence: c.evidence,
+        deadline_ms,
+    };
+    change_status(state.store.as_ref(), &dir, change)
+        .await
+        .map(Json)
+        .map_err(|e| match e {
+            SiteError::Lifecycle(m) => {
+                Problem::new(axum::http::StatusCode::CONFLICT, "lifecycle", m)
+            }
+            SiteError::NotASite(_) | SiteError::NoDeadline => Problem::bad_request(e.to_string()),
+            other => Problem::internal(other.to_string()),
+        })
+}
+
+/// An RFC 3339 date ("2026-12-31") or time, as Unix milliseconds.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    let full = if s.len() == 10 {
+        format!("{s}T00:00:00Z")
+    } else {
+        s.to_owned()
+    };
+    let t = humantime::parse_rfc3339_weak(&full).map_err(|e| format!("bad time {s:?}: {e}"))?;
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("time {s:?} is before 1970"))?
+        .as_millis();
+    i64::try_from(ms).map_err(|_| format!("time {s:?} is too far away"))
+}
+
 /// Liveness and readiness: answers 200 when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]

@@ -12,6 +12,7 @@ mod auth;
 pub mod metrics;
 mod openapi;
 pub mod problem;
+pub mod sites;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+pub use api::parse_time;
 pub use auth::Caller;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
@@ -87,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/decisions", get(api::list_decisions))
         .route("/v1/decisions/{id}", get(api::get_decision))
         .route("/v1/admin/reload", post(api::reload))
+        .route("/v1/sites", get(api::list_sites).post(api::change_site))
+        .route("/v1/sites/{domain}", get(api::site_history))
         .layer(from_fn(auth::require_admin));
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cleanweb_core::auth::Role;
-use cleanweb_core::{Decision, Item, Source, Verdict};
+use cleanweb_core::{Decision, Item, SiteEvent, SiteStatus, Source, Verdict};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
@@ -109,6 +109,15 @@ pub trait Store: Send + Sync {
     async fn api_keys(&self) -> Result<Vec<ApiKey>>;
     /// Revokes a key; false when there is no such live key.
     async fn revoke_api_key(&self, id: Uuid) -> Result<bool>;
+
+    /// Appends a site event if the lifecycle allows it from the site's
+    /// current status (checked in the same transaction); returns the refusal
+    /// otherwise.
+    async fn record_site_event(&self, event: &SiteEvent) -> Result<Result<(), String>>;
+    /// A site's events, oldest first.
+    async fn site_history(&self, domain: &str) -> Result<Vec<SiteEvent>>;
+    /// Every site's latest event, optionally only those with this status.
+    async fn sites(&self, status: Option<SiteStatus>) -> Result<Vec<SiteEvent>>;
 }
 
 pub fn now_ms() -> i64 {

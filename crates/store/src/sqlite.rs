@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{Decision, Source, Verdict};
+use cleanweb_core::{Decision, SiteEvent, SiteStatus, Source, Verdict};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -127,6 +127,20 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKey> {
         role: Role::from_str(&role).map_err(|e| corrupt("api_keys", e))?,
         created_at_ms: row.try_get("created_at")?,
         revoked_at_ms: row.try_get("revoked_at")?,
+    })
+}
+
+fn site_event_from_row(row: &SqliteRow) -> Result<SiteEvent> {
+    let status: String = row.try_get("status")?;
+    let evidence: String = row.try_get("evidence")?;
+    Ok(SiteEvent {
+        domain: row.try_get("domain")?,
+        status: SiteStatus::from_str(&status).map_err(|e| corrupt("site_events", e))?,
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        evidence: serde_json::from_str(&evidence).map_err(|e| corrupt("site_events", e))?,
+        deadline_ms: row.try_get("deadline_ms")?,
+        at_ms: row.try_get("at_ms")?,
     })
 }
 
@@ -263,6 +277,82 @@ impl Store for SqliteStore {
                 .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {
+        // BEGIN IMMEDIATE takes the write lock first, so two writers cannot
+        // both read the same current status and both append.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let outcome = async {
+            let current: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM site_events WHERE domain = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&e.domain)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let current = current
+                .map(|s| SiteStatus::from_str(&s).map_err(|m| corrupt("site_events", m)))
+                .transpose()?;
+            if let Some(cur) = current
+                && !cur.can_become(e.status)
+            {
+                return Ok(Err(format!(
+                    "{} is {cur}; the lifecycle does not go from {cur} to {}",
+                    e.domain, e.status
+                )));
+            }
+            let evidence =
+                serde_json::to_string(&e.evidence).map_err(|m| corrupt("site_events", m))?;
+            sqlx::query(
+                "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&e.domain)
+            .bind(e.status.as_str())
+            .bind(&e.actor)
+            .bind(&e.reason)
+            .bind(evidence)
+            .bind(e.deadline_ms)
+            .bind(e.at_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok::<_, StoreError>(Ok(()))
+        }
+        .await;
+        let end = if matches!(outcome, Ok(Ok(()))) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::query(end).execute(&mut *conn).await?;
+        outcome
+    }
+
+    async fn site_history(&self, domain: &str) -> Result<Vec<SiteEvent>> {
+        let rows = sqlx::query("SELECT * FROM site_events WHERE domain = ? ORDER BY id")
+            .bind(domain)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(site_event_from_row).collect()
+    }
+
+    async fn sites(&self, status: Option<SiteStatus>) -> Result<Vec<SiteEvent>> {
+        let rows = sqlx::query(
+            "SELECT e.* FROM site_events e \
+             JOIN (SELECT domain, MAX(id) AS id FROM site_events GROUP BY domain) last \
+             ON e.id = last.id ORDER BY e.domain",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let all: Vec<SiteEvent> = rows
+            .iter()
+            .map(site_event_from_row)
+            .collect::<Result<_>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|e| status.is_none_or(|s| e.status == s))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -333,6 +423,40 @@ mod tests {
             .unwrap();
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].id, recs[0].id);
+    }
+
+    #[tokio::test]
+    async fn site_status_is_the_latest_allowed_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_in(dir.path()).await.unwrap();
+        let ev = |status| SiteEvent {
+            domain: "bad.test".into(),
+            status,
+            actor: "alice".into(),
+            reason: "r".into(),
+            evidence: vec!["decision:1".into()],
+            deadline_ms: None,
+            at_ms: 1,
+        };
+        for s in [SiteStatus::Watch, SiteStatus::Warned, SiteStatus::Closed] {
+            store.record_site_event(&ev(s)).await.unwrap().unwrap();
+        }
+        let refused = store
+            .record_site_event(&ev(SiteStatus::Watch))
+            .await
+            .unwrap();
+        assert!(refused.unwrap_err().contains("from closed to watch"));
+        assert_eq!(store.site_history("bad.test").await.unwrap().len(), 3);
+        let closed = store.sites(Some(SiteStatus::Closed)).await.unwrap();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].evidence, ["decision:1"]);
+        assert!(
+            store
+                .sites(Some(SiteStatus::Watch))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

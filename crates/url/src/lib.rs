@@ -15,6 +15,7 @@ mod canonical;
 mod detector;
 pub mod formats;
 mod links;
+mod sites;
 
 pub use blocklist::{Action, Blocklist, BlocklistError, ListHit, ListMeta, Lists};
 pub use canonical::{
@@ -23,3 +24,4 @@ pub use canonical::{
 };
 pub use detector::UrlDetector;
 pub use links::{Link, extract_links};
+pub use sites::{CLOSED_SITES_LIST, registrable_domain, sync_closed_sites};

@@ -1,0 +1,123 @@
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use cleanweb_core::{SiteEvent, SiteStatus};
+use cleanweb_server::sites::{Change, change_status};
+use cleanweb_store::Store as _;
+
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Put a site in the registry (status watch unless --status says otherwise).
+    Add {
+        /// A domain or URL; its registrable domain is the site
+        site: String,
+        #[arg(long, default_value = "watch")]
+        status: SiteStatus,
+        #[command(flatten)]
+        why: Why,
+    },
+    /// Change a site's status: warned, rectification (needs --deadline), closed, restored.
+    Status {
+        site: String,
+        status: SiteStatus,
+        #[command(flatten)]
+        why: Why,
+    },
+    /// A site's history, oldest first.
+    History { site: String },
+    /// Every site with its current status.
+    List {
+        #[arg(long)]
+        status: Option<SiteStatus>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Why {
+    /// Why the status changes (required)
+    #[arg(long)]
+    reason: String,
+    /// Who decides [default: the OS user]
+    #[arg(long)]
+    actor: Option<String>,
+    /// Evidence references: decision ids, report receipts, URLs (repeatable)
+    #[arg(long)]
+    evidence: Vec<String>,
+    /// Deadline for a rectification (RFC 3339 date or time)
+    #[arg(long)]
+    deadline: Option<String>,
+}
+
+fn print_event(e: &SiteEvent) {
+    let at = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(e.at_ms).unwrap_or(0)),
+    );
+    let deadline = e
+        .deadline_ms
+        .map(|d| {
+            let t = std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(u64::try_from(d).unwrap_or(0));
+            format!("\tdeadline {}", humantime::format_rfc3339_seconds(t))
+        })
+        .unwrap_or_default();
+    println!(
+        "{at}\t{}\t{}\tby {}\t{}{deadline}{}",
+        e.domain,
+        e.status,
+        e.actor,
+        e.reason,
+        if e.evidence.is_empty() {
+            String::new()
+        } else {
+            format!("\tevidence {}", e.evidence.join(","))
+        }
+    );
+}
+
+pub fn run(global: &GlobalArgs, cmd: SitesCommand) -> anyhow::Result<ExitCode> {
+    let data = global.data_dir();
+    crate::setup::runtime()?.block_on(async {
+        let store = global.store().await?;
+        match cmd {
+            SitesCommand::Add { site, status, why }
+            | SitesCommand::Status { site, status, why } => {
+                let deadline_ms = why
+                    .deadline
+                    .as_deref()
+                    .map(cleanweb_server::parse_time)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?;
+                let actor = why
+                    .actor
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "cli".into());
+                let change = Change {
+                    site,
+                    status,
+                    actor,
+                    reason: why.reason,
+                    evidence: why.evidence,
+                    deadline_ms,
+                };
+                let event = change_status(&store, &data, change).await?;
+                print_event(&event);
+            }
+            SitesCommand::History { site } => {
+                let domain = cleanweb_url::registrable_domain(&site)
+                    .ok_or_else(|| anyhow::anyhow!("{site:?} is not a site"))?;
+                let events = store.site_history(&domain).await?;
+                if events.is_empty() {
+                    anyhow::bail!("{domain} is not in the registry");
+                }
+                events.iter().for_each(print_event);
+            }
+            SitesCommand::List { status } => {
+                store.sites(status).await?.iter().for_each(print_event);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
