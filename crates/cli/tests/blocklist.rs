@@ -13,6 +13,22 @@ fn run(dir: &Path, args: &[&str]) -> String {
     out
 }
 
+fn import_domains(data: &Path, list: &str, file: &Path) {
+    let f = file.to_str().unwrap();
+    run(
+        data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            list,
+            "--format",
+            "domains",
+            f,
+        ],
+    );
+}
+
 fn verdict(dir: &Path, url: &str) -> serde_json::Value {
     let out = run(dir, &["url", "check", "--json", url]);
     serde_json::from_str(out.trim()).unwrap()
@@ -174,18 +190,7 @@ fn rpz_export_is_a_zone_named_checkzone_accepts() {
         "porn.test\nxn--fsqu00a.xn--0zwm56d\nsub.domain.example\n",
     )
     .unwrap();
-    run(
-        &data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "a",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+    import_domains(&data, "a", &src);
     let zone = tmp.path().join("rpz.zone");
     run(
         &data,
@@ -216,18 +221,7 @@ fn rpz_export_is_a_zone_named_checkzone_accepts() {
         t[at..].split_whitespace().next().unwrap().parse().unwrap()
     };
     let before = serial(&text);
-    run(
-        &data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "a",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+    import_domains(&data, "a", &src);
     run(
         &data,
         &[
@@ -248,18 +242,7 @@ fn the_engine_labels_links_to_listed_sites() {
     let data = tmp.path().join("data");
     let src = tmp.path().join("d.txt");
     std::fs::write(&src, "bad-videos.test\n").unwrap();
-    run(
-        &data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "adult",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+    import_domains(&data, "adult", &src);
     let out = run(
         &data,
         &[
@@ -335,18 +318,7 @@ fn lists_are_served_over_http_and_reloaded_into_the_engine() {
     let data = tmp.path().join("data");
     let src = tmp.path().join("d.txt");
     std::fs::write(&src, "one.test\n").unwrap();
-    run(
-        &data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "adult",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+    import_domains(&data, "adult", &src);
     let s = common::Server::start(&data, &[]);
     let key = s.key().to_owned();
     let r = s.get("/v1/blocklists/adult.hosts", Some(&key));
@@ -369,18 +341,7 @@ fn lists_are_served_over_http_and_reloaded_into_the_engine() {
     };
     assert_eq!(moderate("see two.test"), "allow");
     std::fs::write(&src, "two.test\n").unwrap();
-    run(
-        &data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "adult",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+    import_domains(&data, "adult", &src);
     assert_eq!(
         s.post_json("/v1/admin/reload", Some(&key), &serde_json::json!({}))
             .status,

@@ -53,6 +53,24 @@ impl UrlDetector {
     }
 }
 
+impl UrlDetector {
+    /// Checks links found in `source` at the given char spans.
+    fn check_links(
+        &self,
+        source: &str,
+        field: &str,
+        links: impl Iterator<Item = (usize, usize, String)>,
+        out: &mut Vec<Label>,
+    ) {
+        let mut chars: Option<Vec<char>> = None;
+        for (start, end, url) in links {
+            let chars = chars.get_or_insert_with(|| source.chars().collect());
+            let matched: String = chars.get(start..end).unwrap_or_default().iter().collect();
+            self.check(&url, field, Some((start, end, &matched)), out);
+        }
+    }
+}
+
 impl Detector for UrlDetector {
     fn name(&self) -> &'static str {
         SOURCE
@@ -70,40 +88,18 @@ impl Detector for UrlDetector {
             self.check(url, "url", None, out);
         }
         if let Some(html) = input.item.html.as_deref() {
-            let chars: Vec<char> = html.chars().collect();
-            for link in cleanweb_html::links(html, input.item.base_url.as_deref()) {
-                let matched: String = chars
-                    .get(link.start..link.end)
-                    .unwrap_or_default()
-                    .iter()
-                    .collect();
-                self.check(
-                    &link.url,
-                    "html",
-                    Some((link.start, link.end, &matched)),
-                    out,
-                );
-            }
+            let links = cleanweb_html::links(html, input.item.base_url.as_deref());
+            self.check_links(
+                html,
+                "html",
+                links.into_iter().map(|l| (l.start, l.end, l.url)),
+                out,
+            );
         }
         for part in &input.texts {
             let links = extract_links(&part.text);
-            if links.is_empty() {
-                continue;
-            }
-            let chars: Vec<char> = part.source.chars().collect();
-            for link in links {
-                let matched: String = chars
-                    .get(link.start..link.end)
-                    .unwrap_or_default()
-                    .iter()
-                    .collect();
-                self.check(
-                    &link.url,
-                    part.field,
-                    Some((link.start, link.end, &matched)),
-                    out,
-                );
-            }
+            let spans = links.into_iter().map(|l| (l.start, l.end, l.url));
+            self.check_links(part.source, part.field, spans, out);
         }
         Ok(())
     }
