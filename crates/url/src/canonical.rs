@@ -5,6 +5,7 @@
 //! for list lookups, and would keep ports, credentials and escapes that the
 //! Safe Browsing rules remove or rewrite.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Inputs longer than this are refused: no real URL needs more.
@@ -65,17 +66,31 @@ pub fn canonicalize_bytes(url: &[u8]) -> Result<Canonical, UrlError> {
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
-    let mut s: Vec<u8> = url[start..end.max(start)]
-        .iter()
-        .copied()
-        .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
-        .collect();
+    let trimmed = &url[start..end.max(start)];
+    // Most URLs hold no tab, CR or LF: borrow them instead of copying.
+    let mut s: Cow<'_, [u8]> = if trimmed.iter().any(|b| matches!(b, b'\t' | b'\r' | b'\n')) {
+        Cow::Owned(
+            trimmed
+                .iter()
+                .copied()
+                .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(trimmed)
+    };
     if s.is_empty() {
         return Err(UrlError::Empty);
     }
     // 2. Drop the fragment.
     if let Some(i) = s.iter().position(|&b| b == b'#') {
-        s.truncate(i);
+        s = match s {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[..i]),
+            Cow::Owned(mut v) => {
+                v.truncate(i);
+                Cow::Owned(v)
+            }
+        };
     }
     // 3. Split scheme, authority, path, query; no scheme means http.
     let (scheme, rest) = match find(&s, b"://") {
@@ -105,7 +120,8 @@ pub fn canonicalize_bytes(url: &[u8]) -> Result<Canonical, UrlError> {
         None => (after, None),
     };
     let (host, ip) = canonical_host(authority)?;
-    let path = canonical_path(&unescape_fully(path));
+    let unescaped_path = unescape_fully(path);
+    let path = canonical_path(&unescaped_path);
     let query = query.map(|q| escape(&unescape_fully(q)));
     Ok(Canonical {
         scheme,
@@ -121,11 +137,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Unescapes %XX repeatedly until nothing changes (bounded).
-fn unescape_fully(s: &[u8]) -> Vec<u8> {
-    let mut cur = s.to_vec();
-    if !cur.contains(&b'%') {
-        return cur;
+fn unescape_fully(s: &[u8]) -> Cow<'_, [u8]> {
+    if !s.contains(&b'%') {
+        return Cow::Borrowed(s);
     }
+    let mut cur = s.to_vec();
     for _ in 0..MAX_UNESCAPE_ROUNDS {
         let next = unescape_once(&cur);
         if next == cur {
@@ -133,7 +149,7 @@ fn unescape_fully(s: &[u8]) -> Vec<u8> {
         }
         cur = next;
     }
-    cur
+    Cow::Owned(cur)
 }
 
 fn unescape_once(s: &[u8]) -> Vec<u8> {
@@ -160,6 +176,11 @@ fn hex(b: &u8) -> Option<u8> {
 /// Escapes bytes <= 0x20, >= 0x7f, '#' and '%' as uppercase %XX.
 fn escape(s: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let plain = |b: &u8| *b > 0x20 && *b < 0x7f && *b != b'#' && *b != b'%';
+    if s.iter().all(plain) {
+        // All printable ASCII: valid UTF-8 as it stands.
+        return String::from_utf8_lossy(s).into_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for &b in s {
         if b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%' {
@@ -174,26 +195,29 @@ fn escape(s: &[u8]) -> String {
 }
 
 fn canonical_host(authority: &[u8]) -> Result<(String, bool), UrlError> {
-    let mut host = unescape_fully(authority);
+    let unescaped = unescape_fully(authority);
+    let mut host: &[u8] = &unescaped;
     // Credentials and port are not part of the host.
     if let Some(at) = host.iter().rposition(|&b| b == b'@') {
-        host.drain(..=at);
+        host = &host[at + 1..];
     }
     if let Some(colon) = host.iter().rposition(|&b| b == b':')
         && host[colon + 1..].iter().all(u8::is_ascii_digit)
     {
-        host.truncate(colon);
+        host = &host[..colon];
     }
     // Ideographic and full-width full stops separate labels too.
+    let dotted;
     if !host.is_ascii()
-        && let Ok(text) = std::str::from_utf8(&host)
+        && let Ok(text) = std::str::from_utf8(host)
     {
-        host = text.replace(['。', '．', '｡'], ".").into_bytes();
+        dotted = text.replace(['。', '．', '｡'], ".").into_bytes();
+        host = &dotted;
     }
-    host.make_ascii_lowercase();
-    // Trim dots, collapse runs of dots.
+    // Lowercase, trim dots, collapse runs of dots: one pass.
     let mut collapsed = Vec::with_capacity(host.len());
-    for &b in &host {
+    for &b in host {
+        let b = b.to_ascii_lowercase();
         if b == b'.' && (collapsed.is_empty() || collapsed.last() == Some(&b'.')) {
             continue;
         }
@@ -271,9 +295,20 @@ fn parse_ipv4(host: &[u8]) -> Option<String> {
 }
 
 /// Resolves "." and ".." segments and collapses runs of slashes.
-fn canonical_path(path: &[u8]) -> Vec<u8> {
+fn canonical_path(path: &[u8]) -> Cow<'_, [u8]> {
     if path.is_empty() {
-        return b"/".to_vec();
+        return Cow::Borrowed(b"/");
+    }
+    // Already canonical: starts with '/', no empty, "." or ".." segments.
+    let segments = path.get(1..).unwrap_or_default();
+    let last = segments.split(|&b| b == b'/').count().saturating_sub(1);
+    let clean = path.starts_with(b"/")
+        && segments
+            .split(|&b| b == b'/')
+            .enumerate()
+            .all(|(i, seg)| (!seg.is_empty() || i == last) && seg != b"." && seg != b"..");
+    if clean {
+        return Cow::Borrowed(path);
     }
     let trailing = path.ends_with(b"/")
         || path.ends_with(b"/.")
@@ -298,7 +333,7 @@ fn canonical_path(path: &[u8]) -> Vec<u8> {
     if out.is_empty() || trailing {
         out.push(b'/');
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The Safe Browsing lookup expressions of a canonical URL: up to 5 host
