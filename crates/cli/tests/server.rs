@@ -429,3 +429,25 @@ fn sites_are_managed_over_http_by_admins() {
     let (_, op, _) = cleanweb(dir.path(), &["key", "create", "--role", "operator"], "");
     assert_eq!(s.get("/v1/sites", Some(op.trim())).status, 403);
 }
+
+#[test]
+fn allow_decisions_are_stored_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[store]\nstore_allow = true\n").unwrap();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let d = s
+        .post_json(
+            "/v1/moderate",
+            Some(s.key()),
+            &json!({"id": "ok", "text": "hello"}),
+        )
+        .json();
+    assert_eq!(d["verdict"], "allow");
+    let id = d["decision_id"].as_str().expect("stored");
+    let stored = s.get(&format!("/v1/decisions/{id}"), Some(s.key())).json();
+    assert_eq!(stored["decision"]["verdict"], "allow");
+}

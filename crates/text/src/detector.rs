@@ -19,7 +19,7 @@
 //!   with contact details, no discount applies, and `sexual.minors` never
 //!   drops below review.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cleanweb_core::{Category, DetectError, Detector, Evidence, Input, Label};
 use daachorse::CharwiseDoubleArrayAhoCorasick;
@@ -38,6 +38,10 @@ const CONTEXT_DISCOUNT: f32 = 0.6;
 const STRONG_CONTEXT_DISCOUNT: f32 = 0.45;
 /// `sexual.minors` stays at least this high (the default review threshold is 0.2).
 const MINORS_FLOOR: f32 = 0.5;
+/// Most term hits, and most allow-list hits, kept per text. A hostile text of
+/// a million repeated terms must not make the overlap checks quadratic, and
+/// a few thousand hits settle any verdict.
+const MAX_HITS: usize = 4096;
 
 /// Flags text that contains lexicon terms, however disguised.
 pub struct LexiconDetector {
@@ -156,19 +160,30 @@ impl LexiconDetector {
                 {
                     continue;
                 }
+                if hits.len() >= MAX_HITS && allows.len() >= MAX_HITS {
+                    break;
+                }
                 match e.kind {
                     Kind::Allow | Kind::Context if e.whole_word => {
                         let original = original.get_or_insert_with(|| text.chars().collect());
                         if is_whole_word(original, start, end) {
                             if e.kind == Kind::Allow {
-                                allows.push((start, end));
-                            } else {
+                                if allows.len() < MAX_HITS {
+                                    allows.push((start, end));
+                                }
+                            } else if !cue_entries.contains(entry) {
                                 cue_entries.push(*entry);
                             }
                         }
                     }
-                    Kind::Allow => allows.push((start, end)),
-                    Kind::Context => cue_entries.push(*entry),
+                    Kind::Allow if allows.len() < MAX_HITS => allows.push((start, end)),
+                    Kind::Allow => {}
+                    Kind::Context => {
+                        if !cue_entries.contains(entry) {
+                            cue_entries.push(*entry);
+                        }
+                    }
+                    Kind::Term(..) if hits.len() >= MAX_HITS => {}
                     Kind::Term(..) => hits.push(Hit {
                         entry: *entry,
                         start,
@@ -202,24 +217,26 @@ impl LexiconDetector {
             !excused && (!h.whole_word || is_whole_word(original, h.start, h.end))
         });
         // A sound-alike hit where the same span already matched directly adds nothing.
-        let direct_spans: Vec<(usize, usize)> = hits
+        let direct_spans: HashSet<(usize, usize)> = hits
             .iter()
             .filter(|h| !h.phonetic)
             .map(|h| (h.start, h.end))
             .collect();
         hits.retain(|h| !h.phonetic || !direct_spans.contains(&(h.start, h.end)));
         // Keep the longest hits: one inside a longer hit of the same category
-        // adds nothing for the reader.
+        // adds nothing for the reader. Sorted by start, then longest first, a
+        // hit is inside an earlier one exactly when an earlier hit of its
+        // category reaches at least as far: one sweep.
         hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        let mut reach: HashMap<Option<Category>, usize> = HashMap::new();
         let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
         for h in hits {
-            let cat = self.category(h.entry);
-            let inside = kept
-                .iter()
-                .any(|k| k.start <= h.start && h.end <= k.end && self.category(k.entry) == cat);
-            if !inside {
-                kept.push(h);
+            let far = reach.entry(self.category(h.entry)).or_insert(0);
+            if *far >= h.end {
+                continue;
             }
+            *far = (*far).max(h.end);
+            kept.push(h);
         }
         cue_entries.sort_unstable();
         cue_entries.dedup();
@@ -249,6 +266,9 @@ impl LexiconDetector {
             };
             if !self.plausible_sound_alike(entry, text, span.start, span.end) {
                 continue;
+            }
+            if hits.len() >= MAX_HITS {
+                break;
             }
             // Pinyin written in Latin letters must stand as its own word.
             hits.push(Hit {
@@ -604,6 +624,20 @@ mod tests {
         assert!(detect(LEX, "颜色情况都很好").is_empty());
         assert_eq!(detect(LEX, "the sex of the animal").len(), 1);
         assert!(detect(LEX, "Scunthorpe").is_empty());
+    }
+
+    #[test]
+    fn hostile_repetition_is_bounded() {
+        let text = "色情颜色情况 p0rn ".repeat(50_000);
+        let l = detect(LEX, &text);
+        assert!(!l.is_empty() && l.len() <= 2 * MAX_HITS, "{}", l.len());
+    }
+
+    #[test]
+    fn nested_hits_keep_the_longest() {
+        let lex = "[sexual.explicit block]\n色情\n色情片\n情片\n";
+        assert_eq!(spans(&detect(lex, "看色情片")), vec!["色情片"]);
+        assert_eq!(spans(&detect(lex, "色情 和 情片")), vec!["色情", "情片"]);
     }
 
     #[test]
