@@ -136,7 +136,9 @@ impl LexiconDetector {
         let norm = normalize(text);
         let mut hits = Vec::new();
         let mut allows: Vec<(usize, usize)> = Vec::new();
-        let mut cue_entries: Vec<usize> = Vec::new();
+        // Cue hits as (entry, start, end): a cue inside a term hit (传播 in
+        // 传播妹) is part of the term, not context.
+        let mut cue_entries: Vec<(usize, usize, usize)> = Vec::new();
         if let Some(pats) = &self.direct {
             for (m_start, m_end, id) in pats.overlapping(&norm.text) {
                 let (entry, pattern_runs, l_as_one) = &self.direct_ids[id];
@@ -171,16 +173,16 @@ impl LexiconDetector {
                                 if allows.len() < MAX_HITS {
                                     allows.push((start, end));
                                 }
-                            } else if !cue_entries.contains(entry) {
-                                cue_entries.push(*entry);
+                            } else if cue_entries.len() < MAX_HITS {
+                                cue_entries.push((*entry, start, end));
                             }
                         }
                     }
                     Kind::Allow if allows.len() < MAX_HITS => allows.push((start, end)),
                     Kind::Allow => {}
                     Kind::Context => {
-                        if !cue_entries.contains(entry) {
-                            cue_entries.push(*entry);
+                        if cue_entries.len() < MAX_HITS {
+                            cue_entries.push((*entry, start, end));
                         }
                     }
                     Kind::Term(..) if hits.len() >= MAX_HITS => {}
@@ -198,12 +200,7 @@ impl LexiconDetector {
             self.scan_phonetic(ac, text, &norm, &mut hits);
         }
         if hits.is_empty() {
-            cue_entries.sort_unstable();
-            cue_entries.dedup();
-            return Scan {
-                hits,
-                cues: cue_entries.len(),
-            };
+            return Scan { hits, cues: 0 };
         }
         let original = original.get_or_insert_with(|| text.chars().collect());
         hits.retain(|h| {
@@ -238,11 +235,16 @@ impl LexiconDetector {
             *far = (*far).max(h.end);
             kept.push(h);
         }
-        cue_entries.sort_unstable();
-        cue_entries.dedup();
+        let mut cues: Vec<usize> = cue_entries
+            .into_iter()
+            .filter(|&(_, s, e)| !kept.iter().any(|h| h.start <= s && e <= h.end))
+            .map(|(entry, _, _)| entry)
+            .collect();
+        cues.sort_unstable();
+        cues.dedup();
         Scan {
             hits: kept,
-            cues: cue_entries.len(),
+            cues: cues.len(),
         }
     }
 
@@ -624,6 +626,22 @@ mod tests {
         assert!(detect(LEX, "颜色情况都很好").is_empty());
         assert_eq!(detect(LEX, "the sex of the animal").len(), 1);
         assert!(detect(LEX, "Scunthorpe").is_empty());
+    }
+
+    #[test]
+    fn allow_words_and_cues_do_not_launder_terms() {
+        let lex = "[sexual.services block]\n大保健\n传播妹\n[allow]\n健全\n[context]\n传播\n";
+        assert_eq!(
+            detect(lex, "大保健 全套").len(),
+            1,
+            "no allow word across junk"
+        );
+        assert!(
+            detect(lex, "大保健全套").is_empty(),
+            "健全 straddles when written whole"
+        );
+        let l = detect(lex, "传播妹上门");
+        assert!(l[0].score > 0.9, "传播 inside the term is no cue: {l:?}");
     }
 
     #[test]

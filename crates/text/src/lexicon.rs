@@ -21,6 +21,7 @@
 //! and education (打击, 警方, 乳腺, 性教育). Text with cues and no contact
 //! details gets its hits lowered one step; see the detector's docs.
 //! Every term is normalized like the text, so `ＰＯＲＮ` and `porn` are one term.
+//! Allow-list words match only as written, with no junk inside them.
 
 use std::fmt;
 use std::path::Path;
@@ -202,10 +203,14 @@ impl Lexicon {
                     )));
                 }
                 let latin = pattern.chars().all(|c| c.is_ascii_alphanumeric());
+                // Allow words are real words: written with junk inside they
+                // are evasion, not the benign word ("大保健 全套" must not read
+                // as 健全). A multi-word allow entry may keep its spaces.
+                let junk_ok = allow_junk && (sec.0 != Kind::Allow || form.contains(' '));
                 lex.entries.push(Entry {
                     term: form.to_owned(),
                     whole_word: whole_word.unwrap_or(latin),
-                    allow_junk,
+                    allow_junk: junk_ok,
                     sound_alike,
                     kind: sec.0,
                     note: note.map(str::to_owned),
