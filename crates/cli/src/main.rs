@@ -3,6 +3,7 @@
 mod blocklist;
 mod check;
 mod eval;
+mod hash;
 mod jsonl;
 mod keys;
 mod lexicon;
@@ -46,6 +47,8 @@ enum Command {
     /// The site registry: add sites, change their status, see their history.
     #[command(subcommand)]
     Sites(sites::SitesCommand),
+    /// Print the PDQ hash, quality and MD5 of image files.
+    Hash(hash::HashArgs),
     /// Measure the engine on a labelled set.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Blocklist(cmd) => blocklist::run(&cli.global, cmd),
         Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
+        Command::Hash(args) => hash::run(args),
     };
     match result {
         Ok(code) => code,

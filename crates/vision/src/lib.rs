@@ -1,0 +1,19 @@
+//! Images for cleanweb: decoding with hard limits, PDQ perceptual hashes
+//! (bit-exact with Meta's reference core, all eight dihedral variants from one
+//! DCT), and MD5/SHA-256 of the bytes for exact-file banks.
+//!
+//! ```
+//! use cleanweb_vision::{pdq, luma_from_rgb};
+//! let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i % 251) as u8).collect();
+//! let (hash, quality) = pdq(&luma_from_rgb(&rgb, 64, 48), 48, 64);
+//! assert_eq!(hash.to_string().len(), 64);
+//! assert!(quality <= 100);
+//! ```
+
+mod decode;
+mod digest;
+mod pdq;
+
+pub use decode::{DecodeError, DecodeLimits, Rgb, decode_rgb};
+pub use digest::{md5_hex, sha256_hex};
+pub use pdq::{PdqHash, luma_from_rgb, pdq, pdq_dihedral};
