@@ -9,14 +9,16 @@ use std::time::Instant;
 use cleanweb_match::PdqIndex;
 use cleanweb_vision::PdqHash;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+#[path = "common.rs"]
+mod common;
+use common::{Rng, rss_kb};
+
+trait Hashes {
+    fn hash(&mut self) -> PdqHash;
+    fn flip(&mut self, h: PdqHash, bits: u32) -> PdqHash;
+}
+
+impl Hashes for Rng {
     fn hash(&mut self) -> PdqHash {
         PdqHash(std::array::from_fn(|_| self.next() as u16))
     }
@@ -30,15 +32,7 @@ impl Rng {
 }
 
 fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    rss_kb() as f64 / 1024.0
 }
 
 fn main() {

@@ -9,15 +9,15 @@ use std::time::Instant;
 
 use cleanweb_url::{Action, Blocklist, ListMeta, canonicalize, host_suffixes};
 
-/// A small deterministic generator (xorshift), so every run sees the same data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+#[path = "common.rs"]
+mod common;
+use common::{Rng, rss_kb};
+
+trait Words {
+    fn word(&mut self, min: usize, max: usize) -> String;
+}
+
+impl Words for Rng {
     fn word(&mut self, min: usize, max: usize) -> String {
         let len = min + (self.next() as usize) % (max - min + 1);
         (0..len).map(|_| (b'a' + (self.next() % 26) as u8) as char).collect()
@@ -29,17 +29,6 @@ const TLDS: [&str; 8] = ["com", "net", "org", "xyz", "top", "cn", "ru", "info"];
 fn domain(rng: &mut Rng) -> String {
     let tld = TLDS[(rng.next() % 8) as usize];
     format!("{}.{tld}", rng.word(5, 14))
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }
 
 fn urls(n: usize) -> Vec<String> {

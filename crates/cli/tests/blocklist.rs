@@ -29,6 +29,20 @@ fn import_domains(data: &Path, list: &str, file: &Path) {
     );
 }
 
+fn export_rpz(data: &Path, zone: &Path) {
+    run(
+        data,
+        &[
+            "blocklist",
+            "export",
+            "--format",
+            "rpz",
+            "--out",
+            zone.to_str().unwrap(),
+        ],
+    );
+}
+
 fn verdict(dir: &Path, url: &str) -> serde_json::Value {
     let out = run(dir, &["url", "check", "--json", url]);
     serde_json::from_str(out.trim()).unwrap()
@@ -192,17 +206,7 @@ fn rpz_export_is_a_zone_named_checkzone_accepts() {
     .unwrap();
     import_domains(&data, "a", &src);
     let zone = tmp.path().join("rpz.zone");
-    run(
-        &data,
-        &[
-            "blocklist",
-            "export",
-            "--format",
-            "rpz",
-            "--out",
-            zone.to_str().unwrap(),
-        ],
-    );
+    export_rpz(&data, &zone);
     let text = std::fs::read_to_string(&zone).unwrap();
     assert!(text.contains("*.porn.test CNAME ."), "{text}");
     let check = std::process::Command::new("named-checkzone")
@@ -222,17 +226,7 @@ fn rpz_export_is_a_zone_named_checkzone_accepts() {
     };
     let before = serial(&text);
     import_domains(&data, "a", &src);
-    run(
-        &data,
-        &[
-            "blocklist",
-            "export",
-            "--format",
-            "rpz",
-            "--out",
-            zone.to_str().unwrap(),
-        ],
-    );
+    export_rpz(&data, &zone);
     assert!(serial(&std::fs::read_to_string(&zone).unwrap()) > before);
 }
 
