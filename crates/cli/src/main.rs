@@ -1,5 +1,6 @@
 //! The `cleanweb` binary: thin glue over the library crates.
 
+mod bank;
 mod blocklist;
 mod check;
 mod eval;
@@ -47,6 +48,9 @@ enum Command {
     /// The site registry: add sites, change their status, see their history.
     #[command(subcommand)]
     Sites(sites::SitesCommand),
+    /// Hash banks: known images matched by PDQ, MD5 or SHA-256.
+    #[command(subcommand)]
+    Bank(bank::BankCommand),
     /// Print the PDQ hash, quality and MD5 of image files.
     Hash(hash::HashArgs),
     /// Measure the engine on a labelled set.
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
         Command::Hash(args) => hash::run(args),
+        Command::Bank(cmd) => bank::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

@@ -63,7 +63,40 @@ impl GlobalArgs {
             engine =
                 engine.with_detector(std::sync::Arc::new(cleanweb_url::UrlDetector::new(lists)));
         }
+        let banks = self.load_banks()?;
+        if !banks.is_empty() {
+            let limits = cleanweb_vision::DecodeLimits {
+                max_bytes: config.limits.max_image_bytes,
+                ..cleanweb_vision::DecodeLimits::default()
+            };
+            let detector = cleanweb_match::HashDetector::new(banks, limits);
+            engine = engine.with_detector(std::sync::Arc::new(detector));
+        }
         Ok(engine)
+    }
+
+    /// The hash banks of the store, indexed. Runs its own small runtime, as
+    /// it is called both before the server's runtime exists and from reloads
+    /// on blocking threads. A data directory without a store has no banks.
+    pub fn load_banks(&self) -> anyhow::Result<cleanweb_match::Banks> {
+        use cleanweb_store::Store as _;
+        if !SqliteStore::path_in(&self.data_dir()).exists() {
+            return Ok(cleanweb_match::Banks::default());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let banks = rt.block_on(async {
+            let store = self.store().await?;
+            let mut out = Vec::new();
+            for b in store.banks().await? {
+                let entries = store.bank_entries(&b.name).await?;
+                out.push((b, entries));
+            }
+            store.close().await;
+            anyhow::Ok(out)
+        })?;
+        Ok(cleanweb_match::Banks::new(banks))
     }
 
     pub async fn store(&self) -> anyhow::Result<SqliteStore> {

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod auth;
+mod bank;
 mod category;
 pub mod config;
 mod decision;
@@ -21,6 +22,7 @@ mod item;
 mod policy;
 mod site;
 
+pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
 pub use config::{Config, ConfigError, Limits};
 pub use decision::{Decision, Evidence, Label};

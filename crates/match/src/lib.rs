@@ -21,6 +21,9 @@
 
 use cleanweb_vision::PdqHash;
 
+mod banks;
+pub use banks::{BankMatch, Banks, HashDetector, ImageHashes};
+
 const SLOTS: usize = 16;
 const BUCKETS: usize = 1 << 16;
 

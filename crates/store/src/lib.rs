@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cleanweb_core::auth::Role;
-use cleanweb_core::{Decision, Item, SiteEvent, SiteStatus, Source, Verdict};
+use cleanweb_core::{Bank, BankEntry, Decision, Item, SiteEvent, SiteStatus, Source, Verdict};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
@@ -118,6 +118,17 @@ pub trait Store: Send + Sync {
     async fn site_history(&self, domain: &str) -> Result<Vec<SiteEvent>>;
     /// Every site's latest event, optionally only those with this status.
     async fn sites(&self, status: Option<SiteStatus>) -> Result<Vec<SiteEvent>>;
+
+    /// Creates a bank; false if one with that name exists.
+    async fn create_bank(&self, bank: &Bank) -> Result<bool>;
+    async fn banks(&self) -> Result<Vec<Bank>>;
+    /// Deletes a bank and its entries; false if there was none.
+    async fn delete_bank(&self, name: &str) -> Result<bool>;
+    /// Adds entries (one transaction); returns how many were new.
+    async fn add_bank_entries(&self, bank: &str, entries: &[BankEntry]) -> Result<u64>;
+    /// Removes one hash from a bank; false if it was not there.
+    async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool>;
+    async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>>;
 }
 
 pub fn now_ms() -> i64 {

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{Decision, SiteEvent, SiteStatus, Source, Verdict};
+use cleanweb_core::{
+    Bank, BankEntry, Category, Decision, Signal, SiteEvent, SiteStatus, Source, Verdict,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -141,6 +143,21 @@ fn site_event_from_row(row: &SqliteRow) -> Result<SiteEvent> {
         evidence: serde_json::from_str(&evidence).map_err(|e| corrupt("site_events", e))?,
         deadline_ms: row.try_get("deadline_ms")?,
         at_ms: row.try_get("at_ms")?,
+    })
+}
+
+fn bank_from_row(row: &SqliteRow) -> Result<Bank> {
+    let signal: String = row.try_get("signal")?;
+    let category: String = row.try_get("category")?;
+    let threshold: i64 = row.try_get("threshold")?;
+    let dihedral: i64 = row.try_get("dihedral")?;
+    Ok(Bank {
+        name: row.try_get("name")?,
+        signal: Signal::from_str(&signal).map_err(|e| corrupt("banks", e))?,
+        category: Category::from_str(&category).map_err(|e| corrupt("banks", e))?,
+        action: row.try_get("action")?,
+        threshold: u32::try_from(threshold).unwrap_or(31),
+        dihedral: dihedral != 0,
     })
 }
 
@@ -326,6 +343,89 @@ impl Store for SqliteStore {
         };
         sqlx::query(end).execute(&mut *conn).await?;
         outcome
+    }
+
+    async fn create_bank(&self, b: &Bank) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO banks (name, signal, category, action, threshold, dihedral, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&b.name)
+        .bind(b.signal.as_str())
+        .bind(b.category.as_str())
+        .bind(&b.action)
+        .bind(i64::from(b.threshold))
+        .bind(i64::from(b.dihedral))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn banks(&self) -> Result<Vec<Bank>> {
+        let rows = sqlx::query("SELECT * FROM banks ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(bank_from_row).collect()
+    }
+
+    async fn delete_bank(&self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM banks WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_bank_entries(&self, bank: &str, entries: &[BankEntry]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for e in entries {
+            let done = sqlx::query(
+                "INSERT OR IGNORE INTO bank_entries (bank, hash, source, external_id, note, added_by, added_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(bank)
+            .bind(e.hash.to_ascii_lowercase())
+            .bind(e.source.as_deref())
+            .bind(e.external_id.as_deref())
+            .bind(e.note.as_deref())
+            .bind(e.added_by.as_deref())
+            .bind(if e.added_at_ms > 0 { e.added_at_ms } else { now_ms() })
+            .execute(&mut *tx)
+            .await?;
+            added += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM bank_entries WHERE bank = ? AND hash = ?")
+            .bind(bank)
+            .bind(hash.to_ascii_lowercase())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>> {
+        let rows = sqlx::query("SELECT * FROM bank_entries WHERE bank = ? ORDER BY id")
+            .bind(bank)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BankEntry {
+                    hash: r.try_get("hash")?,
+                    source: r.try_get("source")?,
+                    external_id: r.try_get("external_id")?,
+                    note: r.try_get("note")?,
+                    added_by: r.try_get("added_by")?,
+                    added_at_ms: r.try_get("added_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn site_history(&self, domain: &str) -> Result<Vec<SiteEvent>> {

@@ -1,0 +1,289 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use cleanweb_core::{Bank, BankEntry, Category, Signal};
+use cleanweb_match::ImageHashes;
+use cleanweb_store::Store as _;
+use cleanweb_vision::{DecodeLimits, PdqHash};
+
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum BankCommand {
+    /// Create a bank.
+    Create {
+        name: String,
+        /// pdq | md5 | sha256
+        #[arg(long, default_value = "pdq")]
+        signal: Signal,
+        #[arg(long, default_value = "sexual.explicit")]
+        category: Category,
+        /// block | review | allow (allow suppresses other banks' matches)
+        #[arg(long, default_value = "block")]
+        action: String,
+        /// Largest PDQ distance that matches
+        #[arg(long, default_value_t = 31)]
+        threshold: u32,
+        /// Match only the image as it is, not its rotations and flips
+        #[arg(long)]
+        no_dihedral: bool,
+    },
+    /// List banks with their entry counts.
+    List,
+    /// Delete a bank and its entries.
+    Delete { name: String },
+    /// Import hashes: CSV with a `hash` column (ThreatExchange/HMA style; also
+    /// source, external_id or id, note) or a plain list of hex hashes.
+    Import { name: String, file: PathBuf },
+    /// Export a bank as CSV.
+    Export { name: String },
+    /// Add one hash, or the hash of an image file.
+    Add {
+        name: String,
+        hash_or_file: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Remove one hash.
+    Remove { name: String, hash: String },
+    /// Match an image file (or a PDQ hash) against every bank.
+    Match { file_or_hash: String },
+}
+
+fn valid_hash(signal: Signal, h: &str) -> bool {
+    h.len() == signal.hex_len() && h.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
+    let rt = crate::setup::runtime()?;
+    let store = rt.block_on(global.store())?;
+    let bank_named = |name: &str| -> anyhow::Result<Bank> {
+        rt.block_on(store.banks())?
+            .into_iter()
+            .find(|b| b.name == name)
+            .with_context(|| format!("no bank named {name:?}"))
+    };
+    match cmd {
+        BankCommand::Create {
+            name,
+            signal,
+            category,
+            action,
+            threshold,
+            no_dihedral,
+        } => {
+            if !matches!(action.as_str(), "block" | "review" | "allow") {
+                bail!("unknown action {action:?} (block, review or allow)");
+            }
+            if threshold > 256 {
+                bail!("a PDQ threshold is at most 256 bits");
+            }
+            let bank = Bank {
+                name: name.clone(),
+                signal,
+                category,
+                action,
+                threshold,
+                dihedral: !no_dihedral,
+            };
+            if !rt.block_on(store.create_bank(&bank))? {
+                bail!("a bank named {name:?} exists");
+            }
+            eprintln!("created bank {name} ({signal})");
+        }
+        BankCommand::List => {
+            for b in rt.block_on(store.banks())? {
+                let n = rt.block_on(store.bank_entries(&b.name))?.len();
+                println!(
+                    "{}\t{}\t{}\t{}\tthreshold {}\t{} entries",
+                    b.name, b.signal, b.category, b.action, b.threshold, n
+                );
+            }
+        }
+        BankCommand::Delete { name } => {
+            if !rt.block_on(store.delete_bank(&name))? {
+                bail!("no bank named {name:?}");
+            }
+        }
+        BankCommand::Import { name, file } => {
+            let bank = bank_named(&name)?;
+            let (entries, skipped) = read_entries(&file, bank.signal)?;
+            let added = rt.block_on(store.add_bank_entries(&name, &entries))?;
+            println!(
+                "{name}: {added} new hashes ({} read, {skipped} lines skipped)",
+                entries.len()
+            );
+        }
+        BankCommand::Export { name } => {
+            bank_named(&name)?;
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            w.write_record([
+                "hash",
+                "source",
+                "external_id",
+                "note",
+                "added_by",
+                "added_at_ms",
+            ])?;
+            for e in rt.block_on(store.bank_entries(&name))? {
+                let at = e.added_at_ms.to_string();
+                let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+                w.write_record([
+                    e.hash.as_str(),
+                    &opt(&e.source),
+                    &opt(&e.external_id),
+                    &opt(&e.note),
+                    &opt(&e.added_by),
+                    &at,
+                ])?;
+            }
+            w.flush()?;
+        }
+        BankCommand::Add {
+            name,
+            hash_or_file,
+            note,
+        } => {
+            let bank = bank_named(&name)?;
+            let hash = if Path::new(&hash_or_file).is_file() {
+                let bytes = std::fs::read(&hash_or_file)?;
+                let h = ImageHashes::of_bytes(&bytes, &DecodeLimits::default())
+                    .map_err(anyhow::Error::msg)?;
+                match bank.signal {
+                    Signal::Pdq => h.pdq[0].to_string(),
+                    Signal::Md5 => h.md5,
+                    Signal::Sha256 => h.sha256,
+                }
+            } else {
+                hash_or_file.to_ascii_lowercase()
+            };
+            if !valid_hash(bank.signal, &hash) {
+                bail!(
+                    "{hash:?} is not a {} hash (or a readable image file)",
+                    bank.signal
+                );
+            }
+            let entry = BankEntry {
+                hash: hash.clone(),
+                source: Some("cli".into()),
+                note,
+                added_by: std::env::var("USER").ok(),
+                ..BankEntry::default_entry()
+            };
+            let added = rt.block_on(store.add_bank_entries(&name, &[entry]))?;
+            println!(
+                "{hash}\t{}",
+                if added == 1 {
+                    "added"
+                } else {
+                    "already in the bank"
+                }
+            );
+        }
+        BankCommand::Remove { name, hash } => {
+            if !rt.block_on(store.remove_bank_entry(&name, &hash))? {
+                bail!("{hash} is not in bank {name}");
+            }
+        }
+        BankCommand::Match { file_or_hash } => {
+            let banks = global.load_banks()?;
+            let hashes = if Path::new(&file_or_hash).is_file() {
+                ImageHashes::of_bytes(&std::fs::read(&file_or_hash)?, &DecodeLimits::default())
+                    .map_err(anyhow::Error::msg)?
+            } else {
+                let h = PdqHash::parse(&file_or_hash.to_ascii_lowercase()).with_context(|| {
+                    format!("{file_or_hash:?} is neither a file nor a PDQ hash")
+                })?;
+                // A bare hash has no bytes and no rotations to compare.
+                ImageHashes {
+                    pdq: [h; 8],
+                    quality: 100,
+                    md5: String::new(),
+                    sha256: String::new(),
+                }
+            };
+            let matches = banks.match_image(&hashes);
+            if matches.is_empty() {
+                println!("no match");
+            }
+            for m in matches {
+                println!(
+                    "{}\t{}\t{}\tdistance {}\t{}",
+                    m.bank, m.action, m.category, m.distance, m.entry
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a CSV with a `hash` header, or one hex hash per line.
+fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, usize)> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let first = text.lines().next().unwrap_or("").to_ascii_lowercase();
+    let mut entries = Vec::new();
+    let mut skipped = 0;
+    if first.split(',').any(|c| c.trim() == "hash") {
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = r.headers()?.clone();
+        let col = |n: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(n))
+        };
+        let (hash, source, ext, note) = (
+            col("hash"),
+            col("source"),
+            col("external_id").or(col("id")),
+            col("note"),
+        );
+        for rec in r.records() {
+            let Ok(rec) = rec else {
+                skipped += 1;
+                continue;
+            };
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            match get(hash).map(|h| h.to_ascii_lowercase()) {
+                Some(h) if valid_hash(signal, &h) => entries.push(BankEntry {
+                    hash: h,
+                    source: get(source),
+                    external_id: get(ext),
+                    note: get(note),
+                    ..BankEntry::default_entry()
+                }),
+                _ => skipped += 1,
+            }
+        }
+    } else {
+        for line in text.lines() {
+            let h = line
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if h.is_empty() {
+                continue;
+            }
+            if valid_hash(signal, &h) {
+                entries.push(BankEntry {
+                    hash: h,
+                    ..BankEntry::default_entry()
+                });
+            } else {
+                skipped += 1;
+            }
+        }
+    }
+    Ok((entries, skipped))
+}

@@ -1,0 +1,23 @@
+-- Hash banks: named sets of image hashes (PDQ, MD5, SHA-256) with an action.
+CREATE TABLE banks (
+    name        TEXT PRIMARY KEY,
+    signal      TEXT NOT NULL,          -- pdq | md5 | sha256
+    category    TEXT NOT NULL,          -- label category of a match
+    action      TEXT NOT NULL,          -- block | review | allow
+    threshold   INTEGER NOT NULL,       -- PDQ distance threshold (ignored for exact banks)
+    dihedral    INTEGER NOT NULL,       -- 1: also match rotated and flipped images
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE bank_entries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    bank        TEXT NOT NULL REFERENCES banks (name) ON DELETE CASCADE,
+    hash        TEXT NOT NULL,          -- lowercase hex
+    source      TEXT,
+    external_id TEXT,
+    note        TEXT,
+    added_by    TEXT,
+    added_at    INTEGER NOT NULL,
+    UNIQUE (bank, hash)
+);
+CREATE INDEX bank_entries_by_bank ON bank_entries (bank, id);
