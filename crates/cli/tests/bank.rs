@@ -149,3 +149,61 @@ fn csv_import_and_export_round_trip() {
     ok(data, &["bank", "create", "c"]);
     assert!(ok(data, &["bank", "import", "c", plain.to_str().unwrap()]).contains("1 new"));
 }
+
+#[test]
+fn hashes_and_banks_over_http() {
+    use base64::Engine as _;
+    use serde_json::json;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = common::Server::start(tmp.path(), &[]);
+    let key = s.key().to_owned();
+    let shapes = fixtures().join("shapes_640x480.png");
+    let bytes = std::fs::read(&shapes).unwrap();
+    let g = &goldens()["shapes_640x480"];
+
+    let r = s.post_raw("/v1/hash", Some(&key), &bytes);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let h = r.json();
+    assert_eq!(h["pdq"], g["pdq"]);
+    assert_eq!(h["quality"], g["quality"]);
+    assert_eq!(
+        h["dihedral"][0], g["dihedral"][1],
+        "rotate 90 comes first after the original"
+    );
+    let r = s.post_raw("/v1/hash", Some(&key), b"not an image");
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (422, "application/problem+json")
+    );
+
+    let bank = json!({"name": "known", "signal": "pdq", "category": "sexual.explicit", "action": "block", "threshold": 31, "dihedral": true});
+    assert_eq!(s.post_json("/v1/banks", Some(&key), &bank).status, 200);
+    assert_eq!(s.post_json("/v1/banks", Some(&key), &bank).status, 409);
+    let entries = json!({"entries": [{"hash": g["pdq"], "external_id": "case-1"}]});
+    let r = s.post_json("/v1/banks/known/entries", Some(&key), &entries);
+    assert_eq!((r.status, r.body.as_str()), (200, "1"));
+    let bad = json!({"entries": [{"hash": "abc"}]});
+    assert_eq!(
+        s.post_json("/v1/banks/known/entries", Some(&key), &bad)
+            .status,
+        400
+    );
+    let listed = s.get("/v1/banks/known/entries", Some(&key)).json();
+    assert_eq!(listed["entries"][0]["added_by"], "key:first admin");
+
+    assert_eq!(
+        s.post_json("/v1/admin/reload", Some(&key), &json!({}))
+            .status,
+        200
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let d = s
+        .post_json("/v1/moderate", Some(&key), &json!({"image": b64}))
+        .json();
+    assert_eq!(d["verdict"], "block", "{d}");
+    assert_eq!(d["labels"][0]["evidence"][0]["entry"], "case-1");
+
+    let (_, op, _) = cleanweb(tmp.path(), &["key", "create", "--role", "operator"], "");
+    assert_eq!(s.get("/v1/banks", Some(op.trim())).status, 403);
+    assert_eq!(s.post_raw("/v1/hash", Some(op.trim()), &bytes).status, 200);
+}

@@ -435,6 +435,149 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     i64::try_from(ms).map_err(|_| format!("time {s:?} is too far away"))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageHash {
+    pub pdq: String,
+    pub quality: u8,
+    /// Below 50: too flat or small to match on.
+    pub low_quality: bool,
+    pub md5: String,
+    pub sha256: String,
+    /// PDQ of the image rotated and flipped: rotate 90, 180, 270, flip X, flip Y, transpose, anti-transpose.
+    pub dihedral: Vec<String>,
+}
+
+/// Hash an image: the request body is the image file (JPEG, PNG, GIF, WebP, BMP).
+#[utoipa::path(post, path = "/v1/hash", tag = "hashes",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, body = ImageHash),
+        (status = 422, description = "Not an image, or over a limit", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn hash_image(body: axum::body::Bytes) -> Result<Json<ImageHash>, Problem> {
+    use cleanweb_vision::{
+        DecodeLimits, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
+    };
+    tokio::task::spawn_blocking(move || {
+        let rgb = decode_rgb(&body, &DecodeLimits::default()).map_err(|e| {
+            Problem::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "bad-image",
+                e.to_string(),
+            )
+        })?;
+        let (w, h) = (rgb.width as usize, rgb.height as usize);
+        let (variants, quality) = pdq_dihedral(&luma_from_rgb(&rgb.pixels, w, h), h, w);
+        Ok(Json(ImageHash {
+            pdq: variants[0].to_string(),
+            quality,
+            low_quality: quality < 50,
+            md5: md5_hex(&body),
+            sha256: sha256_hex(&body),
+            dihedral: variants[1..].iter().map(|v| v.to_string()).collect(),
+        }))
+    })
+    .await
+    .map_err(|_| Problem::internal("the hashing task failed"))?
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BankEntries {
+    pub entries: Vec<cleanweb_core::BankEntry>,
+}
+
+/// Hash banks (admin).
+#[utoipa::path(get, path = "/v1/banks", tag = "banks",
+    responses((status = 200, body = [cleanweb_core::Bank])), security(("bearer" = [])))]
+pub async fn list_banks(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<cleanweb_core::Bank>>, Problem> {
+    state.store.banks().await.map(Json).map_err(store_problem)
+}
+
+/// Create a bank (admin). Reload the engine to match against it.
+#[utoipa::path(post, path = "/v1/banks", tag = "banks", request_body = cleanweb_core::Bank,
+    responses((status = 200, body = cleanweb_core::Bank), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create_bank(
+    State(state): State<AppState>,
+    ApiJson(bank): ApiJson<cleanweb_core::Bank>,
+) -> Result<Json<cleanweb_core::Bank>, Problem> {
+    if !matches!(bank.action.as_str(), "block" | "review" | "allow") || bank.threshold > 256 {
+        return Err(Problem::bad_request(
+            "action is block, review or allow; threshold at most 256",
+        ));
+    }
+    if !state
+        .store
+        .create_bank(&bank)
+        .await
+        .map_err(store_problem)?
+    {
+        return Err(Problem::new(
+            axum::http::StatusCode::CONFLICT,
+            "exists",
+            format!("a bank named {:?} exists", bank.name),
+        ));
+    }
+    Ok(Json(bank))
+}
+
+/// A bank's entries (admin).
+#[utoipa::path(get, path = "/v1/banks/{name}/entries", tag = "banks",
+    params(("name" = String, Path)), responses((status = 200, body = BankEntries)), security(("bearer" = [])))]
+pub async fn bank_entries(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<BankEntries>, Problem> {
+    let entries = state
+        .store
+        .bank_entries(&name)
+        .await
+        .map_err(store_problem)?;
+    Ok(Json(BankEntries { entries }))
+}
+
+/// Add entries to a bank (admin); answers how many were new. Reload the
+/// engine to match against them.
+#[utoipa::path(post, path = "/v1/banks/{name}/entries", tag = "banks",
+    params(("name" = String, Path)), request_body = BankEntries,
+    responses((status = 200, description = "Count of new entries", body = u64), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn add_bank_entries(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
+    Path(name): Path<String>,
+    ApiJson(mut req): ApiJson<BankEntries>,
+) -> Result<Json<u64>, Problem> {
+    let bank = state
+        .store
+        .banks()
+        .await
+        .map_err(store_problem)?
+        .into_iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| Problem::not_found(format!("no bank named {name:?}")))?;
+    for e in &mut req.entries {
+        e.hash = e.hash.to_ascii_lowercase();
+        if e.hash.len() != bank.signal.hex_len() || !e.hash.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Problem::bad_request(format!(
+                "{:?} is not a {} hash",
+                e.hash, bank.signal
+            )));
+        }
+        e.added_by
+            .get_or_insert_with(|| format!("key:{}", caller.0.name));
+    }
+    state
+        .store
+        .add_bank_entries(&name, &req.entries)
+        .await
+        .map(Json)
+        .map_err(store_problem)
+}
+
 /// Liveness and readiness: answers 200 when the store answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]

@@ -91,10 +91,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/reload", post(api::reload))
         .route("/v1/sites", get(api::list_sites).post(api::change_site))
         .route("/v1/sites/{domain}", get(api::site_history))
+        .route("/v1/banks", get(api::list_banks).post(api::create_bank))
+        .route(
+            "/v1/banks/{name}/entries",
+            get(api::bank_entries).post(api::add_bank_entries),
+        )
         .layer(from_fn(auth::require_admin));
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))
         .route("/v1/moderate/batch", post(api::moderate_batch))
+        .route("/v1/hash", post(api::hash_image))
         .route("/v1/blocklists/{file}", get(api::blocklist_export))
         .merge(admin)
         .layer(from_fn_with_state(state.clone(), auth::require_key));
