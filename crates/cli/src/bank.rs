@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use cleanweb_core::{Bank, BankEntry, Category, Signal};
+use cleanweb_core::{Action, Bank, BankEntry, Category, Signal};
 use cleanweb_match::ImageHashes;
 use cleanweb_store::Store as _;
 use cleanweb_vision::{DecodeLimits, PdqHash};
@@ -22,7 +22,7 @@ pub enum BankCommand {
         category: Category,
         /// block | review | allow (allow suppresses other banks' matches)
         #[arg(long, default_value = "block")]
-        action: String,
+        action: Action,
         /// Largest PDQ distance that matches
         #[arg(long, default_value_t = 31)]
         threshold: u32,
@@ -74,9 +74,6 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             threshold,
             no_dihedral,
         } => {
-            if !matches!(action.as_str(), "block" | "review" | "allow") {
-                bail!("unknown action {action:?} (block, review or allow)");
-            }
             if threshold > 256 {
                 bail!("a PDQ threshold is at most 256 bits");
             }
@@ -170,7 +167,7 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 source: Some("cli".into()),
                 note,
                 added_by: std::env::var("USER").ok(),
-                ..BankEntry::default_entry()
+                ..BankEntry::default()
             };
             let added = rt.block_on(store.add_bank_entries(&name, &[entry]))?;
             println!(
@@ -259,7 +256,7 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
                     source: get(source),
                     external_id: get(ext),
                     note: get(note),
-                    ..BankEntry::default_entry()
+                    ..BankEntry::default()
                 }),
                 _ => skipped += 1,
             }
@@ -278,7 +275,7 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
             if valid_hash(signal, &h) {
                 entries.push(BankEntry {
                     hash: h,
-                    ..BankEntry::default_entry()
+                    ..BankEntry::default()
                 });
             } else {
                 skipped += 1;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::Category;
+use crate::{Action, Category};
 
 /// The kind of hash a bank holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -63,9 +63,8 @@ pub struct Bank {
     pub name: String,
     pub signal: Signal,
     pub category: Category,
-    /// `block`, `review`, or `allow` (an allow bank suppresses other banks'
-    /// matches for the same image).
-    pub action: String,
+    /// An `allow` bank suppresses other banks' matches for the same image.
+    pub action: Action,
     /// Largest PDQ distance that matches (default 31).
     pub threshold: u32,
     /// Also match rotations and flips of the image.
@@ -73,7 +72,7 @@ pub struct Bank {
 }
 
 /// One known hash in a bank, with where it came from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BankEntry {
     /// Lowercase hex.
     pub hash: String,
@@ -88,18 +87,4 @@ pub struct BankEntry {
     /// Unix milliseconds.
     #[serde(default)]
     pub added_at_ms: i64,
-}
-
-impl BankEntry {
-    /// An entry with only a hash; set the rest as known.
-    pub fn default_entry() -> BankEntry {
-        BankEntry {
-            hash: String::new(),
-            source: None,
-            external_id: None,
-            note: None,
-            added_by: None,
-            added_at_ms: 0,
-        }
-    }
 }

@@ -12,6 +12,7 @@
 //! assert_eq!(policy.verdict(&[label]), Verdict::Block);
 //! ```
 
+mod action;
 pub mod auth;
 mod bank;
 mod category;
@@ -22,6 +23,7 @@ mod item;
 mod policy;
 mod site;
 
+pub use action::Action;
 pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
 pub use config::{Config, ConfigError, Limits};

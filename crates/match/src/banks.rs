@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use cleanweb_core::{Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Signal};
+use cleanweb_core::{
+    Action, Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Signal,
+};
 use cleanweb_vision::{
     DecodeLimits, PdqHash, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
 };
@@ -43,7 +45,7 @@ impl ImageHashes {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BankMatch {
     pub bank: String,
-    pub action: String,
+    pub action: Action,
     pub category: cleanweb_core::Category,
     /// The entry's external id, or its hash.
     pub entry: String,
@@ -109,7 +111,7 @@ impl Banks {
         for b in &self.banks {
             let hit = |i: usize, distance: u32| BankMatch {
                 bank: b.bank.name.clone(),
-                action: b.bank.action.clone(),
+                action: b.bank.action,
                 category: b.bank.category,
                 entry: b.entries[i]
                     .external_id
@@ -137,8 +139,8 @@ impl Banks {
                 Signal::Pdq => {}
             }
         }
-        if out.iter().any(|m| m.action == "allow") {
-            out.retain(|m| m.action == "allow");
+        if out.iter().any(|m| m.action == Action::Allow) {
+            out.retain(|m| m.action == Action::Allow);
         }
         out
     }
@@ -174,10 +176,10 @@ impl Detector for HashDetector {
             message,
         })?;
         for m in self.banks.match_image(&hashes) {
-            let score = match m.action.as_str() {
-                "block" => 0.95,
-                "review" => 0.6,
-                _ => continue,
+            let score = match m.action {
+                Action::Block => 0.95,
+                Action::Review => 0.6,
+                Action::Allow => continue,
             };
             out.push(
                 Label::new(m.category, score, SOURCE).with_evidence(Evidence::Hash {

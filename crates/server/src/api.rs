@@ -504,10 +504,8 @@ pub async fn create_bank(
     State(state): State<AppState>,
     ApiJson(bank): ApiJson<cleanweb_core::Bank>,
 ) -> Result<Json<cleanweb_core::Bank>, Problem> {
-    if !matches!(bank.action.as_str(), "block" | "review" | "allow") || bank.threshold > 256 {
-        return Err(Problem::bad_request(
-            "action is block, review or allow; threshold at most 256",
-        ));
+    if bank.threshold > 256 {
+        return Err(Problem::bad_request("a PDQ threshold is at most 256 bits"));
     }
     if !state
         .store

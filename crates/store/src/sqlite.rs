@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cleanweb_core::auth::{Role, generate_key, hash_key};
 use cleanweb_core::{
-    Bank, BankEntry, Category, Decision, Signal, SiteEvent, SiteStatus, Source, Verdict,
+    Action, Bank, BankEntry, Category, Decision, Signal, SiteEvent, SiteStatus, Source, Verdict,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -155,7 +155,8 @@ fn bank_from_row(row: &SqliteRow) -> Result<Bank> {
         name: row.try_get("name")?,
         signal: Signal::from_str(&signal).map_err(|e| corrupt("banks", e))?,
         category: Category::from_str(&category).map_err(|e| corrupt("banks", e))?,
-        action: row.try_get("action")?,
+        action: Action::from_str(&row.try_get::<String, _>("action")?)
+            .map_err(|e| corrupt("banks", e))?,
         threshold: u32::try_from(threshold).unwrap_or(31),
         dihedral: dihedral != 0,
     })
@@ -353,7 +354,7 @@ impl Store for SqliteStore {
         .bind(&b.name)
         .bind(b.signal.as_str())
         .bind(b.category.as_str())
-        .bind(&b.action)
+        .bind(b.action.to_string())
         .bind(i64::from(b.threshold))
         .bind(i64::from(b.dihedral))
         .bind(now_ms())

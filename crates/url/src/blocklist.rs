@@ -3,10 +3,9 @@
 //! load without parsing; URL prefixes are kept as an FST of lookup
 //! expressions ("example.com/bad/").
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use cleanweb_core::Action;
 use fst::Set;
 use serde::{Deserialize, Serialize};
 
@@ -33,40 +32,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlocklistError + '_ {
     move |source| BlocklistError::Io {
         path: path.display().to_string(),
         source,
-    }
-}
-
-/// What a list hit does to an item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Block,
-    Review,
-    /// An allow list: its entries suppress hits of other lists.
-    Allow,
-}
-
-impl FromStr for Action {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "block" => Ok(Action::Block),
-            "review" => Ok(Action::Review),
-            "allow" => Ok(Action::Allow),
-            o => Err(format!(
-                "unknown action {o:?} (expected block, review or allow)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Action::Block => "block",
-            Action::Review => "review",
-            Action::Allow => "allow",
-        })
     }
 }
 

@@ -3,7 +3,9 @@
 
 use cleanweb_core::{Category, DetectError, Detector, Evidence, Input, Label};
 
-use crate::blocklist::{Action, Lists};
+use cleanweb_core::Action;
+
+use crate::blocklist::Lists;
 use crate::canonical::canonicalize;
 use crate::links::extract_links;
 

@@ -17,11 +17,12 @@ pub mod formats;
 mod links;
 mod sites;
 
-pub use blocklist::{Action, Blocklist, BlocklistError, ListHit, ListMeta, Lists};
+pub use blocklist::{Blocklist, BlocklistError, ListHit, ListMeta, Lists};
 pub use canonical::{
     Canonical, MAX_URL_BYTES, UrlError, canonicalize, canonicalize_bytes, host_suffixes,
     lookup_expressions, path_prefixes,
 };
+pub use cleanweb_core::Action;
 pub use detector::UrlDetector;
 pub use links::{Link, extract_links};
 pub use sites::{CLOSED_SITES_LIST, registrable_domain, sync_closed_sites};

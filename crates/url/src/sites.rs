@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::blocklist::{Action, BlocklistError, Lists};
+use cleanweb_core::Action;
+
+use crate::blocklist::{BlocklistError, Lists};
 use crate::canonical::canonicalize;
 use crate::formats::Entries;
 
