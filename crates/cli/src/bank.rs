@@ -146,12 +146,14 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             let bank = bank_named(&name)?;
             let hash = if Path::new(&hash_or_file).is_file() {
                 let bytes = std::fs::read(&hash_or_file)?;
-                let h = ImageHashes::of_bytes(&bytes, &DecodeLimits::default())
-                    .map_err(anyhow::Error::msg)?;
+                // Exact-file banks take any file; only PDQ needs an image.
                 match bank.signal {
-                    Signal::Pdq => h.pdq[0].to_string(),
-                    Signal::Md5 => h.md5,
-                    Signal::Sha256 => h.sha256,
+                    Signal::Pdq => ImageHashes::of_bytes(&bytes, &DecodeLimits::default())
+                        .map_err(anyhow::Error::msg)?
+                        .pdq[0]
+                        .to_string(),
+                    Signal::Md5 => cleanweb_vision::md5_hex(&bytes),
+                    Signal::Sha256 => cleanweb_vision::sha256_hex(&bytes),
                 }
             } else {
                 hash_or_file.to_ascii_lowercase()

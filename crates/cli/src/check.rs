@@ -11,8 +11,11 @@ use crate::setup::GlobalArgs;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Texts to moderate; with none, stdin is read as one text
+    /// Texts to moderate; with none (and no --image), stdin is read as one text
     texts: Vec<String>,
+    /// Image files to moderate, one item each (repeatable)
+    #[arg(long = "image", value_name = "FILE", conflicts_with = "jsonl")]
+    images: Vec<std::path::PathBuf>,
     /// Read one JSON item per line from stdin, write one decision per line
     #[arg(long, conflicts_with = "texts")]
     jsonl: bool,
@@ -43,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         jsonl::run(&engine, stdin, stdout, &sink).context("check --jsonl failed")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let texts = if args.texts.is_empty() {
+    let texts = if args.texts.is_empty() && args.images.is_empty() {
         let mut s = String::new();
         io::stdin()
             .read_to_string(&mut s)
@@ -52,10 +55,33 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.texts
     };
+    let mut items: Vec<(String, anyhow::Result<Item>)> = texts
+        .into_iter()
+        .map(|t| (t.clone(), Ok(Item::text(t))))
+        .collect();
+    for path in &args.images {
+        let item = crate::read_bounded(path, config.limits.max_image_bytes).map(|bytes| Item {
+            id: Some(crate::shown(path)),
+            image: Some(bytes),
+            ..Item::default()
+        });
+        items.push((String::new(), item));
+    }
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = io::stdout().lock();
-    for text in texts {
-        let item = Item::text(text);
+    for (text, item) in items {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                writeln!(out, "error: {e:#}")?;
+                continue;
+            }
+        };
+        if let Some(id) = &item.id
+            && !args.json
+        {
+            writeln!(out, "{id}")?;
+        }
         let mut decision = match engine.moderate(&item) {
             Ok(d) => d,
             Err(e) => {
@@ -73,12 +99,7 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&decision)?)?;
         } else {
-            print_human(
-                &mut out,
-                item.text.as_deref().unwrap_or(""),
-                &decision,
-                color,
-            )?;
+            print_human(&mut out, &text, &decision, color)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -141,6 +162,15 @@ fn print_human(out: &mut impl Write, text: &str, d: &Decision, color: bool) -> i
                     end,
                     ..
                 } => Some(format!("{matched:?}@{start}..{end} ({term})")),
+                Evidence::Region { class, score, rect } => Some(format!(
+                    "{class} {score:.2} at x={} y={} w={} h={}",
+                    rect[0], rect[1], rect[2], rect[3]
+                )),
+                Evidence::Hash {
+                    bank,
+                    distance,
+                    entry,
+                } => Some(format!("bank {bank} entry {entry} distance {distance}")),
                 _ => None,
             })
             .collect();

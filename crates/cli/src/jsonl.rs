@@ -42,6 +42,7 @@ pub fn run(
     sink: &Sink<'_>,
 ) -> io::Result<()> {
     let max = engine.limits().max_jsonl_line_bytes;
+    let max_image = engine.limits().max_image_bytes;
     let (tx, rx) = mpsc::sync_channel::<io::Result<Line>>(BATCH * 2);
     std::thread::scope(|scope| {
         scope.spawn(move || read_lines(input, max, tx));
@@ -60,7 +61,7 @@ pub fn run(
                 .into_iter()
                 .map(|l| {
                     line_no += 1;
-                    match parse(l, line_no, max) {
+                    match parse(l, line_no, max, max_image) {
                         Ok(item) => {
                             items.push(item);
                             Slot::Item(line_no)
@@ -136,7 +137,7 @@ fn moderate_lines(
     Ok(answers)
 }
 
-fn parse(line: Line, line_no: u64, max: usize) -> Result<Item, LineError> {
+fn parse(line: Line, line_no: u64, max: usize, max_image: usize) -> Result<Item, LineError> {
     let fail = |id: Option<String>, error: String| LineError {
         id,
         line: line_no,
@@ -153,16 +154,32 @@ fn parse(line: Line, line_no: u64, max: usize) -> Result<Item, LineError> {
             ));
         }
     };
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| fail(None, format!("invalid JSON: {e}")))?;
     let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-    if !value.is_object() {
+    let Some(object) = value.as_object_mut() else {
         return Err(fail(
             id,
             "each line must be a JSON object such as {\"id\":\"1\",\"text\":\"...\"}".into(),
         ));
+    };
+    // The CLI's extra: an image given by path instead of inline base64.
+    let image_path = match object.remove("image_path") {
+        None => None,
+        Some(serde_json::Value::String(p)) => Some(p),
+        Some(_) => return Err(fail(id, "image_path must be a string".into())),
+    };
+    let mut item: Item = serde_json::from_value(value)
+        .map_err(|e| fail(id.clone(), format!("invalid item: {e}")))?;
+    if let Some(path) = image_path {
+        if item.image.is_some() {
+            return Err(fail(id, "give image or image_path, not both".into()));
+        }
+        let bytes = crate::read_bounded(std::path::Path::new(&path), max_image)
+            .map_err(|e| fail(id.clone(), format!("{e:#}")))?;
+        item.image = Some(bytes);
     }
-    serde_json::from_value(value).map_err(|e| fail(id, format!("invalid item: {e}")))
+    Ok(item)
 }
 
 /// Sends lines, bounded in length: a longer line is skipped to its end

@@ -5,9 +5,11 @@ mod blocklist;
 mod check;
 mod eval;
 mod hash;
+mod image;
 mod jsonl;
 mod keys;
 mod lexicon;
+mod models;
 mod serve;
 mod setup;
 mod sites;
@@ -53,6 +55,13 @@ enum Command {
     Bank(bank::BankCommand),
     /// Print the PDQ hash, quality and MD5 of image files.
     Hash(hash::HashArgs),
+    /// Print the nudity model's raw detections for image files.
+    DetectImage(image::DetectArgs),
+    /// Write a copy of an image with the detected regions blurred, pixelated or blacked out.
+    Censor(image::CensorArgs),
+    /// Fetch and check the model files (pinned, verified by SHA-256).
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Measure the engine on a labelled set.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -75,6 +84,9 @@ fn main() -> ExitCode {
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
         Command::Hash(args) => hash::run(args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
+        Command::DetectImage(args) => image::detect(&cli.global, args),
+        Command::Censor(args) => image::censor_file(&cli.global, args),
+        Command::Models(cmd) => models::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
@@ -88,4 +100,19 @@ fn main() -> ExitCode {
 /// Where a path came from, for messages.
 fn shown(p: &std::path::Path) -> String {
     p.display().to_string()
+}
+
+/// Reads a file, refusing one larger than `max` bytes before reading it.
+fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", shown(path)))?;
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", shown(path)))?;
+    if bytes.len() > max {
+        anyhow::bail!("{} is larger than {max} bytes", shown(path));
+    }
+    Ok(bytes)
 }

@@ -20,6 +20,15 @@ pub struct ServeArgs {
 
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
+    if config.image.nudity {
+        // Fetch and load now, not on the first image request.
+        match crate::models::load(&global.models_dir(), &config.image) {
+            Ok(m) => tracing::info!(classes = m.classes().len(), "nudity model loaded"),
+            Err(e) => tracing::warn!(
+                "image nudity detection is unavailable ({e:#}); image items will carry a warning"
+            ),
+        }
+    }
     let engine = global.engine(&config)?;
     let addr: SocketAddr =
         match args.addr {

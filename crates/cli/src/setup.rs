@@ -21,6 +21,9 @@ pub struct GlobalArgs {
     /// Extra lexicon files, loaded on top of the built-in one (repeatable)
     #[arg(long = "lexicon", global = true, value_name = "FILE")]
     pub lexicons: Vec<PathBuf>,
+    /// Where model files are cached [default: DATA/models]
+    #[arg(long, global = true, env = "CLEANWEB_MODELS_DIR", value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
     /// Log filter, e.g. info or cleanweb_server=debug
     #[arg(
         long,
@@ -35,6 +38,12 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("models"))
     }
 
     pub fn config(&self) -> anyhow::Result<Config> {
@@ -63,13 +72,17 @@ impl GlobalArgs {
             engine =
                 engine.with_detector(std::sync::Arc::new(cleanweb_url::UrlDetector::new(lists)));
         }
+        if config.image.nudity {
+            let (dir, image) = (self.models_dir(), config.image.clone());
+            let loader: cleanweb_nudity::Loader =
+                Box::new(move || crate::models::load(&dir, &image).map_err(|e| format!("{e:#}")));
+            let detector =
+                cleanweb_nudity::NudityDetector::lazy(loader, config.image.classes.clone());
+            engine = engine.with_detector(std::sync::Arc::new(detector));
+        }
         let banks = self.load_banks()?;
         if !banks.is_empty() {
-            let limits = cleanweb_vision::DecodeLimits {
-                max_bytes: config.limits.max_image_bytes,
-                ..cleanweb_vision::DecodeLimits::default()
-            };
-            let detector = cleanweb_match::HashDetector::new(banks, limits);
+            let detector = cleanweb_match::HashDetector::new(banks);
             engine = engine.with_detector(std::sync::Arc::new(detector));
         }
         Ok(engine)

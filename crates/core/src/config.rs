@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, PolicyError};
+use crate::{Category, Policy, PolicyError};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -14,7 +16,61 @@ pub struct Config {
     pub store: StoreConfig,
     pub server: ServerConfig,
     pub text: TextConfig,
+    pub image: ImageConfig,
     pub policy: Policy,
+}
+
+/// The image nudity detector (NudeNet's region detector by default).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageConfig {
+    /// Run the nudity detector on image items. The model and the ONNX
+    /// Runtime library are fetched on first use (or by
+    /// `cleanweb models install`) into DATA/models.
+    pub nudity: bool,
+    /// Another ONNX detector with YOLOv8 output, instead of the pinned
+    /// NudeNet model (relative paths are relative to the config file).
+    pub model_path: Option<PathBuf>,
+    /// A libonnxruntime (1.17 or later) instead of the pinned one.
+    pub runtime_path: Option<PathBuf>,
+    /// Inference sessions, one thread each; 0 means one per core.
+    pub sessions: usize,
+    /// How each model class counts, overriding the shipped mapping: the
+    /// category it raises (leave it out for context-only classes), a weight
+    /// on its score and the lowest score that counts.
+    pub classes: BTreeMap<String, ClassRule>,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        ImageConfig {
+            nudity: true,
+            model_path: None,
+            runtime_path: None,
+            sessions: 0,
+            classes: BTreeMap::new(),
+        }
+    }
+}
+
+/// How one detector class turns into a label: `score × weight` (capped at 1)
+/// for `category`, when the detection scores at least `min_score`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassRule {
+    pub category: Option<Category>,
+    #[serde(default = "one")]
+    pub weight: f32,
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+fn default_min_score() -> f32 {
+    0.3
 }
 
 /// The text detector's lexicons.
@@ -53,6 +109,13 @@ pub struct Limits {
     pub max_url_chars: usize,
     /// Largest `image`, in bytes (after base64 decoding).
     pub max_image_bytes: usize,
+    /// Most pixels in an image (checked in the header, before decoding).
+    pub max_image_pixels: u64,
+    /// Frames of an animated GIF or WebP that image detectors look at,
+    /// spread across the animation; the item gets the worst frame's labels.
+    pub max_image_frames: usize,
+    /// Longest time decoding one image may take, in milliseconds.
+    pub max_decode_ms: u64,
     /// Largest `video`, in bytes (after base64 decoding).
     pub max_video_bytes: usize,
     /// Longest client `id`, in bytes.
@@ -71,6 +134,9 @@ impl Default for Limits {
             max_html_chars: 4 << 20,
             max_url_chars: 8 << 10,
             max_image_bytes: 16 << 20,
+            max_image_pixels: 40_000_000,
+            max_image_frames: 8,
+            max_decode_ms: 10_000,
             max_video_bytes: 24 << 20,
             max_id_bytes: 512,
             max_batch_items: 256,
@@ -133,9 +199,16 @@ impl Config {
         })?;
         let mut config = Self::parse(&text, &shown)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for lexicon in &mut config.text.lexicons {
-            if lexicon.is_relative() {
-                *lexicon = base.join(&*lexicon);
+        let paths = config.text.lexicons.iter_mut().chain(
+            config
+                .image
+                .model_path
+                .iter_mut()
+                .chain(config.image.runtime_path.iter_mut()),
+        );
+        for path in paths {
+            if path.is_relative() {
+                *path = base.join(&*path);
             }
         }
         Ok(config)
@@ -160,6 +233,7 @@ impl Config {
             ("max_text_chars", l.max_text_chars),
             ("max_batch_items", l.max_batch_items),
             ("max_jsonl_line_bytes", l.max_jsonl_line_bytes),
+            ("max_image_frames", l.max_image_frames),
         ] {
             if v == 0 {
                 return Err(ConfigError::ZeroLimit {

@@ -19,6 +19,9 @@ pub struct TextPart<'a> {
 pub struct Input<'a> {
     pub item: &'a Item,
     pub texts: Vec<TextPart<'a>>,
+    /// The decoded image, when the item has one and an image detector runs;
+    /// the error says why it could not be decoded.
+    pub image: Option<Result<DecodedImage, String>>,
 }
 
 impl<'a> Input<'a> {
@@ -32,7 +35,11 @@ impl<'a> Input<'a> {
                 source: t,
             });
         }
-        Input { item, texts }
+        Input {
+            item,
+            texts,
+            image: None,
+        }
     }
 }
 
@@ -57,4 +64,31 @@ pub trait Detector: Send + Sync {
 
     /// Appends labels for `input`. An empty result means nothing was found.
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError>;
+}
+
+/// 8-bit RGB pixels, row-major, alpha dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rgb {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl std::fmt::Debug for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rgb({}x{})", self.width, self.height)
+    }
+}
+
+/// An image item decoded once by the engine, shared by every image detector.
+#[derive(Clone, Debug)]
+pub struct DecodedImage {
+    /// The frames detectors look at: the one frame of a still image, or up
+    /// to a configured number spread across an animation. Orientation
+    /// (EXIF) is already applied.
+    pub frames: Vec<Rgb>,
+    /// Frames in the file (at least as many as were read before a limit).
+    pub frames_total: usize,
+    /// The sniffed format: `jpeg`, `png`, `gif`, `webp`, `bmp`.
+    pub format: &'static str,
 }

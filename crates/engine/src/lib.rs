@@ -87,8 +87,18 @@ impl Engine {
                 source: html,
             });
         }
-        let mut raw: Vec<Label> = Vec::new();
         let mut warnings = Vec::new();
+        if let Some(bytes) = item.image.as_deref()
+            && self.reads("image")
+        {
+            let decoded = cleanweb_vision::decode_image(bytes, &self.decode_limits())
+                .map_err(|e| e.to_string());
+            if let Err(e) = &decoded {
+                warnings.push(format!("image could not be decoded: {e}"));
+            }
+            input.image = Some(decoded);
+        }
+        let mut raw: Vec<Label> = Vec::new();
         for detector in &self.detectors {
             if let Err(e) = detector.detect(&input, &mut raw) {
                 warnings.push(format!("detector failed, item not fully checked: {e}"));
@@ -117,6 +127,15 @@ impl Engine {
         items.par_iter().map(|item| self.moderate(item)).collect()
     }
 
+    /// The image decoding bounds the limits set.
+    pub fn decode_limits(&self) -> cleanweb_vision::DecodeLimits {
+        decode_limits(&self.limits)
+    }
+
+    fn reads(&self, field: &str) -> bool {
+        self.detectors.iter().any(|d| d.fields().contains(&field))
+    }
+
     fn unread_fields<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'static str> + 'a {
         CONTENT_FIELDS.into_iter().filter(move |&field| {
             let present = match field {
@@ -126,8 +145,19 @@ impl Engine {
                 "image" => item.image.is_some(),
                 _ => item.video.is_some(),
             };
-            present && !self.detectors.iter().any(|d| d.fields().contains(&field))
+            present && !self.reads(field)
         })
+    }
+}
+
+/// The image decoding bounds a set of limits implies.
+pub fn decode_limits(limits: &Limits) -> cleanweb_vision::DecodeLimits {
+    cleanweb_vision::DecodeLimits {
+        max_bytes: limits.max_image_bytes,
+        max_pixels: limits.max_image_pixels,
+        max_frames: limits.max_image_frames,
+        max_time: std::time::Duration::from_millis(limits.max_decode_ms),
+        ..cleanweb_vision::DecodeLimits::default()
     }
 }
 

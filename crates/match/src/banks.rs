@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use cleanweb_core::{
-    Action, Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Signal,
+    Action, Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Rgb, Signal,
 };
 use cleanweb_vision::{
     DecodeLimits, PdqHash, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
@@ -30,14 +30,19 @@ pub struct ImageHashes {
 impl ImageHashes {
     pub fn of_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHashes, String> {
         let rgb = decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
+        Ok(Self::of_decoded(bytes, &rgb))
+    }
+
+    /// The hashes of an image already decoded (its first frame for PDQ).
+    pub fn of_decoded(bytes: &[u8], rgb: &Rgb) -> ImageHashes {
         let (w, h) = (rgb.width as usize, rgb.height as usize);
         let (pdq, quality) = pdq_dihedral(&luma_from_rgb(&rgb.pixels, w, h), h, w);
-        Ok(ImageHashes {
+        ImageHashes {
             pdq,
             quality,
             md5: md5_hex(bytes),
             sha256: sha256_hex(bytes),
-        })
+        }
     }
 }
 
@@ -104,6 +109,17 @@ impl Banks {
         self.banks.is_empty()
     }
 
+    /// Exact-file bank hits for bytes that could not be decoded as an image.
+    pub fn match_bytes(&self, bytes: &[u8]) -> Vec<BankMatch> {
+        // Quality 0 skips the PDQ banks.
+        self.match_image(&ImageHashes {
+            pdq: [PdqHash::default(); 8],
+            quality: 0,
+            md5: md5_hex(bytes),
+            sha256: sha256_hex(bytes),
+        })
+    }
+
     /// Every bank hit for an image, nearest first per bank. A hit in an
     /// `allow` bank suppresses the others (a known benign image).
     pub fn match_image(&self, h: &ImageHashes) -> Vec<BankMatch> {
@@ -149,12 +165,12 @@ impl Banks {
 /// Matches the item's image against the banks.
 pub struct HashDetector {
     banks: Banks,
-    limits: DecodeLimits,
 }
 
 impl HashDetector {
-    pub fn new(banks: Banks, limits: DecodeLimits) -> Self {
-        HashDetector { banks, limits }
+    /// The engine decodes images (with its limits) before detectors run.
+    pub fn new(banks: Banks) -> Self {
+        HashDetector { banks }
     }
 }
 
@@ -171,11 +187,18 @@ impl Detector for HashDetector {
         let Some(bytes) = input.item.image.as_deref() else {
             return Ok(());
         };
-        let hashes = ImageHashes::of_bytes(bytes, &self.limits).map_err(|message| DetectError {
-            detector: SOURCE,
-            message,
-        })?;
-        for m in self.banks.match_image(&hashes) {
+        let matches = match &input.image {
+            Some(Ok(decoded)) => match decoded.frames.first() {
+                Some(first) => self
+                    .banks
+                    .match_image(&ImageHashes::of_decoded(bytes, first)),
+                None => Vec::new(),
+            },
+            // The engine did not decode it (or could not): the file's bytes
+            // still match exact-file banks.
+            _ => self.banks.match_bytes(bytes),
+        };
+        for m in matches {
             let score = match m.action {
                 Action::Block => 0.95,
                 Action::Review => 0.6,

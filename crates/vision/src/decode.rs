@@ -4,14 +4,27 @@
 //! is set too.
 
 use std::io::Cursor;
+use std::time::{Duration, Instant};
 
-use image::{ImageReader, Limits};
+use cleanweb_core::{DecodedImage, Rgb};
+use image::codecs::gif::GifDecoder;
+use image::codecs::webp::WebPDecoder;
+use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 #[derive(Clone, Debug)]
 pub struct DecodeLimits {
     pub max_bytes: usize,
     pub max_pixels: u64,
     pub max_side: u32,
+    /// Frames kept from an animation, spread across it.
+    pub max_frames: usize,
+    /// Frames read from an animation before the rest is ignored.
+    pub max_frames_read: usize,
+    /// Pixels decoded across all frames of an animation.
+    pub max_animation_pixels: u64,
+    /// Wall time for decoding, checked between frames. A still image's time
+    /// is bounded by its pixel count instead (the decoders are linear).
+    pub max_time: Duration,
 }
 
 impl Default for DecodeLimits {
@@ -20,6 +33,10 @@ impl Default for DecodeLimits {
             max_bytes: 32 << 20,
             max_pixels: 40_000_000,
             max_side: 20_000,
+            max_frames: 8,
+            max_frames_read: 2_000,
+            max_animation_pixels: 400_000_000,
+            max_time: Duration::from_secs(10),
         }
     }
 }
@@ -39,34 +56,37 @@ pub enum DecodeError {
     },
     #[error("image is corrupt or truncated: {0}")]
     Corrupt(String),
+    #[error("decoding took longer than {0:?}")]
+    TimeLimit(Duration),
 }
 
-/// 8-bit RGB pixels, row-major.
-pub struct Rgb {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
+fn corrupt(e: image::ImageError) -> DecodeError {
+    DecodeError::Corrupt(e.to_string())
 }
 
-impl std::fmt::Debug for Rgb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Rgb({}x{})", self.width, self.height)
-    }
+fn format_name(f: ImageFormat) -> Option<&'static str> {
+    Some(match f {
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Png => "png",
+        ImageFormat::Gif => "gif",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Bmp => "bmp",
+        _ => return None,
+    })
 }
 
-pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb, DecodeError> {
+/// Sniffs the format and checks the header's dimensions against the limits,
+/// before any pixel buffer exists.
+fn sniff(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageFormat, DecodeError> {
     if bytes.len() > limits.max_bytes {
         return Err(DecodeError::TooLarge(bytes.len(), limits.max_bytes));
     }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(DecodeError::UnknownFormat);
-    }
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let format = reader.format().ok_or(DecodeError::UnknownFormat)?;
+    format_name(format).ok_or(DecodeError::UnknownFormat)?;
+    let (w, h) = reader.into_dimensions().map_err(corrupt)?;
     let pixels = u64::from(w) * u64::from(h);
     if pixels > limits.max_pixels || w > limits.max_side || h > limits.max_side {
         return Err(DecodeError::TooManyPixels {
@@ -76,24 +96,148 @@ pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb, DecodeErro
             limit: limits.max_pixels,
         });
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    Ok(format)
+}
+
+fn decoder_limits(limits: &DecodeLimits) -> Limits {
     let mut l = Limits::default();
     l.max_image_width = Some(limits.max_side);
     l.max_image_height = Some(limits.max_side);
-    l.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(1 << 20));
-    reader.limits(l);
-    let img = reader
-        .decode()
-        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    // Alpha is dropped, not composited, as the reference hashers do.
-    let rgb = img.to_rgb8();
-    Ok(Rgb {
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(8).saturating_add(1 << 20));
+    l
+}
+
+fn to_rgb(img: DynamicImage) -> Rgb {
+    // Alpha is dropped, not composited, as OpenCV's imread and the PDQ
+    // reference tools do. 16-bit samples keep their high byte, as imread
+    // does (the image crate would round instead).
+    let rgb = if img.color().bytes_per_pixel() > img.color().channel_count() {
+        let wide = img.into_rgb16();
+        let (w, h) = wide.dimensions();
+        let narrow: Vec<u8> = wide
+            .into_raw()
+            .into_iter()
+            .map(|v| (v >> 8) as u8)
+            .collect();
+        image::RgbImage::from_raw(w, h, narrow).unwrap_or_default()
+    } else {
+        img.into_rgb8()
+    };
+    Rgb {
         width: rgb.width(),
         height: rgb.height(),
         pixels: rgb.into_raw(),
+    }
+}
+
+/// Decodes a still image (or an animation's first frame) with its EXIF
+/// orientation applied.
+pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb, DecodeError> {
+    sniff(bytes, limits)?;
+    still(bytes, limits)
+}
+
+fn still(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb, DecodeError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    reader.limits(decoder_limits(limits));
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    // A broken EXIF block only loses the rotation, not the image.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    img.apply_orientation(orientation);
+    Ok(to_rgb(img))
+}
+
+/// Decodes an image item for the detectors: a still image, or up to
+/// `max_frames` frames spread evenly across an animated GIF or WebP.
+pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
+    let started = Instant::now();
+    let format = sniff(bytes, limits)?;
+    let name = format_name(format).unwrap_or("unknown");
+    let animated = match format {
+        ImageFormat::Gif => Some(animation(
+            GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
+            limits,
+            started,
+        )),
+        ImageFormat::WebP => {
+            let d = WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+            d.has_animation().then(|| animation(d, limits, started))
+        }
+        _ => None,
+    };
+    let (frames, frames_total) = match animated {
+        Some(result) => result?,
+        None => (vec![still(bytes, limits)?], 1),
+    };
+    Ok(DecodedImage {
+        frames,
+        frames_total,
+        format: name,
     })
+}
+
+/// Reads frames until the end or a limit, keeping a spread-out subset in
+/// bounded memory: every `stride`-th frame is kept, and when twice the wanted
+/// number are held the stride doubles and every other one is dropped.
+fn animation<'a>(
+    decoder: impl AnimationDecoder<'a>,
+    limits: &DecodeLimits,
+    started: Instant,
+) -> Result<(Vec<Rgb>, usize), DecodeError> {
+    let want = limits.max_frames.max(1);
+    let mut kept: Vec<(usize, Rgb)> = Vec::new();
+    let mut stride = 1usize;
+    let mut read = 0usize;
+    let mut pixels = 0u64;
+    for frame in decoder.into_frames() {
+        if read >= limits.max_frames_read || pixels > limits.max_animation_pixels {
+            break;
+        }
+        if started.elapsed() > limits.max_time {
+            if kept.is_empty() {
+                return Err(DecodeError::TimeLimit(limits.max_time));
+            }
+            break;
+        }
+        let frame = match frame {
+            Ok(f) => f,
+            // A truncated animation still yields the frames before the cut.
+            Err(_) if !kept.is_empty() => break,
+            Err(e) => return Err(corrupt(e)),
+        };
+        let buf = frame.into_buffer();
+        pixels += u64::from(buf.width()) * u64::from(buf.height());
+        if read.is_multiple_of(stride) {
+            kept.push((read, to_rgb(DynamicImage::ImageRgba8(buf))));
+            if kept.len() >= 2 * want {
+                stride *= 2;
+                kept.retain(|(i, _)| i.is_multiple_of(stride));
+            }
+        }
+        read += 1;
+    }
+    if kept.is_empty() {
+        return Err(DecodeError::Corrupt("animation has no frames".into()));
+    }
+    // Pick `want` of the kept frames, evenly spaced, first one included.
+    let n = kept.len();
+    let picks: Vec<usize> = if n <= want {
+        (0..n).collect()
+    } else {
+        (0..want).map(|k| k * n / want).collect()
+    };
+    let mut out = Vec::with_capacity(picks.len());
+    for (pos, (_, rgb)) in kept.into_iter().enumerate() {
+        if picks.contains(&pos) {
+            out.push(rgb);
+        }
+    }
+    Ok((out, read))
 }
 
 #[cfg(test)]

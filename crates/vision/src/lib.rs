@@ -14,6 +14,7 @@ mod decode;
 mod digest;
 mod pdq;
 
-pub use decode::{DecodeError, DecodeLimits, Rgb, decode_rgb};
+pub use cleanweb_core::{DecodedImage, Rgb};
+pub use decode::{DecodeError, DecodeLimits, decode_image, decode_rgb};
 pub use digest::{md5_hex, sha256_hex};
 pub use pdq::{PdqHash, luma_from_rgb, pdq, pdq_dihedral};

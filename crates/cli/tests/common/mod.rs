@@ -12,12 +12,23 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cleanweb"))
 }
 
+/// The shared model cache `scripts/test` fills (`cleanweb models install`),
+/// so no test fetches the model again.
+pub fn models_dir() -> PathBuf {
+    match std::env::var_os("CLEANWEB_MODELS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/cleanweb/models"),
+    }
+}
+
 /// `cleanweb` with a data dir, run to completion.
 pub fn cleanweb(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
     let mut child = Command::new(bin())
         .arg("--data-dir")
         .arg(data_dir)
+        .env("CLEANWEB_MODELS_DIR", models_dir())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -67,6 +78,7 @@ impl Server {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
+            .env("CLEANWEB_MODELS_DIR", models_dir())
             .args(extra)
             .env("CLEANWEB_LOG", "warn")
             .stdout(Stdio::piped())

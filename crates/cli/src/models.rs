@@ -1,0 +1,97 @@
+//! `cleanweb models`: fetch and check the model files, and the one place
+//! the CLI and the server load the nudity model from.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Subcommand;
+use cleanweb_core::ImageConfig;
+use cleanweb_models::{Installed, image_assets, install, verified};
+use cleanweb_nudity::Model;
+
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Fetch the pinned model and ONNX Runtime (with pip), verify their SHA-256 and cache them
+    Install,
+    /// Show what is installed and whether it verifies
+    Status,
+}
+
+pub fn run(global: &GlobalArgs, cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
+    let dir = global.models_dir();
+    match cmd {
+        ModelsCommand::Install => {
+            for asset in image_assets()? {
+                match install(&dir, &asset, &mut |m| eprintln!("cleanweb: {m}"))? {
+                    Installed::AlreadyPresent(p) => {
+                        println!("{}\tpresent, verified", crate::shown(&p))
+                    }
+                    Installed::Fetched(p) => println!("{}\tfetched, verified", crate::shown(&p)),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCommand::Status => {
+            let mut ok = true;
+            for asset in image_assets()? {
+                match verified(&dir, &asset) {
+                    Ok(p) => println!("{}\tok\t{}", crate::shown(&p), asset.licence),
+                    Err(e) => {
+                        ok = false;
+                        println!("{}\t{e}", asset.file)
+                    }
+                }
+            }
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+/// The runtime library and model file the config asks for, fetched and
+/// verified if they are the pinned ones.
+pub fn ensure(dir: &Path, config: &ImageConfig) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let mut paths = Vec::new();
+    for (asset, chosen) in image_assets()?
+        .into_iter()
+        .zip([config.model_path.as_ref(), config.runtime_path.as_ref()])
+    {
+        let path = match chosen {
+            Some(p) => p.clone(),
+            None => match install(dir, &asset, &mut |m| tracing::info!("{m}"))? {
+                Installed::AlreadyPresent(p) | Installed::Fetched(p) => p,
+            },
+        };
+        paths.push(path);
+    }
+    match paths.as_slice() {
+        [model, runtime] => Ok((model.clone(), runtime.clone())),
+        _ => anyhow::bail!("unexpected model asset list"),
+    }
+}
+
+type Cached = (PathBuf, PathBuf, usize, Arc<Model>);
+
+/// One model per process: engine rebuilds (reloads) share it.
+static LOADED: Mutex<Option<Cached>> = Mutex::new(None);
+
+pub fn load(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<Model>> {
+    let (model, runtime) = ensure(dir, config)?;
+    let mut cached = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((m, r, s, loaded)) = cached.as_ref()
+        && *m == model
+        && *r == runtime
+        && *s == config.sessions
+    {
+        return Ok(loaded.clone());
+    }
+    let loaded = Arc::new(Model::load(&runtime, &model, config.sessions)?);
+    *cached = Some((model, runtime, config.sessions, loaded.clone()));
+    Ok(loaded)
+}

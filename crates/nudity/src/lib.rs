@@ -1,0 +1,232 @@
+//! The image nudity detector: NudeNet's YOLOv8n region detector on ONNX
+//! Runtime, with the reference's preprocessing and postprocessing
+//! reproduced so detections match it, and the mapping from regions to
+//! moderation labels.
+//!
+//! The flow per image item: the engine decodes it once (frames of an
+//! animation included); each frame is letterboxed to 320×320 and all frames
+//! go through the model as one batch; detections become per-category scores
+//! by [`ClassRule`]s; the item takes the worst frame's score per category,
+//! with that frame's boxes as evidence.
+
+mod censor;
+mod classes;
+mod postprocess;
+mod preprocess;
+mod runtime;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use cleanweb_core::{Category, ClassRule, DetectError, Detector, Evidence, Input, Label, Rgb};
+
+pub use censor::{CensorMode, blur_all, censor};
+pub use classes::{CLASSES, default_rule};
+pub use postprocess::{Detection, postprocess};
+pub use preprocess::{Letterbox, preprocess_into, resize_bgr_planes};
+
+pub const SOURCE: &str = "image.nudity";
+/// The model input side NudeNet's 320n was exported for.
+pub const INPUT_SIZE: usize = 320;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NudityError {
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// A loaded model: a pool of sessions and the class names.
+pub struct Model {
+    pool: runtime::Pool,
+    classes: Vec<String>,
+    input_size: usize,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("classes", &self.classes.len())
+            .field("input_size", &self.input_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Model {
+    /// Loads `model` on the ONNX Runtime library `runtime`, with `sessions`
+    /// single-threaded sessions (0: one per core).
+    pub fn load(runtime: &Path, model: &Path, sessions: usize) -> Result<Model, NudityError> {
+        let sessions = if sessions == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            sessions
+        };
+        let pool = runtime::Pool::new(runtime, model, sessions)?;
+        let classes = if pool.classes.is_empty() {
+            CLASSES.iter().map(|c| c.to_string()).collect()
+        } else {
+            pool.classes.clone()
+        };
+        Ok(Model {
+            pool,
+            classes,
+            input_size: INPUT_SIZE,
+        })
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// Detects regions in each frame; the frames run as one batch.
+    pub fn detect(&self, frames: &[&Rgb]) -> Result<Vec<Vec<Detection>>, NudityError> {
+        if frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let size = self.input_size;
+        let per = 3 * size * size;
+        let mut input = vec![0f32; per * frames.len()];
+        for (frame, chunk) in frames.iter().zip(input.chunks_mut(per)) {
+            preprocess_into(frame, size, chunk);
+        }
+        let out = self.pool.run(frames.len(), size, input)?;
+        if out.rows != 4 + self.classes.len() {
+            return Err(NudityError::Runtime(format!(
+                "the model writes {} rows per anchor but names {} classes",
+                out.rows,
+                self.classes.len()
+            )));
+        }
+        let per_out = out.rows * out.anchors;
+        Ok(frames
+            .iter()
+            .zip(out.data.chunks(per_out))
+            .map(|(f, o)| postprocess(o, out.anchors, size, (f.width, f.height), &self.classes))
+            .collect())
+    }
+}
+
+/// Loads the model when the first image arrives (fetching it if need be),
+/// so text-only runs never pay for it.
+pub type Loader = Box<dyn Fn() -> Result<Arc<Model>, String> + Send + Sync>;
+
+/// The detector the engine runs on image items.
+pub struct NudityDetector {
+    loader: Loader,
+    model: OnceLock<Result<Arc<Model>, String>>,
+    /// Rules replacing the shipped ones, by class name.
+    overrides: BTreeMap<String, ClassRule>,
+}
+
+impl NudityDetector {
+    pub fn new(model: Arc<Model>, overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
+        let cell = OnceLock::new();
+        let _ = cell.set(Ok(model));
+        NudityDetector {
+            loader: Box::new(|| Err("no loader".into())),
+            model: cell,
+            overrides,
+        }
+    }
+
+    pub fn lazy(loader: Loader, overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
+        NudityDetector {
+            loader,
+            model: OnceLock::new(),
+            overrides,
+        }
+    }
+
+    /// The model, loading it on first use; a failure sticks until the
+    /// engine is rebuilt (a reload retries).
+    pub fn model(&self) -> Result<&Model, String> {
+        match self.model.get_or_init(|| (self.loader)()) {
+            Ok(m) => Ok(m),
+            Err(e) => Err(format!("the nudity model is unavailable: {e}")),
+        }
+    }
+
+    fn rule(&self, class: &str) -> ClassRule {
+        self.overrides
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| default_rule(class))
+    }
+
+    /// Labels for one frame's detections: per category, the noisy-or of the
+    /// best weighted score of each class mapped to it (two different
+    /// explicit regions are stronger evidence than one), capped at 1.
+    pub fn labels(&self, detections: &[Detection]) -> Vec<Label> {
+        let mut best: BTreeMap<(Category, String), f32> = BTreeMap::new();
+        let mut boxes: BTreeMap<Category, Vec<Evidence>> = BTreeMap::new();
+        let mut rules: BTreeMap<&str, ClassRule> = BTreeMap::new();
+        for d in detections {
+            let rule = rules
+                .entry(d.class.as_str())
+                .or_insert_with(|| self.rule(&d.class));
+            let Some(category) = rule.category else {
+                continue;
+            };
+            if d.score < rule.min_score {
+                continue;
+            }
+            let s = (d.score * rule.weight).clamp(0.0, 1.0);
+            let e = best.entry((category, d.class.clone())).or_insert(0.0);
+            *e = e.max(s);
+            boxes.entry(category).or_default().push(Evidence::Region {
+                class: d.class.clone(),
+                score: d.score,
+                rect: d.rect,
+            });
+        }
+        let mut miss: BTreeMap<Category, f32> = BTreeMap::new();
+        for ((category, _), s) in best {
+            *miss.entry(category).or_insert(1.0) *= 1.0 - s;
+        }
+        miss.into_iter()
+            .map(|(category, m)| {
+                let mut label = Label::new(category, (1.0 - m).clamp(0.0, 1.0), SOURCE);
+                label.evidence = boxes.remove(&category).unwrap_or_default();
+                label
+            })
+            .collect()
+    }
+}
+
+impl Detector for NudityDetector {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn fields(&self) -> &'static [&'static str] {
+        &["image"]
+    }
+
+    fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
+        // An undecodable image is reported once, by the engine.
+        let Some(Ok(image)) = &input.image else {
+            return Ok(());
+        };
+        let fail = |message: String| DetectError {
+            detector: SOURCE,
+            message,
+        };
+        let model = self.model().map_err(fail)?;
+        let frames: Vec<&Rgb> = image.frames.iter().collect();
+        let per_frame = model.detect(&frames).map_err(|e| fail(e.to_string()))?;
+        // The worst frame per category speaks for the item.
+        let mut worst: BTreeMap<Category, Label> = BTreeMap::new();
+        for detections in &per_frame {
+            for label in self.labels(detections) {
+                match worst.get(&label.category) {
+                    Some(w) if w.score >= label.score => {}
+                    _ => {
+                        worst.insert(label.category, label);
+                    }
+                }
+            }
+        }
+        out.extend(worst.into_values());
+        Ok(())
+    }
+}
