@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::problem::{ApiJson, Problem};
+use crate::problem::{ApiJson, ItemBody, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +106,10 @@ pub struct DecisionParams {
 
 /// Moderate one item.
 #[utoipa::path(post, path = "/v1/moderate", tag = "moderation",
-    request_body = Item,
+    request_body(content(
+        (Item = "application/json"),
+        (Item = "multipart/form-data"),
+    ), description = "An item as JSON, or an upload form: the file part `image` and text parts `id`, `text`, `html`, `url`, `base_url`"),
     responses(
         (status = 200, description = "The decision", body = Decision),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -117,7 +120,7 @@ pub struct DecisionParams {
     security(("bearer" = [])))]
 pub async fn moderate(
     State(state): State<AppState>,
-    ApiJson(item): ApiJson<Item>,
+    ItemBody(item): ItemBody,
 ) -> Result<Json<Decision>, Problem> {
     let mut results = run_engine(&state, vec![item]).await?;
     let (item, result) = results

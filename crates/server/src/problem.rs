@@ -133,3 +133,56 @@ where
             .map_err(Problem::from)
     }
 }
+
+/// An item from a JSON body, or from `multipart/form-data` (an upload form):
+/// the file part `image`, and text parts `id`, `text`, `html`, `url`,
+/// `base_url`.
+pub struct ItemBody(pub cleanweb_core::Item);
+
+impl<S> FromRequest<S> for ItemBody
+where
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            return ApiJson::from_request(req, state)
+                .await
+                .map(|ApiJson(item)| ItemBody(item));
+        }
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            Problem::new(e.status(), "bad-form", e.body_text())
+        };
+        let mut form = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let mut item = cleanweb_core::Item::default();
+        while let Some(field) = form.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "image" {
+                item.image = Some(field.bytes().await.map_err(bad)?.to_vec());
+                continue;
+            }
+            let value = Some(field.text().await.map_err(bad)?);
+            match name.as_str() {
+                "id" => item.id = value,
+                "text" => item.text = value,
+                "html" => item.html = value,
+                "url" => item.url = value,
+                "base_url" => item.base_url = value,
+                other => {
+                    return Err(Problem::bad_request(format!(
+                        "unknown form field {other:?}: use image, id, text, html, url or base_url"
+                    )));
+                }
+            }
+        }
+        Ok(ItemBody(item))
+    }
+}

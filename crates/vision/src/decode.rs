@@ -289,4 +289,71 @@ mod tests {
             "{err}"
         );
     }
+
+    fn gif(frames: u8) -> Vec<u8> {
+        use image::codecs::gif::GifEncoder;
+        let mut out = Vec::new();
+        {
+            let mut enc = GifEncoder::new(&mut out);
+            let frames = (0..frames).map(|i| {
+                let img = image::RgbaImage::from_pixel(16, 8, image::Rgba([i * 5, 0, 0, 255]));
+                image::Frame::new(img)
+            });
+            enc.encode_frames(frames).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn animations_are_sampled_across_their_length() {
+        let limits = DecodeLimits::default();
+        let d = decode_image(&gif(40), &limits).unwrap();
+        assert_eq!((d.format, d.frames_total, d.frames.len()), ("gif", 40, 8));
+        let reds: Vec<u8> = d.frames.iter().map(|f| f.pixels[0] / 5).collect();
+        // Evenly spread, first frame included, in order.
+        assert_eq!(reds[0], 0);
+        assert!(
+            reds.windows(2).all(|w| w[1] > w[0] && w[1] - w[0] <= 8),
+            "{reds:?}"
+        );
+        assert!(*reds.last().unwrap() >= 28, "{reds:?}");
+        // A short animation keeps every frame.
+        assert_eq!(decode_image(&gif(3), &limits).unwrap().frames.len(), 3);
+        // Reading stops at the frame limit.
+        let few = DecodeLimits {
+            max_frames_read: 10,
+            ..DecodeLimits::default()
+        };
+        assert_eq!(decode_image(&gif(40), &few).unwrap().frames_total, 10);
+        // A truncated animation keeps the frames before the cut.
+        let bytes = gif(40);
+        let cut = decode_image(&bytes[..bytes.len() * 2 / 3], &limits).unwrap();
+        assert!(
+            cut.frames_total > 5 && cut.frames_total < 40,
+            "{}",
+            cut.frames_total
+        );
+        // Out of time before the first frame is an error.
+        let no_time = DecodeLimits {
+            max_time: Duration::ZERO,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode_image(&gif(4), &no_time),
+            Err(DecodeError::TimeLimit(_))
+        ));
+    }
+
+    #[test]
+    fn sixteen_bit_samples_keep_their_high_byte() {
+        let img = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(
+            2,
+            2,
+            image::Rgb([0x12ff, 0x3480, 0xff00]),
+        );
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        let rgb = decode_rgb(&out.into_inner(), &DecodeLimits::default()).unwrap();
+        assert_eq!(&rgb.pixels[..3], &[0x12, 0x34, 0xff]);
+    }
 }

@@ -165,10 +165,20 @@ impl Server {
     }
 
     pub fn post_raw(&self, path: &str, key: Option<&str>, body: &[u8]) -> Reply {
+        self.post_typed(path, key, "application/json", body)
+    }
+
+    pub fn post_typed(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Reply {
         let mut req = self
             .agent
             .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json");
+            .header("Content-Type", content_type);
         if let Some(k) = key {
             req = req.header("Authorization", format!("Bearer {k}"));
         }
