@@ -29,7 +29,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    let engine = global.engine(&config)?;
+    let banks = cleanweb_match::SharedBanks::default();
+    let engine = global.engine_sharing(&config, &banks)?;
     let addr: SocketAddr =
         match args.addr {
             Some(a) => a,
@@ -43,8 +44,11 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let store: Arc<dyn Store> = Arc::new(store);
         first_admin_key(store.as_ref()).await?;
         let mut state = AppState::new(engine, store);
-        let (g, c) = (global.clone(), config.clone());
-        state.rebuild = Some(Arc::new(move || g.engine(&c).map_err(|e| format!("{e:#}"))));
+        let (g, c, b) = (global.clone(), config.clone(), banks.clone());
+        state.rebuild = Some(Arc::new(move || {
+            g.engine_sharing(&c, &b).map_err(|e| format!("{e:#}"))
+        }));
+        state.banks = banks;
         reload_on_sighup(state.clone());
         state.store_allow = config.store.store_allow;
         state.data_dir = Some(global.data_dir());

@@ -56,6 +56,16 @@ impl GlobalArgs {
     /// The engine with the built-in detectors and the lexicons of the config
     /// and the command line, read afresh on every call (reloads use this).
     pub fn engine(&self, config: &Config) -> anyhow::Result<Engine> {
+        self.engine_sharing(config, &cleanweb_match::SharedBanks::default())
+    }
+
+    /// The engine, with its hash banks loaded afresh from the store into
+    /// `banks`, a handle writers keep to add and remove hashes live.
+    pub fn engine_sharing(
+        &self,
+        config: &Config,
+        banks: &cleanweb_match::SharedBanks,
+    ) -> anyhow::Result<Engine> {
         let mut lexicon = if config.text.builtin_lexicon {
             Lexicon::builtin()
         } else {
@@ -80,12 +90,12 @@ impl GlobalArgs {
                 cleanweb_nudity::NudityDetector::lazy(loader, config.image.classes.clone());
             engine = engine.with_detector(std::sync::Arc::new(detector));
         }
-        let banks = self.load_banks()?;
-        if !banks.is_empty() {
-            let detector = cleanweb_match::HashDetector::new(banks);
-            engine = engine.with_detector(std::sync::Arc::new(detector));
-        }
-        Ok(engine)
+        let loaded = self.load_banks()?;
+        *banks.write().unwrap_or_else(|p| p.into_inner()) = loaded;
+        // Always present, so a bank created later matches without a rebuild;
+        // with no banks it returns at once.
+        let detector = cleanweb_match::HashDetector::new(banks.clone());
+        Ok(engine.with_detector(std::sync::Arc::new(detector)))
     }
 
     /// The hash banks of the store, indexed. Runs its own small runtime, as

@@ -63,12 +63,28 @@ pub struct Bank {
     pub name: String,
     pub signal: Signal,
     pub category: Category,
-    /// An `allow` bank suppresses other banks' matches for the same image.
+    /// An `allow` bank suppresses other banks' matches for the same image
+    /// (default `block`).
+    #[serde(default = "default_action")]
     pub action: Action,
     /// Largest PDQ distance that matches (default 31).
+    #[serde(default = "default_threshold")]
     pub threshold: u32,
-    /// Also match rotations and flips of the image.
+    /// Also match rotations and flips of the image (default true).
+    #[serde(default = "default_true")]
     pub dihedral: bool,
+}
+
+fn default_action() -> Action {
+    Action::Block
+}
+
+fn default_threshold() -> u32 {
+    31
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// One known hash in a bank, with where it came from.

@@ -2,6 +2,7 @@
 //! item against them.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use cleanweb_core::{
     Action, Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Rgb, Signal,
@@ -63,7 +64,64 @@ struct Loaded {
     pdq: PdqIndex,
     /// PDQ index id → entry position.
     pdq_entries: Vec<usize>,
+    /// PDQ hash (hex) → index id, for removal.
+    pdq_ids: HashMap<String, u32>,
     exact: HashMap<String, usize>,
+}
+
+impl Loaded {
+    fn empty(bank: Bank) -> Loaded {
+        Loaded {
+            bank,
+            entries: Vec::new(),
+            pdq: PdqIndex::new(),
+            pdq_entries: Vec::new(),
+            pdq_ids: HashMap::new(),
+            exact: HashMap::new(),
+        }
+    }
+
+    /// Adds one entry to the index in place; false if the hash is already
+    /// there or is not a valid hash of the bank's signal.
+    fn add(&mut self, mut entry: BankEntry) -> bool {
+        entry.hash = entry.hash.to_ascii_lowercase();
+        let position = self.entries.len();
+        match self.bank.signal {
+            Signal::Pdq => {
+                let Some(h) = PdqHash::parse(&entry.hash) else {
+                    return false;
+                };
+                if self.pdq_ids.contains_key(&entry.hash) {
+                    return false;
+                }
+                let id = self.pdq.insert(h);
+                debug_assert_eq!(id as usize, self.pdq_entries.len());
+                self.pdq_entries.push(position);
+                self.pdq_ids.insert(entry.hash.clone(), id);
+            }
+            Signal::Md5 | Signal::Sha256 => {
+                if self.exact.contains_key(&entry.hash) {
+                    return false;
+                }
+                self.exact.insert(entry.hash.clone(), position);
+            }
+        }
+        self.entries.push(entry);
+        true
+    }
+
+    /// Removes a hash from the index; its entry's slot stays until the next
+    /// full load (ids are never reused, so nothing else moves).
+    fn remove(&mut self, hash: &str) -> bool {
+        let hash = hash.to_ascii_lowercase();
+        match self.bank.signal {
+            Signal::Pdq => match self.pdq_ids.remove(&hash) {
+                Some(id) => self.pdq.remove(id),
+                None => false,
+            },
+            Signal::Md5 | Signal::Sha256 => self.exact.remove(&hash).is_some(),
+        }
+    }
 }
 
 /// Every bank, indexed for matching.
@@ -77,36 +135,71 @@ impl Banks {
         let banks = banks
             .into_iter()
             .map(|(bank, entries)| {
-                let mut exact = HashMap::new();
-                let mut pdq_hashes = Vec::new();
-                let mut pdq_entries = Vec::new();
-                for (i, e) in entries.iter().enumerate() {
-                    match bank.signal {
-                        Signal::Pdq => {
-                            if let Some(h) = PdqHash::parse(&e.hash) {
-                                pdq_hashes.push(h);
-                                pdq_entries.push(i);
-                            }
-                        }
-                        Signal::Md5 | Signal::Sha256 => {
-                            exact.insert(e.hash.to_ascii_lowercase(), i);
+                let mut loaded = Loaded::empty(bank);
+                if loaded.bank.signal == Signal::Pdq {
+                    // Bulk load: one presized index instead of n inserts.
+                    let mut hashes = Vec::with_capacity(entries.len());
+                    for (i, e) in entries.iter().enumerate() {
+                        let hex = e.hash.to_ascii_lowercase();
+                        if let Some(h) = PdqHash::parse(&hex)
+                            && !loaded.pdq_ids.contains_key(&hex)
+                        {
+                            loaded.pdq_ids.insert(hex, hashes.len() as u32);
+                            hashes.push(h);
+                            loaded.pdq_entries.push(i);
                         }
                     }
+                    loaded.pdq = PdqIndex::from_hashes(hashes);
+                    loaded.entries = entries;
+                } else {
+                    for e in entries {
+                        loaded.add(e);
+                    }
                 }
-                Loaded {
-                    pdq: PdqIndex::from_hashes(pdq_hashes),
-                    pdq_entries,
-                    exact,
-                    bank,
-                    entries,
-                }
+                loaded
             })
             .collect();
         Banks { banks }
     }
 
+    /// Adds a bank (empty) or replaces its settings, keeping its entries.
+    pub fn upsert_bank(&mut self, bank: Bank) {
+        match self.banks.iter_mut().find(|b| b.bank.name == bank.name) {
+            Some(b) if b.bank.signal == bank.signal => b.bank = bank,
+            Some(b) => *b = Loaded::empty(bank),
+            None => self.banks.push(Loaded::empty(bank)),
+        }
+    }
+
+    pub fn remove_bank(&mut self, name: &str) -> bool {
+        let before = self.banks.len();
+        self.banks.retain(|b| b.bank.name != name);
+        self.banks.len() != before
+    }
+
+    /// Adds entries to a bank in place (no rebuild); returns how many were
+    /// new. Unknown banks add nothing.
+    pub fn add_entries(&mut self, bank: &str, entries: &[BankEntry]) -> usize {
+        match self.banks.iter_mut().find(|b| b.bank.name == bank) {
+            Some(b) => entries.iter().filter(|e| b.add((*e).clone())).count(),
+            None => 0,
+        }
+    }
+
+    pub fn remove_entry(&mut self, bank: &str, hash: &str) -> bool {
+        self.banks
+            .iter_mut()
+            .find(|b| b.bank.name == bank)
+            .is_some_and(|b| b.remove(hash))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.banks.is_empty()
+    }
+
+    /// Entries matchable now, over all banks.
+    pub fn live_entries(&self) -> usize {
+        self.banks.iter().map(|b| b.pdq.len() + b.exact.len()).sum()
     }
 
     /// Exact-file bank hits for bytes that could not be decoded as an image.
@@ -163,13 +256,17 @@ impl Banks {
 }
 
 /// Matches the item's image against the banks.
+/// Banks shared between the detector and the writers (HTTP, review), so
+/// an added hash matches at once, without an engine rebuild.
+pub type SharedBanks = Arc<RwLock<Banks>>;
+
 pub struct HashDetector {
-    banks: Banks,
+    banks: SharedBanks,
 }
 
 impl HashDetector {
     /// The engine decodes images (with its limits) before detectors run.
-    pub fn new(banks: Banks) -> Self {
+    pub fn new(banks: SharedBanks) -> Self {
         HashDetector { banks }
     }
 }
@@ -187,16 +284,18 @@ impl Detector for HashDetector {
         let Some(bytes) = input.item.image.as_deref() else {
             return Ok(());
         };
+        let banks = self.banks.read().unwrap_or_else(|p| p.into_inner());
+        if banks.is_empty() {
+            return Ok(());
+        }
         let matches = match &input.image {
             Some(Ok(decoded)) => match decoded.frames.first() {
-                Some(first) => self
-                    .banks
-                    .match_image(&ImageHashes::of_decoded(bytes, first)),
+                Some(first) => banks.match_image(&ImageHashes::of_decoded(bytes, first)),
                 None => Vec::new(),
             },
             // The engine did not decode it (or could not): the file's bytes
             // still match exact-file banks.
-            _ => self.banks.match_bytes(bytes),
+            _ => banks.match_bytes(bytes),
         };
         for m in matches {
             let score = match m.action {
@@ -214,4 +313,32 @@ impl Detector for HashDetector {
         }
         Ok(())
     }
+}
+
+/// The entry a confirmed image becomes in `bank`: the hash of the bank's
+/// signal (PDQ of the decoded image, or MD5/SHA-256 of the bytes). This is
+/// the call a reviewer's "violation, add to bank" makes; the caller stores
+/// the entry and adds it to the shared banks. A PDQ hash below
+/// [`MIN_PDQ_QUALITY`] is refused: it would collide with unrelated images.
+pub fn entry_for_image(
+    bank: &Bank,
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    template: BankEntry,
+) -> Result<BankEntry, String> {
+    let hash = match bank.signal {
+        Signal::Md5 => md5_hex(bytes),
+        Signal::Sha256 => sha256_hex(bytes),
+        Signal::Pdq => {
+            let h = ImageHashes::of_bytes(bytes, limits)?;
+            if h.quality < MIN_PDQ_QUALITY {
+                return Err(format!(
+                    "the image's PDQ quality is {} (below {MIN_PDQ_QUALITY}): too flat to bank",
+                    h.quality
+                ));
+            }
+            h.pdq[0].to_string()
+        }
+    };
+    Ok(BankEntry { hash, ..template })
 }

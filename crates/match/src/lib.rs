@@ -22,7 +22,7 @@
 use cleanweb_vision::PdqHash;
 
 mod banks;
-pub use banks::{BankMatch, Banks, HashDetector, ImageHashes};
+pub use banks::{BankMatch, Banks, HashDetector, ImageHashes, SharedBanks, entry_for_image};
 
 const SLOTS: usize = 16;
 const BUCKETS: usize = 1 << 16;

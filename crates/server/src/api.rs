@@ -499,7 +499,7 @@ pub async fn list_banks(
     state.store.banks().await.map(Json).map_err(store_problem)
 }
 
-/// Create a bank (admin). Reload the engine to match against it.
+/// Create a bank (admin); it matches at once.
 #[utoipa::path(post, path = "/v1/banks", tag = "banks", request_body = cleanweb_core::Bank,
     responses((status = 200, body = cleanweb_core::Bank), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -522,7 +522,202 @@ pub async fn create_bank(
             format!("a bank named {:?} exists", bank.name),
         ));
     }
+    state.banks_mut().upsert_bank(bank.clone());
     Ok(Json(bank))
+}
+
+/// Delete a bank and its entries (admin).
+#[utoipa::path(delete, path = "/v1/banks/{name}", tag = "banks",
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn delete_bank(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::http::StatusCode, Problem> {
+    if !state
+        .store
+        .delete_bank(&name)
+        .await
+        .map_err(store_problem)?
+    {
+        return Err(Problem::not_found(format!("no bank named {name:?}")));
+    }
+    state.banks_mut().remove_bank(&name);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Remove one hash from a bank (admin); it stops matching at once.
+#[utoipa::path(delete, path = "/v1/banks/{name}/entries/{hash}", tag = "banks",
+    params(("name" = String, Path), ("hash" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn remove_bank_entry(
+    State(state): State<AppState>,
+    Path((name, hash)): Path<(String, String)>,
+) -> Result<axum::http::StatusCode, Problem> {
+    let hash = hash.to_ascii_lowercase();
+    if !state
+        .store
+        .remove_bank_entry(&name, &hash)
+        .await
+        .map_err(store_problem)?
+    {
+        return Err(Problem::not_found(format!(
+            "{hash} is not in bank {name:?}"
+        )));
+    }
+    state.banks_mut().remove_entry(&name, &hash);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+async fn find_bank(state: &AppState, name: &str) -> Result<cleanweb_core::Bank, Problem> {
+    state
+        .store
+        .banks()
+        .await
+        .map_err(store_problem)?
+        .into_iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| Problem::not_found(format!("no bank named {name:?}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AddImageQuery {
+    pub note: Option<String>,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Add an image to a bank by its bytes (admin): the hash of the bank's
+/// signal is computed here, stored, and matches at once. This is what a
+/// reviewer's confirmed decision calls.
+#[utoipa::path(post, path = "/v1/banks/{name}/images", tag = "banks",
+    params(("name" = String, Path), AddImageQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = cleanweb_core::BankEntry),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an image, or too flat for PDQ", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn add_bank_image(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
+    Path(name): Path<String>,
+    Query(q): Query<AddImageQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<cleanweb_core::BankEntry>, Problem> {
+    let bank = find_bank(&state, &name).await?;
+    let limits = state.engine.load().decode_limits();
+    let template = cleanweb_core::BankEntry {
+        note: q.note,
+        source: q.source,
+        external_id: q.external_id,
+        added_by: Some(format!("key:{}", caller.0.name)),
+        ..Default::default()
+    };
+    let entry = tokio::task::spawn_blocking(move || {
+        cleanweb_match::entry_for_image(&bank, &body, &limits, template)
+    })
+    .await
+    .map_err(|_| Problem::internal("the hashing task failed"))?
+    .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-image", e))?;
+    state
+        .store
+        .add_bank_entries(&name, std::slice::from_ref(&entry))
+        .await
+        .map_err(store_problem)?;
+    state
+        .banks_mut()
+        .add_entries(&name, std::slice::from_ref(&entry));
+    Ok(Json(entry))
+}
+
+/// A bank hit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MatchHit {
+    pub bank: String,
+    #[schema(value_type = String)]
+    pub action: cleanweb_core::Action,
+    #[schema(value_type = String)]
+    pub category: cleanweb_core::Category,
+    pub entry: String,
+    pub distance: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MatchResponse {
+    pub matches: Vec<MatchHit>,
+}
+
+/// A hash to match, instead of image bytes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchHashRequest {
+    pub pdq: Option<String>,
+    pub md5: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Match an image (raw bytes) or a hash (`{"pdq"|"md5"|"sha256": hex}` as
+/// JSON) against the banks; an allow-bank hit suppresses the others.
+#[utoipa::path(post, path = "/v1/match", tag = "banks",
+    request_body(content(
+        (Vec<u8> = "application/octet-stream"),
+        (MatchHashRequest = "application/json"),
+    )),
+    responses((status = 200, body = MatchResponse),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn match_image(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<MatchResponse>, Problem> {
+    use cleanweb_match::ImageHashes;
+    use cleanweb_vision::PdqHash;
+    let unprocessable =
+        |e: String| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-input", e);
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let hashes = if json {
+        let req: MatchHashRequest = serde_json::from_slice(&body)
+            .map_err(|e| Problem::bad_request(format!("invalid JSON: {e}")))?;
+        let pdq = match req.pdq.as_deref() {
+            Some(hex) => Some(
+                PdqHash::parse(&hex.to_ascii_lowercase())
+                    .ok_or_else(|| unprocessable(format!("{hex:?} is not a PDQ hash")))?,
+            ),
+            None => None,
+        };
+        ImageHashes {
+            // A bare hash has no rotations to try: its one value stands for all.
+            pdq: [pdq.unwrap_or_default(); 8],
+            quality: if pdq.is_some() { 100 } else { 0 },
+            md5: req.md5.unwrap_or_default().to_ascii_lowercase(),
+            sha256: req.sha256.unwrap_or_default().to_ascii_lowercase(),
+        }
+    } else {
+        let limits = state.engine.load().decode_limits();
+        tokio::task::spawn_blocking(move || ImageHashes::of_bytes(&body, &limits))
+            .await
+            .map_err(|_| Problem::internal("the hashing task failed"))?
+            .map_err(unprocessable)?
+    };
+    let banks = state.banks.read().unwrap_or_else(|p| p.into_inner());
+    let matches = banks
+        .match_image(&hashes)
+        .into_iter()
+        .map(|m| MatchHit {
+            bank: m.bank,
+            action: m.action,
+            category: m.category,
+            entry: m.entry,
+            distance: m.distance,
+        })
+        .collect();
+    Ok(Json(MatchResponse { matches }))
 }
 
 /// A bank's entries (admin).
@@ -540,8 +735,8 @@ pub async fn bank_entries(
     Ok(Json(BankEntries { entries }))
 }
 
-/// Add entries to a bank (admin); answers how many were new. Reload the
-/// engine to match against them.
+/// Add entries to a bank (admin); answers how many were new. They match
+/// at once: the running index is updated in place, not rebuilt.
 #[utoipa::path(post, path = "/v1/banks/{name}/entries", tag = "banks",
     params(("name" = String, Path)), request_body = BankEntries,
     responses((status = 200, description = "Count of new entries", body = u64), (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -571,12 +766,13 @@ pub async fn add_bank_entries(
         e.added_by
             .get_or_insert_with(|| format!("key:{}", caller.0.name));
     }
-    state
+    let added = state
         .store
         .add_bank_entries(&name, &req.entries)
         .await
-        .map(Json)
-        .map_err(store_problem)
+        .map_err(store_problem)?;
+    state.banks_mut().add_entries(&name, &req.entries);
+    Ok(Json(added))
 }
 
 /// Liveness and readiness: answers 200 when the store answers.

@@ -56,6 +56,9 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The data directory, where blocklists live; None serves no lists.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The banks the engine matches against, updated in place by the bank
+    /// routes so changes match at once.
+    pub banks: cleanweb_match::SharedBanks,
 }
 
 impl AppState {
@@ -70,6 +73,12 @@ impl AppState {
         Ok(engine)
     }
 
+    /// The shared banks for writing; a poisoned lock is still usable (the
+    /// index is consistent after every single operation).
+    pub fn banks_mut(&self) -> std::sync::RwLockWriteGuard<'_, cleanweb_match::Banks> {
+        self.banks.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
             engine: Arc::new(ArcSwap::from_pointee(engine)),
@@ -79,6 +88,7 @@ impl AppState {
             store_allow: false,
             request_timeout: Duration::from_secs(30),
             data_dir: None,
+            banks: cleanweb_match::SharedBanks::default(),
         }
     }
 }
@@ -92,15 +102,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sites", get(api::list_sites).post(api::change_site))
         .route("/v1/sites/{domain}", get(api::site_history))
         .route("/v1/banks", get(api::list_banks).post(api::create_bank))
+        .route("/v1/banks/{name}", axum::routing::delete(api::delete_bank))
         .route(
             "/v1/banks/{name}/entries",
             get(api::bank_entries).post(api::add_bank_entries),
         )
+        .route(
+            "/v1/banks/{name}/entries/{hash}",
+            axum::routing::delete(api::remove_bank_entry),
+        )
+        .route("/v1/banks/{name}/images", post(api::add_bank_image))
         .layer(from_fn(auth::require_admin));
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))
         .route("/v1/moderate/batch", post(api::moderate_batch))
         .route("/v1/hash", post(api::hash_image))
+        .route("/v1/match", post(api::match_image))
         .route("/v1/blocklists/{file}", get(api::blocklist_export))
         .merge(admin)
         .layer(from_fn_with_state(state.clone(), auth::require_key));

@@ -156,6 +156,14 @@ impl Server {
         Self::reply(req.call())
     }
 
+    pub fn delete(&self, path: &str, key: Option<&str>) -> Reply {
+        let mut req = self.agent.delete(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        Self::reply(req.call())
+    }
+
     pub fn post_json(&self, path: &str, key: Option<&str>, body: &serde_json::Value) -> Reply {
         let mut req = self.agent.post(format!("{}{path}", self.base));
         if let Some(k) = key {
