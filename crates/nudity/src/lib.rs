@@ -230,3 +230,77 @@ impl Detector for NudityDetector {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(class: &str, score: f32) -> Detection {
+        Detection {
+            class: class.into(),
+            score,
+            rect: [1, 2, 3, 4],
+        }
+    }
+
+    fn detector(overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
+        NudityDetector::lazy(Box::new(|| Err("not needed".into())), overrides)
+    }
+
+    #[test]
+    fn regions_become_labels_by_the_rules() {
+        let d = detector(BTreeMap::new());
+        // Faces are context only; a weak belly is below its minimum.
+        assert!(
+            d.labels(&[det("FACE_FEMALE", 0.9), det("BELLY_EXPOSED", 0.25)])
+                .is_empty()
+        );
+        let labels = d.labels(&[
+            det("FEMALE_BREAST_EXPOSED", 0.6),
+            det("FEMALE_BREAST_EXPOSED", 0.4),
+            det("BUTTOCKS_EXPOSED", 0.5),
+            det("FEMALE_BREAST_COVERED", 0.7),
+        ]);
+        assert_eq!(labels.len(), 2);
+        let explicit = &labels[0];
+        assert_eq!(explicit.category, Category::SexualExplicit);
+        // Noisy-or of the best per class: 1 - (1 - 0.6)(1 - 0.5) = 0.8.
+        assert!((explicit.score - 0.8).abs() < 1e-6, "{}", explicit.score);
+        assert_eq!(explicit.evidence.len(), 3);
+        assert!(
+            matches!(&explicit.evidence[0], Evidence::Region { class, .. } if class == "FEMALE_BREAST_EXPOSED")
+        );
+        assert_eq!(labels[1].category, Category::SexualSuggestive);
+        // Genitals weigh 1.3, capped at 1.
+        let l = d.labels(&[det("MALE_GENITALIA_EXPOSED", 0.9)]);
+        assert_eq!(l[0].score, 1.0);
+    }
+
+    #[test]
+    fn config_rules_override_the_shipped_ones() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            "FACE_FEMALE".to_string(),
+            ClassRule {
+                category: Some(Category::SexualSuggestive),
+                weight: 0.5,
+                min_score: 0.1,
+            },
+        );
+        o.insert(
+            "BUTTOCKS_EXPOSED".to_string(),
+            ClassRule {
+                category: None,
+                weight: 1.0,
+                min_score: 0.3,
+            },
+        );
+        let d = detector(o);
+        let l = d.labels(&[det("FACE_FEMALE", 0.8), det("BUTTOCKS_EXPOSED", 0.9)]);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].category, Category::SexualSuggestive);
+        assert!((l[0].score - 0.4).abs() < 1e-6);
+        // A detector with no model reports why, once per engine.
+        assert!(d.model().unwrap_err().contains("not needed"));
+    }
+}

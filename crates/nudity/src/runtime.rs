@@ -62,7 +62,7 @@ impl Pool {
             let text = |e: ort::Error<_>| e.to_string();
             Session::builder(env)
                 .map_err(|e| e.to_string())?
-                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .with_optimization_level(GraphOptimizationLevel::All)
                 .map_err(text)?
                 .with_intra_threads(1)
                 .map_err(text)?
