@@ -2,7 +2,9 @@
 //! planted near-duplicates at 0..31 bits, threshold 31. Reports queries per
 //! second, recall against brute force on a sample, and resident memory.
 //!
-//! Usage: bench-mih N uniform|clustered
+//! Usage: bench-mih N uniform|clustered [--dump DIR]
+//! (`--dump` writes hashes.bin and queries.bin, 32 bytes per hash, for the
+//! FAISS peer.)
 
 use std::time::Instant;
 
@@ -11,7 +13,22 @@ use cleanweb_vision::PdqHash;
 
 #[path = "common.rs"]
 mod common;
-use common::{Rng, rss_kb};
+use common::rss_kb;
+
+/// SplitMix64: every output well mixed. (xorshift64's consecutive outputs
+/// are linearly related, which correlates neighbouring 16-bit words and
+/// skews the index's long slots: real PDQ hashes have no such structure.)
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
 
 trait Hashes {
     fn hash(&mut self) -> PdqHash;
@@ -20,7 +37,8 @@ trait Hashes {
 
 impl Hashes for Rng {
     fn hash(&mut self) -> PdqHash {
-        PdqHash(std::array::from_fn(|_| self.next() as u16))
+        let w: [u64; 4] = std::array::from_fn(|_| self.next());
+        PdqHash(std::array::from_fn(|i| (w[i / 4] >> (16 * (i % 4))) as u16))
     }
     fn flip(&mut self, mut h: PdqHash, bits: u32) -> PdqHash {
         for _ in 0..bits {
@@ -64,6 +82,15 @@ fn main() {
             if i % 2 == 0 { rng.flip(target, bits) } else { rng.hash() }
         })
         .collect();
+    // `--dump DIR`: the same hashes and queries for the FAISS peer.
+    if let Some(dir) = args.iter().position(|a| a == "--dump").and_then(|i| args.get(i + 1)) {
+        let bytes = |hs: &[PdqHash]| -> Vec<u8> {
+            hs.iter().flat_map(|h| h.0.iter().flat_map(|w| w.to_le_bytes())).collect()
+        };
+        std::fs::create_dir_all(dir).expect("dump dir");
+        std::fs::write(format!("{dir}/hashes.bin"), bytes(&hashes)).expect("write hashes");
+        std::fs::write(format!("{dir}/queries.bin"), bytes(&queries)).expect("write queries");
+    }
     let t = Instant::now();
     let mut found = 0usize;
     for q in &queries {

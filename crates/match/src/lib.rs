@@ -1,12 +1,23 @@
-//! Exact PDQ range search by multi-index hashing.
+//! Exact PDQ range search by multi-index hashing, and hash banks.
 //!
-//! A 256-bit hash is cut into 16 slots of 16 bits. If two hashes differ in at
-//! most `t` bits, then by pigeonhole some slot differs in at most ⌊t/16⌋ bits,
-//! so probing every slot's bucket for the query's slot value and all values
-//! within ⌊t/16⌋ bits of it finds every hash within `t`: recall 1.0. Each
-//! candidate is then verified with the full distance.
+//! A 256-bit hash is cut into 11 slots (three of 24 bits, eight of 23). By
+//! the generalised pigeonhole principle, if two hashes differ in at most `t`
+//! bits and every slot is searched within radius `r` with
+//! `11 × (r + 1) ≥ t + 1`, some slot of a true match is within its radius:
+//! recall is 1.0. For the usual `t = 31` that is `r = 2`. Long slots keep
+//! buckets nearly empty at ten million hashes, so a query verifies a few
+//! thousand candidates instead of tens of thousands.
 //!
-//! Adding or removing a hash touches 16 buckets; nothing is ever rebuilt.
+//! Each slot is a static, compact table: entries grouped by the slot value's
+//! high bits (a dense directory of offsets), holding the low 8 bits (one
+//! byte, scanned) and the id. A query visits every group whose high bits are
+//! within the radius and scans its low bytes for the remaining budget.
+//! About 88 bytes per hash in all (2.75× the raw 32).
+//!
+//! Hashes added after the build go to a small dynamic index (16 slots of 16
+//! bits, radius ⌊t/16⌋) searched alongside, and removals are tombstones, so
+//! an update never rebuilds anything and matches at once; a full load (start
+//! or reload) folds them into the static tables.
 //!
 //! ```
 //! use cleanweb_match::PdqIndex;
@@ -19,158 +30,16 @@
 //! assert_eq!(index.range_search(&near, 31), vec![(id, 2)]);
 //! ```
 
-use cleanweb_vision::PdqHash;
-
 mod banks;
+mod huge;
+mod index;
 pub use banks::{BankMatch, Banks, HashDetector, ImageHashes, SharedBanks, entry_for_image};
-
-const SLOTS: usize = 16;
-const BUCKETS: usize = 1 << 16;
-
-/// The index: hashes by id, and per slot a bucket of ids per 16-bit value.
-pub struct PdqIndex {
-    hashes: Vec<PdqHash>,
-    live: Vec<bool>,
-    live_count: usize,
-    /// `slots[s][v]`: ids whose slot `s` holds value `v`.
-    slots: Vec<Vec<Vec<u32>>>,
-}
-
-impl Default for PdqIndex {
-    fn default() -> Self {
-        PdqIndex::new()
-    }
-}
-
-impl PdqIndex {
-    pub fn new() -> PdqIndex {
-        PdqIndex {
-            hashes: Vec::new(),
-            live: Vec::new(),
-            live_count: 0,
-            slots: (0..SLOTS).map(|_| vec![Vec::new(); BUCKETS]).collect(),
-        }
-    }
-
-    /// Builds an index from many hashes at once, sizing every bucket exactly
-    /// (no growth slack), so memory stays near 3× the raw hashes: the hash
-    /// itself (32 bytes) plus its id in 16 buckets (64 bytes).
-    pub fn from_hashes(hashes: Vec<PdqHash>) -> PdqIndex {
-        let mut counts = vec![[0u32; SLOTS]; BUCKETS];
-        for h in &hashes {
-            for (s, &v) in h.0.iter().enumerate() {
-                counts[usize::from(v)][s] += 1;
-            }
-        }
-        let slots: Vec<Vec<Vec<u32>>> = (0..SLOTS)
-            .map(|s| {
-                (0..BUCKETS)
-                    .map(|v| Vec::with_capacity(counts[v][s] as usize))
-                    .collect()
-            })
-            .collect();
-        let n = hashes.len();
-        let mut index = PdqIndex {
-            hashes: Vec::with_capacity(n),
-            live: Vec::with_capacity(n),
-            live_count: 0,
-            slots,
-        };
-        for h in hashes {
-            index.insert(h);
-        }
-        index
-    }
-
-    pub fn len(&self) -> usize {
-        self.live_count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.live_count == 0
-    }
-
-    /// Adds a hash; returns its id. Ids are never reused.
-    pub fn insert(&mut self, hash: PdqHash) -> u32 {
-        let id = u32::try_from(self.hashes.len()).unwrap_or(u32::MAX);
-        self.hashes.push(hash);
-        self.live.push(true);
-        self.live_count += 1;
-        for (s, buckets) in self.slots.iter_mut().enumerate() {
-            buckets[usize::from(hash.0[s])].push(id);
-        }
-        id
-    }
-
-    /// Removes a hash by id; false if there was none.
-    pub fn remove(&mut self, id: u32) -> bool {
-        let i = id as usize;
-        if !self.live.get(i).copied().unwrap_or(false) {
-            return false;
-        }
-        let hash = self.hashes[i];
-        for (s, buckets) in self.slots.iter_mut().enumerate() {
-            let bucket = &mut buckets[usize::from(hash.0[s])];
-            if let Some(p) = bucket.iter().position(|&x| x == id) {
-                bucket.swap_remove(p);
-            }
-        }
-        self.live[i] = false;
-        self.live_count -= 1;
-        true
-    }
-
-    pub fn get(&self, id: u32) -> Option<PdqHash> {
-        let i = id as usize;
-        self.live
-            .get(i)
-            .copied()
-            .unwrap_or(false)
-            .then(|| self.hashes[i])
-    }
-
-    /// Every live hash within `threshold` bits of `query`, as (id, distance),
-    /// nearest first. Exact for any threshold up to 256.
-    pub fn range_search(&self, query: &PdqHash, threshold: u32) -> Vec<(u32, u32)> {
-        let radius = (threshold / SLOTS as u32) as usize;
-        let mut seen: Vec<u32> = Vec::new();
-        for s in 0..SLOTS {
-            let value = query.0[s];
-            for_each_within(value, radius, &mut |v| {
-                seen.extend_from_slice(&self.slots[s][usize::from(v)]);
-            });
-        }
-        seen.sort_unstable();
-        seen.dedup();
-        let mut out: Vec<(u32, u32)> = seen
-            .into_iter()
-            .filter_map(|id| {
-                let d = self.hashes[id as usize].distance(query);
-                (d <= threshold).then_some((id, d))
-            })
-            .collect();
-        out.sort_unstable_by_key(|&(id, d)| (d, id));
-        out
-    }
-}
-
-/// Calls `f` with every 16-bit value within `radius` bits of `value`.
-fn for_each_within(value: u16, radius: usize, f: &mut impl FnMut(u16)) {
-    fn rec(value: u16, from: u32, left: usize, f: &mut impl FnMut(u16)) {
-        f(value);
-        if left == 0 {
-            return;
-        }
-        for bit in from..16 {
-            rec(value ^ (1 << bit), bit + 1, left - 1, f);
-        }
-    }
-    rec(value, 0, radius.min(16), f);
-}
+pub use index::PdqIndex;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cleanweb_vision::PdqHash;
     use rand::{Rng, SeedableRng};
 
     fn random(rng: &mut impl Rng) -> PdqHash {
@@ -221,6 +90,40 @@ mod tests {
                 want.sort_unstable_by_key(|&(id, d)| (d, id));
                 assert_eq!(got, want, "query {q}, threshold {threshold}");
             }
+        }
+    }
+
+    #[test]
+    fn static_and_live_parts_answer_together() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let first: Vec<PdqHash> = (0..2000).map(|_| random(&mut rng)).collect();
+        let mut index = PdqIndex::from_hashes(first.clone());
+        let mut all = first;
+        for _ in 0..500 {
+            let base = all[rng.random_range(0..all.len())];
+            let h = flip(base, rng.random_range(0..30), &mut rng);
+            assert_eq!(index.insert(h) as usize, all.len());
+            all.push(h);
+        }
+        let mut gone = std::collections::HashSet::new();
+        for _ in 0..300 {
+            let id = rng.random_range(0..all.len() as u32);
+            assert_eq!(index.remove(id), gone.insert(id));
+        }
+        assert_eq!(index.len(), all.len() - gone.len());
+        for q in 0..100 {
+            let query = flip(all[rng.random_range(0..all.len())], q % 40, &mut rng);
+            let mut want: Vec<(u32, u32)> = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !gone.contains(&(*i as u32)))
+                .filter_map(|(i, h)| {
+                    let d = h.distance(&query);
+                    (d <= 31).then_some((i as u32, d))
+                })
+                .collect();
+            want.sort_unstable_by_key(|&(id, d)| (d, id));
+            assert_eq!(index.range_search(&query, 31), want);
         }
     }
 
