@@ -1,4 +1,6 @@
-//! Helpers shared by the benchmark binaries.
+//! Helpers shared by the benchmark binaries (each includes this file and
+//! uses part of it).
+#![allow(dead_code)]
 
 /// A small deterministic generator (xorshift), so every run sees the same data.
 pub struct Rng(pub u64);

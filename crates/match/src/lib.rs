@@ -9,10 +9,11 @@
 //! thousand candidates instead of tens of thousands.
 //!
 //! Each slot is a static, compact table: entries grouped by the slot value's
-//! high bits (a dense directory of offsets), holding the low 8 bits (one
+//! high bits (a dense directory of offsets), holding the low 4 bits (one
 //! byte, scanned) and the id. A query visits every group whose high bits are
-//! within the radius and scans its low bytes for the remaining budget.
-//! About 88 bytes per hash in all (2.75× the raw 32).
+//! within the radius and scans its low bytes for the remaining budget. About
+//! 91 bytes per hash in all (2.85× the raw 32), on huge pages where the
+//! kernel allows.
 //!
 //! Hashes added after the build go to a small dynamic index (16 slots of 16
 //! bits, radius ⌊t/16⌋) searched alongside, and removals are tombstones, so
