@@ -154,32 +154,9 @@ fn parse(line: Line, line_no: u64, max: usize, max_image: usize) -> Result<Item,
             ));
         }
     };
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| fail(None, format!("invalid JSON: {e}")))?;
-    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-    let Some(object) = value.as_object_mut() else {
-        return Err(fail(
-            id,
-            "each line must be a JSON object such as {\"id\":\"1\",\"text\":\"...\"}".into(),
-        ));
-    };
-    // The CLI's extra: an image given by path instead of inline base64.
-    let image_path = match object.remove("image_path") {
-        None => None,
-        Some(serde_json::Value::String(p)) => Some(p),
-        Some(_) => return Err(fail(id, "image_path must be a string".into())),
-    };
-    let mut item: Item = serde_json::from_value(value)
-        .map_err(|e| fail(id.clone(), format!("invalid item: {e}")))?;
-    if let Some(path) = image_path {
-        if item.image.is_some() {
-            return Err(fail(id, "give image or image_path, not both".into()));
-        }
-        let bytes = crate::read_bounded(std::path::Path::new(&path), max_image)
-            .map_err(|e| fail(id.clone(), format!("{e:#}")))?;
-        item.image = Some(bytes);
-    }
-    Ok(item)
+    // image_path is relative to the working directory.
+    cleanweb_sweep::item_from_json(&bytes, std::path::Path::new(""), max_image)
+        .map_err(|(id, error)| fail(id, error))
 }
 
 /// Sends lines, bounded in length: a longer line is skipped to its end

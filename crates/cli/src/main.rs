@@ -10,6 +10,7 @@ mod jsonl;
 mod keys;
 mod lexicon;
 mod models;
+mod scan;
 mod serve;
 mod setup;
 mod sites;
@@ -55,6 +56,8 @@ enum Command {
     Bank(bank::BankCommand),
     /// Print the PDQ hash, quality and MD5 of image files.
     Hash(hash::HashArgs),
+    /// Sweep a directory, a JSONL/CSV export or a URL list: findings, deletion list, summary; resumable.
+    Scan(scan::ScanArgs),
     /// Print the nudity model's raw detections for image files.
     DetectImage(image::DetectArgs),
     /// Write a copy of an image with the detected regions blurred, pixelated or blacked out.
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
         Command::Hash(args) => hash::run(args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
+        Command::Scan(args) => scan::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),
         Command::Models(cmd) => models::run(&cli.global, cmd),

@@ -85,6 +85,38 @@ pub struct ApiKey {
     pub revoked_at_ms: Option<i64>,
 }
 
+/// A clean-up sweep: what it reads, how, and where its outputs go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    pub id: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub source: String,
+    /// `dir`, `jsonl`, `csv` or `urls`.
+    pub kind: String,
+    /// How items are read (column mapping and the like), as JSON.
+    pub options: serde_json::Value,
+    /// `running` or `done`.
+    pub status: String,
+    pub out_dir: String,
+}
+
+/// One item of a sweep, done.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepItem {
+    /// Position in the source's (deterministic) order.
+    pub seq: u64,
+    /// Path, id or URL.
+    pub key: String,
+    /// `allow`, `review`, `block`, or `error` (unreadable, over a limit).
+    pub verdict: String,
+    pub categories: String,
+    /// For review and block: the decision, stored with the item.
+    pub decision: Option<DecisionRecord>,
+    /// The decision as JSON, or the error.
+    pub detail: Option<String>,
+}
+
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]
@@ -129,6 +161,29 @@ pub trait Store: Send + Sync {
     /// Removes one hash from a bank; false if it was not there.
     async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool>;
     async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>>;
+
+    async fn create_sweep(&self, sweep: &Sweep) -> Result<()>;
+    async fn sweep(&self, id: &str) -> Result<Option<Sweep>>;
+    /// Every sweep, newest first.
+    async fn sweeps(&self) -> Result<Vec<Sweep>>;
+    async fn set_sweep_status(&self, id: &str, status: &str) -> Result<()>;
+    /// The seqs already done, ascending (for resuming).
+    async fn sweep_done(&self, id: &str) -> Result<Vec<u64>>;
+    /// Records items and their decisions in one transaction. An item already
+    /// recorded is skipped with its decision, so a replay writes nothing
+    /// twice. Returns how many were new.
+    async fn record_sweep_items(&self, id: &str, items: &[SweepItem]) -> Result<u64>;
+    /// Items after `after_seq` in seq order, at most `limit`; with
+    /// `findings_only`, only those that are not `allow`.
+    async fn sweep_items(
+        &self,
+        id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+        findings_only: bool,
+    ) -> Result<Vec<SweepItem>>;
+    /// (verdict, count) over the sweep's items.
+    async fn sweep_counts(&self, id: &str) -> Result<Vec<(String, u64)>>;
 }
 
 pub fn now_ms() -> i64 {

@@ -14,7 +14,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::{ApiKey, DecisionQuery, DecisionRecord, Result, Store, StoreError, now_ms};
+use crate::{
+    ApiKey, DecisionQuery, DecisionRecord, Result, Store, StoreError, Sweep, SweepItem, now_ms,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -162,6 +164,51 @@ fn bank_from_row(row: &SqliteRow) -> Result<Bank> {
     })
 }
 
+async fn insert_decision(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    r: &DecisionRecord,
+) -> Result<()> {
+    let d = &r.decision;
+    let labels = serde_json::to_string(&d.labels).map_err(|e| corrupt("decisions", e))?;
+    let warnings = serde_json::to_string(&d.warnings).map_err(|e| corrupt("decisions", e))?;
+    let meta = d.meta.as_ref().map(|m| m.to_string());
+    sqlx::query(
+        "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
+         labels, warnings, meta, content_sha256, text, url, elapsed_us) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.id.to_string())
+    .bind(r.created_at_ms)
+    .bind(r.source.as_str())
+    .bind(d.id.as_deref())
+    .bind(d.verdict.as_str())
+    .bind(categories_of(d))
+    .bind(labels)
+    .bind(warnings)
+    .bind(meta)
+    .bind(&r.content_sha256)
+    .bind(r.text.as_deref())
+    .bind(r.url.as_deref())
+    .bind(i64::try_from(d.elapsed_us).unwrap_or(i64::MAX))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn sweep_from_row(row: &SqliteRow) -> Result<Sweep> {
+    let options: String = row.try_get("options")?;
+    Ok(Sweep {
+        id: row.try_get("id")?,
+        created_at_ms: row.try_get("created_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+        source: row.try_get("source")?,
+        kind: row.try_get("kind")?,
+        options: serde_json::from_str(&options).map_err(|e| corrupt("sweeps", e))?,
+        status: row.try_get("status")?,
+        out_dir: row.try_get("out_dir")?,
+    })
+}
+
 fn categories_of(d: &Decision) -> String {
     let mut cats: Vec<&str> = d.labels.iter().map(|l| l.category.as_str()).collect();
     cats.sort_unstable();
@@ -186,31 +233,7 @@ impl Store for SqliteStore {
         }
         let mut tx = self.pool.begin().await?;
         for r in records {
-            let d = &r.decision;
-            let labels = serde_json::to_string(&d.labels).map_err(|e| corrupt("decisions", e))?;
-            let warnings =
-                serde_json::to_string(&d.warnings).map_err(|e| corrupt("decisions", e))?;
-            let meta = d.meta.as_ref().map(|m| m.to_string());
-            sqlx::query(
-                "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
-                 labels, warnings, meta, content_sha256, text, url, elapsed_us) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(r.id.to_string())
-            .bind(r.created_at_ms)
-            .bind(r.source.as_str())
-            .bind(d.id.as_deref())
-            .bind(d.verdict.as_str())
-            .bind(categories_of(d))
-            .bind(labels)
-            .bind(warnings)
-            .bind(meta)
-            .bind(&r.content_sha256)
-            .bind(r.text.as_deref())
-            .bind(r.url.as_deref())
-            .bind(i64::try_from(d.elapsed_us).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
+            insert_decision(&mut tx, r).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -452,6 +475,144 @@ impl Store for SqliteStore {
         Ok(all
             .into_iter()
             .filter(|e| status.is_none_or(|s| e.status == s))
+            .collect())
+    }
+
+    async fn create_sweep(&self, w: &Sweep) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sweeps (id, created_at, updated_at, source, kind, options, status, out_dir) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&w.id)
+        .bind(w.created_at_ms)
+        .bind(w.updated_at_ms)
+        .bind(&w.source)
+        .bind(&w.kind)
+        .bind(w.options.to_string())
+        .bind(&w.status)
+        .bind(&w.out_dir)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn sweep(&self, id: &str) -> Result<Option<Sweep>> {
+        let row = sqlx::query("SELECT * FROM sweeps WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(sweep_from_row).transpose()
+    }
+
+    async fn sweeps(&self) -> Result<Vec<Sweep>> {
+        let rows = sqlx::query("SELECT * FROM sweeps ORDER BY created_at DESC, id DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(sweep_from_row).collect()
+    }
+
+    async fn set_sweep_status(&self, id: &str, status: &str) -> Result<()> {
+        sqlx::query("UPDATE sweeps SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn sweep_done(&self, id: &str) -> Result<Vec<u64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT seq FROM sweep_items WHERE sweep_id = ? ORDER BY seq")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(s,)| s.max(0) as u64).collect())
+    }
+
+    async fn record_sweep_items(&self, id: &str, items: &[SweepItem]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for it in items {
+            let seq = i64::try_from(it.seq).map_err(|e| corrupt("sweep_items", e))?;
+            let inserted = sqlx::query(
+                "INSERT OR IGNORE INTO sweep_items \
+                 (sweep_id, seq, key, verdict, categories, decision_id, detail) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(&it.key)
+            .bind(&it.verdict)
+            .bind(&it.categories)
+            .bind(it.decision.as_ref().map(|d| d.id.to_string()))
+            .bind(it.detail.as_deref())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                added += 1;
+                if let Some(d) = &it.decision {
+                    insert_decision(&mut tx, d).await?;
+                }
+            }
+        }
+        sqlx::query("UPDATE sweeps SET updated_at = ? WHERE id = ?")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn sweep_items(
+        &self,
+        id: &str,
+        after_seq: Option<u64>,
+        limit: u32,
+        findings_only: bool,
+    ) -> Result<Vec<SweepItem>> {
+        let after = after_seq.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
+        let filter = if findings_only {
+            " AND verdict NOT IN ('allow')"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT seq, key, verdict, categories, detail FROM sweep_items \
+             WHERE sweep_id = ? AND seq > ?{filter} ORDER BY seq LIMIT ?"
+        ))
+        .bind(id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                Ok(SweepItem {
+                    seq: seq.max(0) as u64,
+                    key: r.try_get("key")?,
+                    verdict: r.try_get("verdict")?,
+                    categories: r.try_get("categories")?,
+                    decision: None,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn sweep_counts(&self, id: &str) -> Result<Vec<(String, u64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT verdict, COUNT(*) FROM sweep_items WHERE sweep_id = ? GROUP BY verdict ORDER BY verdict",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(v, n)| (v, n.max(0) as u64))
             .collect())
     }
 }

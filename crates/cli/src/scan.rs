@@ -1,0 +1,231 @@
+//! `cleanweb scan`: a clean-up sweep over a directory, a JSONL or CSV
+//! export, or a URL list, with progress, resumable by id.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use cleanweb_store::{Store as _, Sweep, now_ms};
+use cleanweb_sweep::{Counts, Kind, Options};
+
+use crate::setup::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A directory, a .jsonl/.ndjson or .csv export, or (with --format urls) a list of URLs
+    #[arg(required_unless_present_any = ["resume", "list"])]
+    path: Option<PathBuf>,
+    /// How to read PATH [default: by what it is: dir, jsonl, csv]
+    #[arg(long, value_parser = ["dir", "jsonl", "csv", "urls"])]
+    format: Option<String>,
+    /// CSV column for an item field, e.g. --column text=body --column id=post_id (repeatable)
+    #[arg(long = "column", value_name = "FIELD=COLUMN")]
+    columns: Vec<String>,
+    /// Where the outputs go [default: DATA/sweeps/ID]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue the sweep with this id where it stopped
+    #[arg(long, value_name = "ID", conflicts_with_all = ["path", "format", "columns", "out"])]
+    resume: Option<String>,
+    /// List sweeps and their counts
+    #[arg(long)]
+    list: bool,
+    /// Progress as JSON lines on stderr instead of a bar
+    #[arg(long)]
+    json: bool,
+    /// Largest file or line read, in bytes [default: limits.max_image_bytes]
+    #[arg(long, value_name = "BYTES")]
+    max_bytes: Option<usize>,
+    /// Stop after this many items (the sweep can be resumed)
+    #[arg(long, hide = true)]
+    stop_after: Option<u64>,
+}
+
+pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let rt = crate::setup::runtime()?;
+    let store = rt.block_on(global.store())?;
+    if args.list {
+        for s in rt.block_on(store.sweeps())? {
+            let counts = rt.block_on(store.sweep_counts(&s.id))?;
+            let counts: Vec<String> = counts.iter().map(|(v, n)| format!("{v}={n}")).collect();
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                s.id,
+                s.status,
+                s.kind,
+                s.source,
+                counts.join(" ")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sweep = match &args.resume {
+        Some(id) => {
+            let s = rt
+                .block_on(store.sweep(id))?
+                .with_context(|| format!("no sweep {id:?}; see `cleanweb scan --list`"))?;
+            eprintln!("cleanweb: resuming sweep {} over {}", s.id, s.source);
+            s
+        }
+        None => {
+            let path = args.path.clone().context("give PATH")?;
+            let path = std::fs::canonicalize(&path)
+                .with_context(|| format!("cannot read {}", crate::shown(&path)))?;
+            let kind = match args.format.as_deref() {
+                Some("dir") => Kind::Dir,
+                Some("jsonl") => Kind::Jsonl,
+                Some("csv") => Kind::Csv,
+                Some("urls") => Kind::Urls,
+                _ => Kind::detect(&path).with_context(|| {
+                    format!(
+                        "cannot tell how to read {}; give --format dir|jsonl|csv|urls",
+                        crate::shown(&path)
+                    )
+                })?,
+            };
+            let mut columns = std::collections::BTreeMap::new();
+            for c in &args.columns {
+                let (field, column) = c
+                    .split_once('=')
+                    .with_context(|| format!("--column {c:?}: write FIELD=COLUMN"))?;
+                if !["id", "text", "html", "url", "base_url", "image_path"].contains(&field) {
+                    bail!(
+                        "--column {c:?}: FIELD is one of id, text, html, url, base_url, image_path"
+                    );
+                }
+                columns.insert(field.to_owned(), column.to_owned());
+            }
+            let options = Options {
+                kind,
+                columns,
+                max_bytes: args.max_bytes.unwrap_or(config.limits.max_image_bytes),
+            };
+            // Fail on a bad source (missing CSV column) before recording a sweep.
+            drop(cleanweb_sweep::entries(&path, &options)?);
+            let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| global.data_dir().join("sweeps").join(&id));
+            let sweep = Sweep {
+                id: id.clone(),
+                created_at_ms: now_ms(),
+                updated_at_ms: now_ms(),
+                source: path.display().to_string(),
+                kind: kind.as_str().into(),
+                options: serde_json::to_value(&options)?,
+                status: "running".into(),
+                out_dir: out.display().to_string(),
+            };
+            rt.block_on(store.create_sweep(&sweep))?;
+            eprintln!(
+                "cleanweb: sweep {id} over {} (resume with `cleanweb scan --resume {id}`)",
+                sweep.source
+            );
+            sweep
+        }
+    };
+    let engine = Arc::new(global.engine(&config)?);
+    let options: Options = serde_json::from_value(sweep.options.clone())?;
+    let total = cleanweb_sweep::source::count(std::path::Path::new(&sweep.source), &options);
+    let mut display = Display::new(args.json, total);
+    let stop_after = args.stop_after;
+    let counts = rt.block_on(cleanweb_sweep::run(
+        engine,
+        &store,
+        &sweep,
+        total,
+        &mut |c: &Counts, started: Instant| {
+            display.update(c, started);
+            stop_after.is_none_or(|n| c.done < n)
+        },
+    ))?;
+    display.finish(&counts);
+    let finished = rt
+        .block_on(store.sweep(&sweep.id))?
+        .context("sweep vanished")?;
+    if finished.status != "done" {
+        eprintln!(
+            "cleanweb: stopped; resume with `cleanweb scan --resume {}`",
+            sweep.id
+        );
+        return Ok(ExitCode::from(3));
+    }
+    let outputs = rt.block_on(cleanweb_sweep::write_outputs(&store, &finished))?;
+    println!(
+        "{}\t{} findings, {} to delete",
+        crate::shown(&outputs.dir),
+        outputs.findings,
+        outputs.deletions
+    );
+    rt.block_on(store.close());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on a terminal, JSON lines with --json, else nothing
+/// until the end.
+struct Display {
+    bar: Option<indicatif::ProgressBar>,
+    json: bool,
+    last: Instant,
+}
+
+impl Display {
+    fn new(json: bool, total: Option<u64>) -> Display {
+        let bar = (!json).then(|| {
+            let bar = match total {
+                Some(n) => indicatif::ProgressBar::new(n),
+                None => indicatif::ProgressBar::no_length(),
+            };
+            let style = indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar
+        });
+        Display {
+            bar,
+            json,
+            last: Instant::now() - Duration::from_secs(10),
+        }
+    }
+
+    fn update(&mut self, c: &Counts, started: Instant) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(c.done + c.resumed);
+            bar.set_message(format!(
+                "allow {} review {} block {} error {}",
+                c.allow, c.review, c.block, c.error
+            ));
+        }
+        if self.json && self.last.elapsed() >= Duration::from_secs(1) {
+            self.last = Instant::now();
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            let line = serde_json::json!({
+                "done": c.done + c.resumed, "total": c.total, "per_s": c.done as f64 / secs,
+                "allow": c.allow, "review": c.review, "block": c.block, "error": c.error,
+            });
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
+
+    fn finish(&mut self, c: &Counts) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+        if self.json {
+            let line = serde_json::json!({
+                "done": c.done + c.resumed, "total": c.total, "finished": true,
+                "allow": c.allow, "review": c.review, "block": c.block, "error": c.error,
+            });
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Sweep sources: a directory tree, a JSONL or CSV export, or a URL list,
+//! read lazily as numbered entries in a deterministic order, so a resumed
+//! sweep numbers every item as the first run did.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use cleanweb_core::Item;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Dir,
+    Jsonl,
+    Csv,
+    Urls,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Dir => "dir",
+            Kind::Jsonl => "jsonl",
+            Kind::Csv => "csv",
+            Kind::Urls => "urls",
+        }
+    }
+
+    /// A directory is a tree; a file is told by its extension.
+    pub fn detect(path: &Path) -> Option<Kind> {
+        if path.is_dir() {
+            return Some(Kind::Dir);
+        }
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Some(Kind::Jsonl),
+            "csv" => Some(Kind::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// How a source is read; stored with the sweep so a resume reads the same.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    pub kind: Kind,
+    /// CSV: item field → column name (`text`, `html`, `url`, `base_url`,
+    /// `id`, `image_path`). Columns named like a field map by default.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Largest file (directory sweeps) or line (JSONL) read, in bytes.
+    pub max_bytes: usize,
+}
+
+/// One numbered entry: its key (path, id or URL) and the item, or why it
+/// could not be read.
+#[derive(Debug)]
+pub struct Entry {
+    pub seq: u64,
+    pub key: String,
+    pub item: Result<Item, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The entries of a source, lazily.
+pub fn entries(
+    root: &Path,
+    options: &Options,
+) -> Result<Box<dyn Iterator<Item = Entry> + Send>, SourceError> {
+    let io = |source| SourceError::Io {
+        path: root.display().to_string(),
+        source,
+    };
+    let max = options.max_bytes;
+    Ok(match options.kind {
+        Kind::Dir => Box::new(
+            walk(root)
+                .enumerate()
+                .map(move |(seq, (path, key))| file_entry(seq as u64, key, &path, max)),
+        ),
+        Kind::Jsonl => {
+            let base = root.parent().unwrap_or(Path::new(".")).to_owned();
+            let reader = BufReader::with_capacity(1 << 16, File::open(root).map_err(io)?);
+            Box::new(lines(reader, max).enumerate().map(move |(seq, line)| {
+                let seq = seq as u64;
+                match line {
+                    Ok(bytes) => jsonl_entry(seq, &bytes, &base, max),
+                    Err(e) => Entry {
+                        seq,
+                        key: format!("line {}", seq + 1),
+                        item: Err(e),
+                    },
+                }
+            }))
+        }
+        Kind::Csv => csv_entries(root, options)?,
+        Kind::Urls => {
+            let reader = BufReader::new(File::open(root).map_err(io)?);
+            Box::new(
+                lines(reader, max)
+                    .filter(|l| {
+                        l.as_ref()
+                            .map(|b| !b.iter().all(u8::is_ascii_whitespace) && !b.starts_with(b"#"))
+                            .unwrap_or(true)
+                    })
+                    .enumerate()
+                    .map(|(seq, line)| {
+                        let seq = seq as u64;
+                        match line.map(|b| String::from_utf8_lossy(&b).trim().to_owned()) {
+                            Ok(url) => Entry {
+                                seq,
+                                key: url.clone(),
+                                item: Ok(Item {
+                                    id: Some(url.clone()),
+                                    url: Some(url),
+                                    ..Item::default()
+                                }),
+                            },
+                            Err(e) => Entry {
+                                seq,
+                                key: format!("line {}", seq + 1),
+                                item: Err(e),
+                            },
+                        }
+                    }),
+            )
+        }
+    })
+}
+
+/// Counts a source's entries without reading their content (for progress).
+pub fn count(root: &Path, options: &Options) -> Option<u64> {
+    match options.kind {
+        Kind::Dir => Some(walk(root).count() as u64),
+        _ => entries(root, options).ok().map(|e| e.count() as u64),
+    }
+}
+
+/// Every regular file under `root` as (path, path relative to root),
+/// depth first, names sorted; symlinks are not followed (so a link cycle or
+/// a link out of the tree is never read).
+fn walk(root: &Path) -> impl Iterator<Item = (PathBuf, String)> + Send + use<> {
+    let root = root.to_owned();
+    let mut stack: Vec<PathBuf> = vec![root.clone()];
+    std::iter::from_fn(move || {
+        while let Some(p) = stack.pop() {
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                let mut children: Vec<PathBuf> = match std::fs::read_dir(&p) {
+                    Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                    Err(_) => continue,
+                };
+                // Reverse-sorted onto the stack, so they pop in order.
+                children.sort();
+                stack.extend(children.into_iter().rev());
+            } else if meta.is_file() {
+                let key = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+                return Some((p, key));
+            }
+        }
+        None
+    })
+}
+
+fn file_entry(seq: u64, key: String, path: &Path, max: usize) -> Entry {
+    let item = read_bounded(path, max).and_then(|bytes| item_from_bytes(&key, bytes));
+    Entry { seq, key, item }
+}
+
+fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// A file's item by its content, not its name: an image by its magic
+/// bytes, HTML by its markup, other UTF-8 as text.
+pub fn item_from_bytes(key: &str, bytes: Vec<u8>) -> Result<Item, String> {
+    let id = Some(key.to_owned());
+    if image::guess_format(&bytes).is_ok() {
+        return Ok(Item {
+            id,
+            image: Some(bytes),
+            ..Item::default()
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "not an image or UTF-8 text".to_owned())?;
+    let head: String = text
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let html = ["<!doctype html", "<html", "<head", "<body"]
+        .iter()
+        .any(|m| head.contains(m));
+    Ok(if html {
+        Item {
+            id,
+            html: Some(text),
+            ..Item::default()
+        }
+    } else {
+        Item {
+            id,
+            text: Some(text),
+            ..Item::default()
+        }
+    })
+}
+
+/// Lines of at most `max` bytes; a longer one is an error entry, skipped
+/// to its end without being held in memory. Trailing newlines are removed.
+fn lines(
+    mut reader: impl BufRead + Send,
+    max: usize,
+) -> impl Iterator<Item = Result<Vec<u8>, String>> + Send {
+    std::iter::from_fn(move || {
+        let mut line = Vec::new();
+        let mut too_long = false;
+        loop {
+            let buf = match reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) => return Some(Err(format!("read error: {e}"))),
+            };
+            if buf.is_empty() {
+                return if line.is_empty() && !too_long {
+                    None
+                } else if too_long {
+                    Some(Err(format!("line longer than {max} bytes")))
+                } else {
+                    Some(Ok(line))
+                };
+            }
+            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            if !too_long {
+                if line.len() + chunk.len() > max {
+                    too_long = true;
+                    line.clear();
+                } else {
+                    line.extend_from_slice(chunk);
+                }
+            }
+            let used = done.unwrap_or(buf.len());
+            reader.consume(used);
+            if done.is_some() {
+                if too_long {
+                    return Some(Err(format!("line longer than {max} bytes")));
+                }
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Some(Ok(line));
+            }
+        }
+    })
+}
+
+fn jsonl_entry(seq: u64, bytes: &[u8], base: &Path, max: usize) -> Entry {
+    let fallback = format!("line {}", seq + 1);
+    match item_from_json(bytes, base, max) {
+        Ok(item) => Entry {
+            seq,
+            key: item.id.clone().unwrap_or(fallback),
+            item: Ok(item),
+        },
+        Err((id, e)) => Entry {
+            seq,
+            key: id.unwrap_or(fallback),
+            item: Err(e),
+        },
+    }
+}
+
+/// One JSON item, as `check --jsonl` takes it: the API's fields plus
+/// `image_path` (relative to `base`). The error carries the id if there was
+/// one.
+pub fn item_from_json(
+    bytes: &[u8],
+    base: &Path,
+    max_image: usize,
+) -> Result<Item, (Option<String>, String)> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| (None, format!("invalid JSON: {e}")))?;
+    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    let Some(object) = value.as_object_mut() else {
+        return Err((
+            id,
+            "each line must be a JSON object such as {\"id\":\"1\",\"text\":\"...\"}".into(),
+        ));
+    };
+    let image_path = match object.remove("image_path") {
+        None => None,
+        Some(serde_json::Value::String(p)) => Some(p),
+        Some(_) => return Err((id, "image_path must be a string".into())),
+    };
+    let mut item: Item =
+        serde_json::from_value(value).map_err(|e| (id.clone(), format!("invalid item: {e}")))?;
+    if let Some(path) = image_path {
+        if item.image.is_some() {
+            return Err((id, "give image or image_path, not both".into()));
+        }
+        let path = base.join(path);
+        item.image = Some(
+            read_bounded(&path, max_image)
+                .map_err(|e| (id.clone(), format!("{}: {e}", path.display())))?,
+        );
+    }
+    Ok(item)
+}
+
+fn csv_entries(
+    root: &Path,
+    options: &Options,
+) -> Result<Box<dyn Iterator<Item = Entry> + Send>, SourceError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(root)
+        .map_err(|e| SourceError::Invalid(format!("{}: {e}", root.display())))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| SourceError::Invalid(format!("{}: {e}", root.display())))?
+        .clone();
+    const FIELDS: [&str; 6] = ["id", "text", "html", "url", "base_url", "image_path"];
+    let mut index: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for field in FIELDS {
+        let column = options.columns.get(field).map_or(field, String::as_str);
+        if let Some(i) = headers.iter().position(|h| h == column) {
+            index.insert(field, i);
+        } else if options.columns.contains_key(field) {
+            return Err(SourceError::Invalid(format!(
+                "{}: no column {column:?} (for {field}); the columns are {:?}",
+                root.display(),
+                headers.iter().collect::<Vec<_>>()
+            )));
+        }
+    }
+    if !["text", "html", "url", "image_path"]
+        .iter()
+        .any(|f| index.contains_key(f))
+    {
+        return Err(SourceError::Invalid(format!(
+            "{}: no column to moderate; name one text, html, url or image_path, or map one with --column text=COLUMN",
+            root.display()
+        )));
+    }
+    let base = root.parent().unwrap_or(Path::new(".")).to_owned();
+    let max = options.max_bytes;
+    Ok(Box::new(reader.into_records().enumerate().map(
+        move |(seq, record)| {
+            let seq = seq as u64;
+            let fallback = format!("row {}", seq + 1);
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    return Entry {
+                        seq,
+                        key: fallback,
+                        item: Err(format!("bad CSV row: {e}")),
+                    };
+                }
+            };
+            let get = |f: &str| {
+                index
+                    .get(f)
+                    .and_then(|&i| record.get(i))
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+            };
+            let mut item = Item {
+                id: get("id"),
+                text: get("text"),
+                html: get("html"),
+                url: get("url"),
+                base_url: get("base_url"),
+                ..Item::default()
+            };
+            let key = item.id.clone().unwrap_or(fallback);
+            if let Some(p) = get("image_path") {
+                match read_bounded(&base.join(&p), max) {
+                    Ok(bytes) => item.image = Some(bytes),
+                    Err(e) => {
+                        return Entry {
+                            seq,
+                            key,
+                            item: Err(format!("{p}: {e}")),
+                        };
+                    }
+                }
+            }
+            Entry {
+                seq,
+                key,
+                item: Ok(item),
+            }
+        },
+    )))
+}
