@@ -5,7 +5,6 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use cleanweb_core::{Action, Bank, BankEntry, Category, Signal};
 use cleanweb_match::ImageHashes;
-use cleanweb_store::Store as _;
 use cleanweb_vision::{DecodeLimits, PdqHash};
 
 use crate::setup::GlobalArgs;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use cleanweb_core::{Decision, Evidence, Item, Source, Verdict};
-use cleanweb_store::{DecisionRecord, Store as _};
+use cleanweb_store::DecisionRecord;
 
 use crate::jsonl;
 use crate::setup::GlobalArgs;
@@ -38,7 +38,7 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     if args.jsonl {
         let sink = jsonl::Sink {
-            store: store.as_ref().map(|s| (s, &rt)),
+            store: store.as_deref().map(|s| (s, &rt)),
             store_allow: config.store.store_allow,
         };
         let stdin = io::BufReader::with_capacity(1 << 16, io::stdin());

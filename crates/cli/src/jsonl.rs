@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use cleanweb_core::{Decision, Item, Source, Verdict};
 use cleanweb_engine::Engine;
-use cleanweb_store::{DecisionRecord, SqliteStore, Store as _};
+use cleanweb_store::{DecisionRecord, Store};
 use serde::Serialize;
 
 /// Most lines moderated together; also the most answers held back at once.
@@ -29,7 +29,7 @@ struct LineError {
 }
 
 pub struct Sink<'a> {
-    pub store: Option<(&'a SqliteStore, &'a tokio::runtime::Runtime)>,
+    pub store: Option<(&'a dyn Store, &'a tokio::runtime::Runtime)>,
     pub store_allow: bool,
 }
 

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use cleanweb_core::auth::Role;
-use cleanweb_store::Store as _;
 
 use crate::setup::GlobalArgs;
 

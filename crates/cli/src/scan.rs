@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use cleanweb_store::{Store as _, Sweep, now_ms};
+use cleanweb_store::{Sweep, now_ms};
 use cleanweb_sweep::{Counts, Kind, Options};
 
 use crate::setup::GlobalArgs;
@@ -137,7 +137,7 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let stop_after = args.stop_after;
     let counts = rt.block_on(cleanweb_sweep::run(
         engine,
-        &store,
+        store.as_ref(),
         &sweep,
         total,
         &mut |c: &Counts, started: Instant| {
@@ -156,7 +156,7 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(3));
     }
-    let outputs = rt.block_on(cleanweb_sweep::write_outputs(&store, &finished))?;
+    let outputs = rt.block_on(cleanweb_sweep::write_outputs(store.as_ref(), &finished))?;
     println!(
         "{}\t{} findings, {} to delete",
         crate::shown(&outputs.dir),

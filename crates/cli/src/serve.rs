@@ -40,8 +40,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
     crate::setup::runtime()?.block_on(async {
         let store = global.store().await?;
-        tracing::info!(db = %store.path().display(), "store open");
-        let store: Arc<dyn Store> = Arc::new(store);
+        tracing::info!(kind = store.kind(), "store open");
         first_admin_key(store.as_ref()).await?;
         let mut state = AppState::new(engine, store);
         let (g, c, b) = (global.clone(), config.clone(), banks.clone());

@@ -21,6 +21,9 @@ pub struct GlobalArgs {
     /// Extra lexicon files, loaded on top of the built-in one (repeatable)
     #[arg(long = "lexicon", global = true, value_name = "FILE")]
     pub lexicons: Vec<PathBuf>,
+    /// The store: a postgres:// URL for PostgreSQL [default: the SQLite file in the data directory]
+    #[arg(long, global = true, env = "CLEANWEB_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
     /// Where model files are cached [default: DATA/models]
     #[arg(long, global = true, env = "CLEANWEB_MODELS_DIR", value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
@@ -102,8 +105,7 @@ impl GlobalArgs {
     /// it is called both before the server's runtime exists and from reloads
     /// on blocking threads. A data directory without a store has no banks.
     pub fn load_banks(&self) -> anyhow::Result<cleanweb_match::Banks> {
-        use cleanweb_store::Store as _;
-        if !SqliteStore::path_in(&self.data_dir()).exists() {
+        if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
             return Ok(cleanweb_match::Banks::default());
         }
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -122,11 +124,14 @@ impl GlobalArgs {
         Ok(cleanweb_match::Banks::new(banks))
     }
 
-    pub async fn store(&self) -> anyhow::Result<SqliteStore> {
+    pub async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn cleanweb_store::Store>> {
         let dir = self.data_dir();
-        SqliteStore::open_in(&dir)
+        cleanweb_store::open(self.database.as_deref(), &dir)
             .await
-            .with_context(|| format!("cannot open the store in {}", crate::shown(&dir)))
+            .with_context(|| match &self.database {
+                Some(_) => "cannot open the PostgreSQL store given by --database".to_string(),
+                None => format!("cannot open the store in {}", crate::shown(&dir)),
+            })
     }
 }
 

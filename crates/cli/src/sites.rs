@@ -3,7 +3,6 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use cleanweb_core::{SiteEvent, SiteStatus};
 use cleanweb_server::sites::{Change, change_status};
-use cleanweb_store::Store as _;
 
 use crate::setup::GlobalArgs;
 
@@ -102,7 +101,7 @@ pub fn run(global: &GlobalArgs, cmd: SitesCommand) -> anyhow::Result<ExitCode> {
                     evidence: why.evidence,
                     deadline_ms,
                 };
-                let event = change_status(&store, &data, change).await?;
+                let event = change_status(store.as_ref(), &data, change).await?;
                 print_event(&event);
             }
             SitesCommand::History { site } => {

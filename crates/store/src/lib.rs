@@ -2,8 +2,13 @@
 //!
 //! [`Store`] is what the rest of the system sees; [`SqliteStore`] is the
 //! embedded default (one file, WAL mode, migrations applied on open).
-//! PostgreSQL, for several machines, implements the same trait.
+//! [`PgStore`] (PostgreSQL, for several machines) implements the same
+//! trait with the same migrations, kept in step (`migrations/sqlite`,
+//! `migrations/postgres`).
 
+mod common;
+mod postgres;
+mod rows;
 mod sqlite;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,6 +18,7 @@ use cleanweb_core::auth::Role;
 use cleanweb_core::{Bank, BankEntry, Decision, Item, SiteEvent, SiteStatus, Source, Verdict};
 use uuid::Uuid;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +132,8 @@ pub trait Store: Send + Sync {
 
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> Result<()>;
+    /// Closes the connections (waiting for writes in flight).
+    async fn close(&self);
 
     /// Stores decisions in one transaction: all or none.
     async fn save_decisions(&self, records: &[DecisionRecord]) -> Result<()>;
@@ -184,6 +192,20 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<SweepItem>>;
     /// (verdict, count) over the sweep's items.
     async fn sweep_counts(&self, id: &str) -> Result<Vec<(String, u64)>>;
+}
+
+/// Opens the store a `--database` value names: a `postgres://` URL, or
+/// otherwise the SQLite file in `data_dir`.
+pub async fn open(
+    database: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<std::sync::Arc<dyn Store>> {
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(PgStore::connect(url).await?))
+        }
+        _ => Ok(std::sync::Arc::new(SqliteStore::open_in(data_dir).await?)),
+    }
 }
 
 pub fn now_ms() -> i64 {

@@ -1,0 +1,396 @@
+//! The `Store` methods whose SQL is the same on SQLite and PostgreSQL,
+//! written once: numbered placeholders (`$1`, which SQLite also takes, in
+//! order), `ON CONFLICT DO NOTHING`, and 64-bit integers everywhere. Each
+//! backend adds what differs (its name, and the site lifecycle's locking).
+
+macro_rules! store_impl {
+    ($ty:ty, $db:ty, { $($backend:tt)* }) => {
+        impl $ty {
+        async fn insert_decision(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            r: &DecisionRecord,
+        ) -> Result<()> {
+            let d = &r.decision;
+            let labels = serde_json::to_string(&d.labels).map_err(|e| corrupt("decisions", e))?;
+            let warnings = serde_json::to_string(&d.warnings).map_err(|e| corrupt("decisions", e))?;
+            let meta = d.meta.as_ref().map(|m| m.to_string());
+            sqlx::query(
+                "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
+                 labels, warnings, meta, content_sha256, text, url, elapsed_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(r.id.to_string())
+            .bind(r.created_at_ms)
+            .bind(r.source.as_str())
+            .bind(d.id.as_deref())
+            .bind(d.verdict.as_str())
+            .bind(categories_of(d))
+            .bind(labels)
+            .bind(warnings)
+            .bind(meta)
+            .bind(&r.content_sha256)
+            .bind(r.text.as_deref())
+            .bind(r.url.as_deref())
+            .bind(i64::try_from(d.elapsed_us).unwrap_or(i64::MAX))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::Store for $ty {
+            $($backend)*
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn save_decisions(&self, records: &[DecisionRecord]) -> Result<()> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                for r in records {
+                    Self::insert_decision(&mut tx, r).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn decision(&self, id: Uuid) -> Result<Option<DecisionRecord>> {
+                let row = sqlx::query("SELECT * FROM decisions WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(decision_from_row).transpose()
+            }
+
+            async fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionRecord>> {
+                let mut q = QueryBuilder::new("SELECT * FROM decisions WHERE 1=1");
+                if let Some(v) = query.verdict {
+                    q.push(" AND verdict = ").push_bind(v.as_str());
+                }
+                if let Some(s) = query.source {
+                    q.push(" AND source = ").push_bind(s.as_str());
+                }
+                if let Some(before) = query.before {
+                    // UUIDv7 strings sort by time, so they page like the timestamp.
+                    q.push(" AND id < ").push_bind(before.to_string());
+                }
+                q.push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(query.limit.clamp(1, 1000)));
+                let rows = q.build().fetch_all(&self.pool).await?;
+                rows.iter().map(decision_from_row).collect()
+            }
+
+            async fn count_decisions(&self) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
+            async fn create_api_key(&self, name: &str, role: Role) -> Result<(ApiKey, String)> {
+                let new = generate_key();
+                let key = ApiKey {
+                    id: Uuid::now_v7(),
+                    name: name.to_owned(),
+                    role,
+                    created_at_ms: now_ms(),
+                    revoked_at_ms: None,
+                };
+                sqlx::query(
+                    "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(key.id.to_string())
+                .bind(&key.name)
+                .bind(role.as_str())
+                .bind(&new.hash)
+                .bind(key.created_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok((key, new.secret))
+            }
+
+            async fn api_key_by_secret(&self, secret: &str) -> Result<Option<ApiKey>> {
+                let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                    .bind(hash_key(secret))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(key_from_row).transpose()
+            }
+
+            async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+                let rows = sqlx::query("SELECT * FROM api_keys ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(key_from_row).collect()
+            }
+
+            async fn revoke_api_key(&self, id: Uuid) -> Result<bool> {
+                let done =
+                    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                        .bind(now_ms())
+                        .bind(id.to_string())
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_bank(&self, b: &Bank) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO banks (name, signal, category, action, threshold, dihedral, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(&b.name)
+                .bind(b.signal.as_str())
+                .bind(b.category.as_str())
+                .bind(b.action.to_string())
+                .bind(i64::from(b.threshold))
+                .bind(i64::from(b.dihedral))
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn banks(&self) -> Result<Vec<Bank>> {
+                let rows = sqlx::query("SELECT * FROM banks ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(bank_from_row).collect()
+            }
+
+            async fn delete_bank(&self, name: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM banks WHERE name = $1")
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn add_bank_entries(&self, bank: &str, entries: &[BankEntry]) -> Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut added = 0;
+                for e in entries {
+                    let done = sqlx::query(
+                        "INSERT INTO bank_entries (bank, hash, source, external_id, note, added_by, added_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(bank)
+                    .bind(e.hash.to_ascii_lowercase())
+                    .bind(e.source.as_deref())
+                    .bind(e.external_id.as_deref())
+                    .bind(e.note.as_deref())
+                    .bind(e.added_by.as_deref())
+                    .bind(if e.added_at_ms > 0 { e.added_at_ms } else { now_ms() })
+                    .execute(&mut *tx)
+                    .await?;
+                    added += done.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(added)
+            }
+
+            async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM bank_entries WHERE bank = $1 AND hash = $2")
+                    .bind(bank)
+                    .bind(hash.to_ascii_lowercase())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>> {
+                let rows = sqlx::query("SELECT * FROM bank_entries WHERE bank = $1 ORDER BY id")
+                    .bind(bank)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(BankEntry {
+                            hash: r.col("hash")?,
+                            source: r.col("source")?,
+                            external_id: r.col("external_id")?,
+                            note: r.col("note")?,
+                            added_by: r.col("added_by")?,
+                            added_at_ms: r.col("added_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn site_history(&self, domain: &str) -> Result<Vec<SiteEvent>> {
+                let rows = sqlx::query("SELECT * FROM site_events WHERE domain = $1 ORDER BY id")
+                    .bind(domain)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(site_event_from_row).collect()
+            }
+
+            async fn sites(&self, status: Option<SiteStatus>) -> Result<Vec<SiteEvent>> {
+                let rows = sqlx::query(
+                    "SELECT e.* FROM site_events e \
+                     JOIN (SELECT domain, MAX(id) AS id FROM site_events GROUP BY domain) last \
+                     ON e.id = last.id ORDER BY e.domain",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let all: Vec<SiteEvent> = rows
+                    .iter()
+                    .map(site_event_from_row)
+                    .collect::<Result<_>>()?;
+                Ok(all
+                    .into_iter()
+                    .filter(|e| status.is_none_or(|s| e.status == s))
+                    .collect())
+            }
+
+            async fn create_sweep(&self, w: &Sweep) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sweeps (id, created_at, updated_at, source, kind, options, status, out_dir) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&w.id)
+                .bind(w.created_at_ms)
+                .bind(w.updated_at_ms)
+                .bind(&w.source)
+                .bind(&w.kind)
+                .bind(w.options.to_string())
+                .bind(&w.status)
+                .bind(&w.out_dir)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn sweep(&self, id: &str) -> Result<Option<Sweep>> {
+                let row = sqlx::query("SELECT * FROM sweeps WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(sweep_from_row).transpose()
+            }
+
+            async fn sweeps(&self) -> Result<Vec<Sweep>> {
+                let rows = sqlx::query("SELECT * FROM sweeps ORDER BY created_at DESC, id DESC")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(sweep_from_row).collect()
+            }
+
+            async fn set_sweep_status(&self, id: &str, status: &str) -> Result<()> {
+                sqlx::query("UPDATE sweeps SET status = $1, updated_at = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sweep_done(&self, id: &str) -> Result<Vec<u64>> {
+                let rows: Vec<(i64,)> =
+                    sqlx::query_as("SELECT seq FROM sweep_items WHERE sweep_id = $1 ORDER BY seq")
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows.into_iter().map(|(s,)| s.max(0) as u64).collect())
+            }
+
+            async fn record_sweep_items(&self, id: &str, items: &[SweepItem]) -> Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut added = 0;
+                for it in items {
+                    let seq = i64::try_from(it.seq).map_err(|e| corrupt("sweep_items", e))?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO sweep_items \
+                         (sweep_id, seq, key, verdict, categories, decision_id, detail) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(seq)
+                    .bind(&it.key)
+                    .bind(&it.verdict)
+                    .bind(&it.categories)
+                    .bind(it.decision.as_ref().map(|d| d.id.to_string()))
+                    .bind(it.detail.as_deref())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if inserted == 1 {
+                        added += 1;
+                        if let Some(d) = &it.decision {
+                            Self::insert_decision(&mut tx, d).await?;
+                        }
+                    }
+                }
+                sqlx::query("UPDATE sweeps SET updated_at = $1 WHERE id = $2")
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(added)
+            }
+
+            async fn sweep_items(
+                &self,
+                id: &str,
+                after_seq: Option<u64>,
+                limit: u32,
+                findings_only: bool,
+            ) -> Result<Vec<SweepItem>> {
+                let after = after_seq.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX));
+                let filter = if findings_only {
+                    " AND verdict NOT IN ('allow')"
+                } else {
+                    ""
+                };
+                let rows = sqlx::query(&format!(
+                    "SELECT seq, key, verdict, categories, detail FROM sweep_items \
+                     WHERE sweep_id = $1 AND seq > $2{filter} ORDER BY seq LIMIT $3"
+                ))
+                .bind(id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let seq: i64 = r.col("seq")?;
+                        Ok(SweepItem {
+                            seq: seq.max(0) as u64,
+                            key: r.col("key")?,
+                            verdict: r.col("verdict")?,
+                            categories: r.col("categories")?,
+                            decision: None,
+                            detail: r.col("detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn sweep_counts(&self, id: &str) -> Result<Vec<(String, u64)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT verdict, COUNT(*) FROM sweep_items WHERE sweep_id = $1 GROUP BY verdict ORDER BY verdict",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(v, n)| (v, n.max(0) as u64))
+                    .collect())
+            }
+        }
+    };
+}
+
+pub(crate) use store_impl;

@@ -1,0 +1,119 @@
+//! The PostgreSQL store, for several machines sharing one database: the
+//! same trait, tables and meaning as the SQLite store (migrations in
+//! `migrations/postgres`, kept in step with `migrations/sqlite`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use cleanweb_core::auth::{Role, generate_key, hash_key};
+use cleanweb_core::{Bank, BankEntry, SiteEvent, SiteStatus};
+use sqlx::QueryBuilder;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use crate::common::store_impl;
+use crate::rows::{
+    Get, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
+    site_event_from_row, sweep_from_row,
+};
+use crate::{ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, now_ms};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://…`) and applies migrations.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// As [`connect`](Self::connect), with every table in `schema` (created
+    /// if missing): separate deployments, or tests, share one database.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<PgStore> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if let Some(schema) = schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(StoreError::Corrupt {
+                    table: "schema",
+                    message: format!("{schema:?}: use letters, digits and _"),
+                });
+            }
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&admin)
+                .await?;
+            admin.close().await;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+store_impl!(PgStore, sqlx::Postgres, {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {
+        // A transaction-scoped advisory lock per domain: two writers cannot
+        // both read the same current status and both append.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(&e.domain)
+            .execute(&mut *tx)
+            .await?;
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM site_events WHERE domain = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(&e.domain)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let current = current
+            .map(|s| SiteStatus::from_str(&s).map_err(|m| corrupt("site_events", m)))
+            .transpose()?;
+        if let Some(cur) = current
+            && !cur.can_become(e.status)
+        {
+            return Ok(Err(format!(
+                "{} is {cur}; the lifecycle does not go from {cur} to {}",
+                e.domain, e.status
+            )));
+        }
+        let evidence = serde_json::to_string(&e.evidence).map_err(|m| corrupt("site_events", m))?;
+        sqlx::query(
+            "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&e.domain)
+        .bind(e.status.as_str())
+        .bind(&e.actor)
+        .bind(&e.reason)
+        .bind(evidence)
+        .bind(e.deadline_ms)
+        .bind(e.at_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+});

@@ -1,0 +1,154 @@
+//! Reading rows the same way from SQLite and PostgreSQL: one typed column
+//! accessor for both row types, and the row → record mappers on top of it.
+
+use std::str::FromStr;
+
+use cleanweb_core::auth::Role;
+use cleanweb_core::{
+    Action, Bank, Category, Decision, Signal, SiteEvent, SiteStatus, Source, Verdict,
+};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use crate::{ApiKey, DecisionRecord, Result, StoreError, Sweep};
+
+/// A column value either backend can read.
+pub(crate) trait FromCol: Sized {
+    fn sqlite(row: &SqliteRow, col: &str) -> Result<Self>;
+    fn pg(row: &PgRow, col: &str) -> Result<Self>;
+}
+
+macro_rules! from_col {
+    ($($t:ty),*) => {$(
+        impl FromCol for $t {
+            fn sqlite(row: &SqliteRow, col: &str) -> Result<Self> {
+                Ok(row.try_get(col)?)
+            }
+            fn pg(row: &PgRow, col: &str) -> Result<Self> {
+                Ok(row.try_get(col)?)
+            }
+        }
+    )*};
+}
+from_col!(String, Option<String>, i64, Option<i64>);
+
+/// `row.col::<T>("name")` on either backend's rows.
+pub(crate) trait Get {
+    fn col<T: FromCol>(&self, col: &str) -> Result<T>;
+}
+
+impl Get for SqliteRow {
+    fn col<T: FromCol>(&self, col: &str) -> Result<T> {
+        T::sqlite(self, col)
+    }
+}
+
+impl Get for PgRow {
+    fn col<T: FromCol>(&self, col: &str) -> Result<T> {
+        T::pg(self, col)
+    }
+}
+
+pub(crate) fn corrupt(table: &'static str, message: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        message: message.to_string(),
+    }
+}
+
+pub(crate) fn decision_from_row(row: &impl Get) -> Result<DecisionRecord> {
+    let c = |m: &dyn std::fmt::Display| corrupt("decisions", m);
+    let id: String = row.col("id")?;
+    let id = Uuid::parse_str(&id).map_err(|e| c(&e))?;
+    let source: String = row.col("source")?;
+    let verdict: String = row.col("verdict")?;
+    let labels: String = row.col("labels")?;
+    let warnings: String = row.col("warnings")?;
+    let meta: Option<String> = row.col("meta")?;
+    let elapsed: i64 = row.col("elapsed_us")?;
+    let decision = Decision {
+        id: row.col("client_id")?,
+        verdict: Verdict::from_str(&verdict).map_err(|e| c(&e))?,
+        labels: serde_json::from_str(&labels).map_err(|e| c(&e))?,
+        elapsed_us: u64::try_from(elapsed).unwrap_or(0),
+        warnings: serde_json::from_str(&warnings).map_err(|e| c(&e))?,
+        meta: meta
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .map_err(|e| c(&e))?,
+        decision_id: Some(id.to_string()),
+    };
+    Ok(DecisionRecord {
+        id,
+        created_at_ms: row.col("created_at")?,
+        source: Source::from_str(&source).map_err(|e| c(&e))?,
+        decision,
+        content_sha256: row.col("content_sha256")?,
+        text: row.col("text")?,
+        url: row.col("url")?,
+    })
+}
+
+pub(crate) fn key_from_row(row: &impl Get) -> Result<ApiKey> {
+    let id: String = row.col("id")?;
+    let role: String = row.col("role")?;
+    Ok(ApiKey {
+        id: Uuid::parse_str(&id).map_err(|e| corrupt("api_keys", e))?,
+        name: row.col("name")?,
+        role: Role::from_str(&role).map_err(|e| corrupt("api_keys", e))?,
+        created_at_ms: row.col("created_at")?,
+        revoked_at_ms: row.col("revoked_at")?,
+    })
+}
+
+pub(crate) fn site_event_from_row(row: &impl Get) -> Result<SiteEvent> {
+    let status: String = row.col("status")?;
+    let evidence: String = row.col("evidence")?;
+    Ok(SiteEvent {
+        domain: row.col("domain")?,
+        status: SiteStatus::from_str(&status).map_err(|e| corrupt("site_events", e))?,
+        actor: row.col("actor")?,
+        reason: row.col("reason")?,
+        evidence: serde_json::from_str(&evidence).map_err(|e| corrupt("site_events", e))?,
+        deadline_ms: row.col("deadline_ms")?,
+        at_ms: row.col("at_ms")?,
+    })
+}
+
+pub(crate) fn bank_from_row(row: &impl Get) -> Result<Bank> {
+    let signal: String = row.col("signal")?;
+    let category: String = row.col("category")?;
+    let threshold: i64 = row.col("threshold")?;
+    let dihedral: i64 = row.col("dihedral")?;
+    Ok(Bank {
+        name: row.col("name")?,
+        signal: Signal::from_str(&signal).map_err(|e| corrupt("banks", e))?,
+        category: Category::from_str(&category).map_err(|e| corrupt("banks", e))?,
+        action: Action::from_str(&row.col::<String>("action")?).map_err(|e| corrupt("banks", e))?,
+        threshold: u32::try_from(threshold).unwrap_or(31),
+        dihedral: dihedral != 0,
+    })
+}
+
+pub(crate) fn sweep_from_row(row: &impl Get) -> Result<Sweep> {
+    let options: String = row.col("options")?;
+    Ok(Sweep {
+        id: row.col("id")?,
+        created_at_ms: row.col("created_at")?,
+        updated_at_ms: row.col("updated_at")?,
+        source: row.col("source")?,
+        kind: row.col("kind")?,
+        options: serde_json::from_str(&options).map_err(|e| corrupt("sweeps", e))?,
+        status: row.col("status")?,
+        out_dir: row.col("out_dir")?,
+    })
+}
+
+pub(crate) fn categories_of(d: &Decision) -> String {
+    let mut cats: Vec<&str> = d.labels.iter().map(|l| l.category.as_str()).collect();
+    cats.sort_unstable();
+    cats.dedup();
+    cats.join(" ")
+}

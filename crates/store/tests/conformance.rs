@@ -1,0 +1,247 @@
+//! One behaviour for every store: the same checks run against the embedded
+//! SQLite store and against a real PostgreSQL server (a fresh schema per
+//! run, dropped afterwards). `scripts/deps` makes sure PostgreSQL runs;
+//! `CLEANWEB_TEST_PG` overrides its URL.
+
+use cleanweb_core::auth::Role;
+use cleanweb_core::{
+    Action, Bank, BankEntry, Category, Decision, Item, Label, Signal, SiteEvent, SiteStatus,
+    Source, Verdict,
+};
+use cleanweb_store::{
+    DecisionQuery, DecisionRecord, PgStore, SqliteStore, Store, Sweep, SweepItem,
+};
+
+fn pg_url() -> String {
+    std::env::var("CLEANWEB_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn record(text: &str, verdict: Verdict, source: Source) -> DecisionRecord {
+    let item = Item::text(text);
+    let decision = Decision {
+        id: Some(text.into()),
+        verdict,
+        labels: vec![Label::new(Category::SexualExplicit, 0.9, "text.lexicon")],
+        elapsed_us: 5,
+        warnings: vec!["w".into()],
+        meta: Some(serde_json::json!({"k": 1})),
+        decision_id: None,
+    };
+    DecisionRecord::new(source, &item, &decision)
+}
+
+fn event(domain: &str, status: SiteStatus) -> SiteEvent {
+    SiteEvent {
+        domain: domain.into(),
+        status,
+        actor: "tester".into(),
+        reason: "test".into(),
+        evidence: vec!["d1".into()],
+        deadline_ms: None,
+        at_ms: 1,
+    }
+}
+
+async fn exercise(store: &dyn Store) {
+    store.ping().await.unwrap();
+
+    // Decisions: round trip, filters, keyset paging, count.
+    let a = record("one", Verdict::Block, Source::Api);
+    let b = record("two", Verdict::Review, Source::Sweep);
+    let c = record("three", Verdict::Block, Source::Cli);
+    store
+        .save_decisions(&[a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    assert_eq!(store.decision(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.count_decisions().await.unwrap(), 3);
+    let q = |verdict, before, limit| DecisionQuery {
+        verdict,
+        source: None,
+        before,
+        limit,
+    };
+    let blocks = store
+        .decisions(&q(Some(Verdict::Block), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        blocks.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![c.id, a.id]
+    );
+    let page = store.decisions(&q(None, Some(c.id), 1)).await.unwrap();
+    assert_eq!(page[0].id, b.id);
+
+    // Keys: only hashes stored; revocation.
+    let (key, secret) = store.create_api_key("ops", Role::Operator).await.unwrap();
+    assert_eq!(
+        store
+            .api_key_by_secret(&secret)
+            .await
+            .unwrap()
+            .map(|k| k.id),
+        Some(key.id)
+    );
+    assert!(store.revoke_api_key(key.id).await.unwrap());
+    assert!(!store.revoke_api_key(key.id).await.unwrap());
+    assert_eq!(store.api_key_by_secret(&secret).await.unwrap(), None);
+    assert_eq!(store.api_keys().await.unwrap().len(), 1);
+
+    // Sites: the lifecycle is enforced; the status is the latest event.
+    for status in [SiteStatus::Watch, SiteStatus::Warned] {
+        store
+            .record_site_event(&event("x.example", status))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let refused = store
+        .record_site_event(&event("x.example", SiteStatus::Warned))
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(store.site_history("x.example").await.unwrap().len(), 2);
+    let sites = store.sites(Some(SiteStatus::Warned)).await.unwrap();
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].evidence, vec!["d1".to_string()]);
+
+    // Banks: names unique, entries deduplicated, deletion cascades.
+    let bank = Bank {
+        name: "known".into(),
+        signal: Signal::Md5,
+        category: Category::SexualMinors,
+        action: Action::Block,
+        threshold: 31,
+        dihedral: true,
+    };
+    assert!(store.create_bank(&bank).await.unwrap());
+    assert!(!store.create_bank(&bank).await.unwrap());
+    assert_eq!(store.banks().await.unwrap(), vec![bank.clone()]);
+    let entry = |h: &str| BankEntry {
+        hash: h.into(),
+        note: Some("n".into()),
+        ..BankEntry::default()
+    };
+    let (h1, h2) = ("a".repeat(32), "B".repeat(32));
+    let added = store
+        .add_bank_entries("known", &[entry(&h1), entry(&h2), entry(&h1)])
+        .await
+        .unwrap();
+    assert_eq!(added, 2);
+    assert!(
+        store
+            .remove_bank_entry("known", &"b".repeat(32))
+            .await
+            .unwrap()
+    );
+    let entries = store.bank_entries("known").await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].hash.as_str(), entries[0].note.as_deref()),
+        (h1.as_str(), Some("n"))
+    );
+    assert!(store.delete_bank("known").await.unwrap());
+    assert!(store.bank_entries("known").await.unwrap().is_empty());
+
+    // Sweeps: items are recorded once, with their decisions.
+    let sweep = Sweep {
+        id: "s1".into(),
+        created_at_ms: 1,
+        updated_at_ms: 1,
+        source: "/data".into(),
+        kind: "dir".into(),
+        options: serde_json::json!({"kind": "dir"}),
+        status: "running".into(),
+        out_dir: "/out".into(),
+    };
+    store.create_sweep(&sweep).await.unwrap();
+    let item = |seq: u64, verdict: &str, decision: Option<DecisionRecord>| SweepItem {
+        seq,
+        key: format!("k{seq}"),
+        verdict: verdict.into(),
+        categories: String::new(),
+        detail: decision
+            .as_ref()
+            .map(|d| format!("{{\"id\":\"{}\"}}", d.id)),
+        decision,
+    };
+    let d = record("swept", Verdict::Block, Source::Sweep);
+    let batch = vec![
+        item(0, "allow", None),
+        item(2, "block", Some(d.clone())),
+        item(1, "error", None),
+    ];
+    assert_eq!(store.record_sweep_items("s1", &batch).await.unwrap(), 3);
+    assert_eq!(
+        store.record_sweep_items("s1", &batch).await.unwrap(),
+        0,
+        "a replay adds nothing"
+    );
+    assert_eq!(
+        store.count_decisions().await.unwrap(),
+        4,
+        "the decision once"
+    );
+    assert_eq!(store.sweep_done("s1").await.unwrap(), vec![0, 1, 2]);
+    let findings = store.sweep_items("s1", None, 10, true).await.unwrap();
+    assert_eq!(
+        findings.iter().map(|i| i.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let after = store.sweep_items("s1", Some(0), 1, false).await.unwrap();
+    assert_eq!(after[0].key, "k1");
+    assert_eq!(
+        store.sweep_counts("s1").await.unwrap(),
+        vec![
+            ("allow".into(), 1),
+            ("block".into(), 1),
+            ("error".into(), 1)
+        ]
+    );
+    store.set_sweep_status("s1", "done").await.unwrap();
+    let got = store.sweep("s1").await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.options.clone()),
+        ("done", sweep.options.clone())
+    );
+    assert_eq!(store.sweeps().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_store_behaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    assert_eq!(store.kind(), "sqlite");
+    exercise(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_store_behaves_the_same() {
+    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
+    let url = pg_url();
+    let store = PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
+    assert_eq!(store.kind(), "postgres");
+    exercise(&store).await;
+    // Migrations are idempotent on reconnect, and the data is there.
+    store.close().await;
+    let again = PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    assert_eq!(again.count_decisions().await.unwrap(), 4);
+    again.close().await;
+    assert!(drop_schema(&url, &schema).await, "schema dropped");
+}
+
+async fn drop_schema(url: &str, schema: &str) -> bool {
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return false;
+    };
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .is_ok()
+}
