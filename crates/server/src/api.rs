@@ -747,14 +747,7 @@ pub async fn add_bank_entries(
     Path(name): Path<String>,
     ApiJson(mut req): ApiJson<BankEntries>,
 ) -> Result<Json<u64>, Problem> {
-    let bank = state
-        .store
-        .banks()
-        .await
-        .map_err(store_problem)?
-        .into_iter()
-        .find(|b| b.name == name)
-        .ok_or_else(|| Problem::not_found(format!("no bank named {name:?}")))?;
+    let bank = find_bank(&state, &name).await?;
     for e in &mut req.entries {
         e.hash = e.hash.to_ascii_lowercase();
         if e.hash.len() != bank.signal.hex_len() || !e.hash.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -82,38 +82,10 @@ store_impl!(PgStore, sqlx::Postgres, {
             .bind(&e.domain)
             .execute(&mut *tx)
             .await?;
-        let current: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM site_events WHERE domain = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(&e.domain)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let current = current
-            .map(|s| SiteStatus::from_str(&s).map_err(|m| corrupt("site_events", m)))
-            .transpose()?;
-        if let Some(cur) = current
-            && !cur.can_become(e.status)
-        {
-            return Ok(Err(format!(
-                "{} is {cur}; the lifecycle does not go from {cur} to {}",
-                e.domain, e.status
-            )));
+        let outcome = Self::append_site_event(&mut tx, e).await?;
+        if outcome.is_ok() {
+            tx.commit().await?;
         }
-        let evidence = serde_json::to_string(&e.evidence).map_err(|m| corrupt("site_events", m))?;
-        sqlx::query(
-            "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&e.domain)
-        .bind(e.status.as_str())
-        .bind(&e.actor)
-        .bind(&e.reason)
-        .bind(evidence)
-        .bind(e.deadline_ms)
-        .bind(e.at_ms)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(()))
+        Ok(outcome)
     }
 });

@@ -91,42 +91,7 @@ store_impl!(SqliteStore, sqlx::Sqlite, {
         // both read the same current status and both append.
         let mut conn = self.pool.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let outcome = async {
-            let current: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM site_events WHERE domain = $1 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(&e.domain)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let current = current
-                .map(|s| SiteStatus::from_str(&s).map_err(|m| corrupt("site_events", m)))
-                .transpose()?;
-            if let Some(cur) = current
-                && !cur.can_become(e.status)
-            {
-                return Ok(Err(format!(
-                    "{} is {cur}; the lifecycle does not go from {cur} to {}",
-                    e.domain, e.status
-                )));
-            }
-            let evidence =
-                serde_json::to_string(&e.evidence).map_err(|m| corrupt("site_events", m))?;
-            sqlx::query(
-                "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&e.domain)
-            .bind(e.status.as_str())
-            .bind(&e.actor)
-            .bind(&e.reason)
-            .bind(evidence)
-            .bind(e.deadline_ms)
-            .bind(e.at_ms)
-            .execute(&mut *conn)
-            .await?;
-            Ok::<_, StoreError>(Ok(()))
-        }
-        .await;
+        let outcome = Self::append_site_event(&mut conn, e).await;
         let end = if matches!(outcome, Ok(Ok(()))) {
             "COMMIT"
         } else {
