@@ -14,6 +14,7 @@ mod scan;
 mod serve;
 mod setup;
 mod sites;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,8 @@ enum Command {
     Hash(hash::HashArgs),
     /// Sweep a directory, a JSONL/CSV export or a URL list: findings, deletion list, summary; resumable.
     Scan(scan::ScanArgs),
+    /// Process jobs of distributed sweeps (scan --distribute) from the shared --database.
+    Worker(worker::WorkerArgs),
     /// Print the nudity model's raw detections for image files.
     DetectImage(image::DetectArgs),
     /// Write a copy of an image with the detected regions blurred, pixelated or blacked out.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => hash::run(args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
         Command::Scan(args) => scan::run(&cli.global, args),
+        Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),
         Command::Models(cmd) => models::run(&cli.global, cmd),

@@ -40,6 +40,9 @@ pub struct ScanArgs {
     /// Largest file or line read, in bytes [default: limits.max_image_bytes]
     #[arg(long, value_name = "BYTES")]
     max_bytes: Option<usize>,
+    /// Cut the source into jobs for `cleanweb worker` processes (on any machine sharing --database) instead of sweeping here
+    #[arg(long, conflicts_with = "resume")]
+    distribute: bool,
     /// Stop after this many items (the sweep can be resumed)
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
@@ -104,6 +107,7 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
                 kind,
                 columns,
                 max_bytes: args.max_bytes.unwrap_or(config.limits.max_image_bytes),
+                distributed: args.distribute,
             };
             // Fail on a bad source (missing CSV column) before recording a sweep.
             drop(cleanweb_sweep::entries(&path, &options)?);
@@ -130,8 +134,11 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
             sweep
         }
     };
-    let engine = Arc::new(global.engine(&config)?);
     let options: Options = serde_json::from_value(sweep.options.clone())?;
+    if options.distributed {
+        return distributed(global, &config, &rt, store, &sweep, args.resume.is_some());
+    }
+    let engine = Arc::new(global.engine(&config)?);
     let total = cleanweb_sweep::source::count(std::path::Path::new(&sweep.source), &options);
     let mut display = Display::new(args.json, total);
     let stop_after = args.stop_after;
@@ -164,6 +171,52 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
         outputs.deletions
     );
     rt.block_on(store.close());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A distributed sweep: queue its jobs; on resume, help finish them, then
+/// write the outputs once none is pending.
+fn distributed(
+    global: &GlobalArgs,
+    config: &cleanweb_core::Config,
+    rt: &tokio::runtime::Runtime,
+    store: Arc<dyn cleanweb_store::Store>,
+    sweep: &Sweep,
+    resuming: bool,
+) -> anyhow::Result<ExitCode> {
+    let jobs = rt.block_on(cleanweb_sweep::distribute(store.as_ref(), sweep))?;
+    if !resuming {
+        println!("{}\t{jobs} jobs queued", sweep.id);
+        eprintln!(
+            "cleanweb: start `cleanweb worker --sweep {id}` on any machine with this --database; \
+             `cleanweb scan --resume {id}` helps and writes the outputs at the end",
+            id = sweep.id
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine = Arc::new(global.engine(config)?);
+    let options = crate::worker::options(Some(sweep.id.clone()), 60, true, 0);
+    rt.block_on(cleanweb_sweep::work(
+        engine,
+        store.clone(),
+        &options,
+        &mut |_, _| {},
+    ))?;
+    let (pending, done) = rt.block_on(store.sweep_job_counts(&sweep.id))?;
+    if pending > 0 {
+        bail!("{pending} jobs still pending");
+    }
+    rt.block_on(store.set_sweep_status(&sweep.id, "done"))?;
+    let finished = rt
+        .block_on(store.sweep(&sweep.id))?
+        .context("sweep vanished")?;
+    let outputs = rt.block_on(cleanweb_sweep::write_outputs(store.as_ref(), &finished))?;
+    println!(
+        "{}\t{} findings, {} to delete ({done} jobs)",
+        crate::shown(&outputs.dir),
+        outputs.findings,
+        outputs.deletions
+    );
     Ok(ExitCode::SUCCESS)
 }
 

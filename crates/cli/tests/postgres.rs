@@ -40,6 +40,7 @@ fn rand_suffix() -> u64 {
 
 fn psql(sql: &str) {
     let ok = std::process::Command::new("psql")
+        .env("PGOPTIONS", "--client-min-messages=warning")
         .args([
             "-h",
             "127.0.0.1",
@@ -110,4 +111,150 @@ fn server_and_sweeps_keep_their_state_in_postgres() {
     assert!(list.contains("allow=200 block=100"), "{list}");
     // Nothing went to the SQLite file.
     assert!(!tmp.path().join("cleanweb.db").exists());
+}
+
+fn psql_value(sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-tA",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn three_workers_one_killed_mid_job_every_item_decided_once() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = Schema::new();
+    let url = schema.url();
+    let root = tmp.path().join("tree");
+    std::fs::create_dir_all(&root).unwrap();
+    let n = 3000;
+    for i in 0..n {
+        let body = if i % 3 == 0 {
+            "hot porn videos"
+        } else {
+            "garden news"
+        };
+        std::fs::write(root.join(format!("f{i:04}.txt")), body).unwrap();
+    }
+    let (code, out, err) = cleanweb(
+        tmp.path(),
+        &[
+            "--database",
+            &url,
+            "scan",
+            root.to_str().unwrap(),
+            "--distribute",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = out.split_whitespace().next().unwrap().to_owned();
+    assert!(out.contains("12 jobs queued"), "{out}");
+
+    let spawn = |i: usize| {
+        let log = std::fs::File::create(tmp.path().join(format!("w{i}.log"))).unwrap();
+        Command::new(common::bin())
+            .args([
+                "--database",
+                &url,
+                "--data-dir",
+                tmp.path().to_str().unwrap(),
+            ])
+            .args([
+                "worker",
+                "--sweep",
+                &id,
+                "--lease-secs",
+                "2",
+                "--exit-when-idle",
+            ])
+            .args(["--pause-after-claim-ms", "300"])
+            .env("CLEANWEB_MODELS_DIR", common::models_dir())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let mut workers: Vec<_> = (0..3).map(spawn).collect();
+    // Kill the first worker while it holds a job, after some jobs are done.
+    let victim = workers[0].id();
+    let jobs = format!("{}.sweep_jobs", schema.name);
+    let started = Instant::now();
+    loop {
+        let done: u64 = psql_value(&format!(
+            "SELECT count(*) FROM {jobs} WHERE status = 'done'"
+        ))
+        .parse()
+        .unwrap_or(0);
+        let holding: u64 = psql_value(&format!(
+            "SELECT count(*) FROM {jobs} WHERE status = 'pending' AND lease_owner LIKE '%:{victim}:%'"
+        ))
+        .parse()
+        .unwrap_or(0);
+        if done >= 2 && holding == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "never caught the worker mid-job"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    workers[0].kill().unwrap();
+    workers[0].wait().unwrap();
+    for w in &mut workers[1..] {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Some(status) = w.try_wait().unwrap() {
+                assert!(status.success(), "a worker failed");
+                break;
+            }
+            assert!(Instant::now() < deadline, "a worker never finished");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // The killed worker's job was taken over.
+    let retried: u64 = psql_value(&format!("SELECT count(*) FROM {jobs} WHERE attempts > 1"))
+        .parse()
+        .unwrap();
+    assert!(retried >= 1, "no job was taken over");
+    let (code, out, err) = cleanweb(
+        tmp.path(),
+        &["--database", &url, "scan", "--resume", &id],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1000 findings, 1000 to delete"), "{out}");
+    let s = &schema.name;
+    assert_eq!(
+        psql_value(&format!("SELECT count(*) FROM {s}.sweep_items")),
+        n.to_string()
+    );
+    assert_eq!(
+        psql_value(&format!(
+            "SELECT count(*) FROM {s}.decisions WHERE source = 'sweep'"
+        )),
+        "1000",
+        "exactly one decision per flagged item"
+    );
+    assert_eq!(
+        psql_value(&format!(
+            "SELECT count(*) FROM {s}.sweep_items i LEFT JOIN {s}.decisions d ON d.id = i.decision_id \
+             WHERE i.verdict = 'block' AND d.id IS NULL"
+        )),
+        "0"
+    );
 }

@@ -1,11 +1,51 @@
 //! The `Store` methods whose SQL is the same on SQLite and PostgreSQL,
 //! written once: numbered placeholders (`$1`, which SQLite also takes, in
 //! order), `ON CONFLICT DO NOTHING`, and 64-bit integers everywhere. Each
-//! backend adds what differs (its name, and the site lifecycle's locking).
+//! backend adds what differs: its name, the site lifecycle's locking, and
+//! the job-claiming statement (`CLAIM`, a constant in its module).
 
 macro_rules! store_impl {
     ($ty:ty, $db:ty, { $($backend:tt)* }) => {
         impl $ty {
+        /// Records sweep items in `tx`: each item once, with its decision.
+        async fn record_items_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            id: &str,
+            items: &[SweepItem],
+        ) -> Result<u64> {
+            let mut added = 0;
+            for it in items {
+                let seq = i64::try_from(it.seq).map_err(|e| corrupt("sweep_items", e))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO sweep_items \
+                     (sweep_id, seq, key, verdict, categories, decision_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(seq)
+                .bind(&it.key)
+                .bind(&it.verdict)
+                .bind(&it.categories)
+                .bind(it.decision.as_ref().map(|d| d.id.to_string()))
+                .bind(it.detail.as_deref())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    added += 1;
+                    if let Some(d) = &it.decision {
+                        Self::insert_decision(tx, d).await?;
+                    }
+                }
+            }
+            sqlx::query("UPDATE sweeps SET updated_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(added)
+        }
+
         /// Appends a site event if the lifecycle allows it from the current
         /// status; the caller holds the lock that makes read-then-write safe.
         async fn append_site_event(
@@ -347,38 +387,107 @@ macro_rules! store_impl {
 
             async fn record_sweep_items(&self, id: &str, items: &[SweepItem]) -> Result<u64> {
                 let mut tx = self.pool.begin().await?;
-                let mut added = 0;
-                for it in items {
-                    let seq = i64::try_from(it.seq).map_err(|e| corrupt("sweep_items", e))?;
-                    let inserted = sqlx::query(
-                        "INSERT INTO sweep_items \
-                         (sweep_id, seq, key, verdict, categories, decision_id, detail) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(seq)
-                    .bind(&it.key)
-                    .bind(&it.verdict)
-                    .bind(&it.categories)
-                    .bind(it.decision.as_ref().map(|d| d.id.to_string()))
-                    .bind(it.detail.as_deref())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if inserted == 1 {
-                        added += 1;
-                        if let Some(d) = &it.decision {
-                            Self::insert_decision(&mut tx, d).await?;
-                        }
-                    }
-                }
-                sqlx::query("UPDATE sweeps SET updated_at = $1 WHERE id = $2")
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let added = Self::record_items_in(&mut tx, id, items).await?;
                 tx.commit().await?;
                 Ok(added)
+            }
+
+            async fn enqueue_sweep_jobs(&self, sweep: &str, jobs: &[(u64, String)]) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for (no, payload) in jobs {
+                    sqlx::query(
+                        "INSERT INTO sweep_jobs (sweep_id, job_no, payload, status) \
+                         VALUES ($1, $2, $3, 'pending') ON CONFLICT DO NOTHING",
+                    )
+                    .bind(sweep)
+                    .bind(i64::try_from(*no).map_err(|e| corrupt("sweep_jobs", e))?)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn renew_sweep_job(
+                &self,
+                sweep: &str,
+                job_no: u64,
+                owner: &str,
+                lease_ms: i64,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE sweep_jobs SET lease_until = $1 \
+                     WHERE sweep_id = $2 AND job_no = $3 AND lease_owner = $4 AND status = 'pending'",
+                )
+                .bind(now_ms() + lease_ms)
+                .bind(sweep)
+                .bind(i64::try_from(job_no).map_err(|e| corrupt("sweep_jobs", e))?)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_sweep_job(
+                &self,
+                sweep: &str,
+                job_no: u64,
+                items: &[SweepItem],
+            ) -> Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                let added = Self::record_items_in(&mut tx, sweep, items).await?;
+                sqlx::query(
+                    "UPDATE sweep_jobs SET status = 'done', lease_until = NULL \
+                     WHERE sweep_id = $1 AND job_no = $2",
+                )
+                .bind(sweep)
+                .bind(i64::try_from(job_no).map_err(|e| corrupt("sweep_jobs", e))?)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(added)
+            }
+
+async fn claim_sweep_job(
+                &self,
+                owner: &str,
+                lease_ms: i64,
+                sweep: Option<&str>,
+            ) -> Result<Option<SweepJob>> {
+                let now = now_ms();
+                let row = sqlx::query(CLAIM)
+                    .bind(owner)
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .bind(sweep)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref()
+                    .map(|r| {
+                        Ok(SweepJob {
+                            sweep_id: r.col("sweep_id")?,
+                            job_no: r.col::<i64>("job_no")?.max(0) as u64,
+                            payload: r.col("payload")?,
+                            attempts: r.col::<i64>("attempts")?.max(0) as u64,
+                        })
+                    })
+                    .transpose()
+            }
+
+            async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM sweep_jobs WHERE sweep_id = $1 GROUP BY status",
+                )
+                .bind(sweep)
+                .fetch_all(&self.pool)
+                .await?;
+                let get = |s: &str| {
+                    rows.iter()
+                        .find(|(k, _)| k == s)
+                        .map_or(0, |(_, n)| (*n).max(0) as u64)
+                };
+                Ok((get("pending"), get("done")))
             }
 
             async fn sweep_items(

@@ -123,6 +123,16 @@ pub struct SweepItem {
     pub detail: Option<String>,
 }
 
+/// A claimed job of a distributed sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepJob {
+    pub sweep_id: String,
+    pub job_no: u64,
+    /// JSON array of entries, as the coordinator wrote them.
+    pub payload: String,
+    pub attempts: u64,
+}
+
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]
@@ -192,6 +202,32 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<SweepItem>>;
     /// (verdict, count) over the sweep's items.
     async fn sweep_counts(&self, id: &str) -> Result<Vec<(String, u64)>>;
+
+    /// Adds jobs to a distributed sweep (one transaction); existing job
+    /// numbers are kept, so the coordinator can be rerun.
+    async fn enqueue_sweep_jobs(&self, sweep: &str, jobs: &[(u64, String)]) -> Result<()>;
+    /// Claims one pending job whose lease is free or expired (of `sweep`, or
+    /// of any sweep), leasing it to `owner` for `lease_ms`. Concurrent
+    /// claimers never get the same job.
+    async fn claim_sweep_job(
+        &self,
+        owner: &str,
+        lease_ms: i64,
+        sweep: Option<&str>,
+    ) -> Result<Option<SweepJob>>;
+    /// Extends the lease; false if the job is no longer this owner's.
+    async fn renew_sweep_job(
+        &self,
+        sweep: &str,
+        job_no: u64,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<bool>;
+    /// Records the job's items and marks it done, in one transaction.
+    /// Returns how many items were new (0 when another worker finished it).
+    async fn finish_sweep_job(&self, sweep: &str, job_no: u64, items: &[SweepItem]) -> Result<u64>;
+    /// (pending, done) job counts of a sweep.
+    async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)>;
 }
 
 /// Opens the store a `--database` value names: a `postgres://` URL, or

@@ -16,7 +16,9 @@ use crate::rows::{
     Get, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
     site_event_from_row, sweep_from_row,
 };
-use crate::{ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, now_ms};
+use crate::{
+    ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, now_ms,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -68,6 +70,15 @@ impl PgStore {
         self.pool.close().await;
     }
 }
+
+/// `FOR UPDATE SKIP LOCKED`: concurrent workers each lock a different
+/// pending job without waiting on each other.
+const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE (sweep_id, job_no) = (SELECT sweep_id, job_no FROM sweep_jobs \
+       WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
+       AND ($4::text IS NULL OR sweep_id = $4) ORDER BY sweep_id, job_no LIMIT 1 \
+       FOR UPDATE SKIP LOCKED) \
+     RETURNING sweep_id, job_no, payload, attempts";
 
 store_impl!(PgStore, sqlx::Postgres, {
     fn kind(&self) -> &'static str {

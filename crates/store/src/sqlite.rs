@@ -15,7 +15,9 @@ use crate::rows::{
     Get, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
     site_event_from_row, sweep_from_row,
 };
-use crate::{ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, now_ms};
+use crate::{
+    ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, now_ms,
+};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -80,6 +82,14 @@ impl SqliteStore {
         self.pool.close().await;
     }
 }
+
+/// SQLite runs one writer at a time, so a single UPDATE with a subquery
+/// claims atomically.
+const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+     WHERE (sweep_id, job_no) = (SELECT sweep_id, job_no FROM sweep_jobs \
+       WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
+       AND ($4 IS NULL OR sweep_id = $4) ORDER BY sweep_id, job_no LIMIT 1) \
+     RETURNING sweep_id, job_no, payload, attempts";
 
 store_impl!(SqliteStore, sqlx::Sqlite, {
     fn kind(&self) -> &'static str {

@@ -11,12 +11,14 @@
 pub mod report;
 pub mod run;
 pub mod source;
+pub mod worker;
 
 use std::path::Path;
 
 pub use report::{Outputs, write as write_outputs};
 pub use run::{BATCH, Counts, run};
 pub use source::{Entry, Kind, Options, entries, item_from_bytes, item_from_json};
+pub use worker::{WorkerOptions, distribute, work};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use cleanweb_core::{Item, Source, Verdict};
+use cleanweb_core::{Decision, Item, ItemError, Source, Verdict};
 use cleanweb_engine::Engine;
 use cleanweb_store::{DecisionRecord, Store, Sweep, SweepItem};
 
@@ -42,6 +42,49 @@ impl Counts {
             _ => self.error += 1,
         }
     }
+}
+
+/// The records of a moderated batch: errors for unreadable entries, the
+/// decision for review and block.
+pub fn to_sweep_items(
+    batch: Vec<Entry>,
+    items: &[Item],
+    decisions: Vec<Result<Decision, ItemError>>,
+) -> Result<Vec<SweepItem>, SweepError> {
+    let mut records = Vec::with_capacity(batch.len());
+    for ((entry, item), decision) in batch.into_iter().zip(items).zip(decisions) {
+        let (verdict, categories, decision, detail) = match (&entry.item, decision) {
+            (Err(e), _) => ("error".to_owned(), String::new(), None, Some(e.clone())),
+            (Ok(_), Err(e)) => ("error".to_owned(), String::new(), None, Some(e.to_string())),
+            (Ok(_), Ok(d)) => {
+                let mut cats: Vec<&str> = d.labels.iter().map(|l| l.category.as_str()).collect();
+                cats.dedup();
+                let categories = cats.join(" ");
+                if d.verdict == Verdict::Allow {
+                    ("allow".to_owned(), categories, None, None)
+                } else {
+                    let record = DecisionRecord::new(Source::Sweep, item, &d);
+                    let detail = serde_json::to_string(&record.decision)
+                        .map_err(|e| SweepError::Invalid(e.to_string()))?;
+                    (
+                        d.verdict.as_str().to_owned(),
+                        categories,
+                        Some(record),
+                        Some(detail),
+                    )
+                }
+            }
+        };
+        records.push(SweepItem {
+            seq: entry.seq,
+            key: entry.key,
+            verdict,
+            categories,
+            decision,
+            detail,
+        });
+    }
+    Ok(records)
 }
 
 /// Runs (or resumes) `sweep` to the end of its source. `progress` sees the
@@ -92,56 +135,7 @@ pub async fn run(
         if batch.is_empty() {
             break;
         }
-        let mut records = Vec::with_capacity(batch.len());
-        for ((entry, item), decision) in batch.into_iter().zip(&items).zip(decisions) {
-            let rec = match (&entry.item, decision) {
-                (Err(e), _) => SweepItem {
-                    seq: entry.seq,
-                    key: entry.key,
-                    verdict: "error".into(),
-                    categories: String::new(),
-                    decision: None,
-                    detail: Some(e.clone()),
-                },
-                (Ok(_), Err(e)) => SweepItem {
-                    seq: entry.seq,
-                    key: entry.key,
-                    verdict: "error".into(),
-                    categories: String::new(),
-                    decision: None,
-                    detail: Some(e.to_string()),
-                },
-                (Ok(_), Ok(d)) => {
-                    let mut cats: Vec<&str> =
-                        d.labels.iter().map(|l| l.category.as_str()).collect();
-                    cats.dedup();
-                    let categories = cats.join(" ");
-                    if d.verdict == Verdict::Allow {
-                        SweepItem {
-                            seq: entry.seq,
-                            key: entry.key,
-                            verdict: "allow".into(),
-                            categories,
-                            decision: None,
-                            detail: None,
-                        }
-                    } else {
-                        let record = DecisionRecord::new(Source::Sweep, item, &d);
-                        let detail = serde_json::to_string(&record.decision)
-                            .map_err(|e| SweepError::Invalid(e.to_string()))?;
-                        SweepItem {
-                            seq: entry.seq,
-                            key: entry.key,
-                            verdict: d.verdict.as_str().into(),
-                            categories,
-                            decision: Some(record),
-                            detail: Some(detail),
-                        }
-                    }
-                }
-            };
-            records.push(rec);
-        }
+        let records = to_sweep_items(batch, &items, decisions)?;
         store.record_sweep_items(&sweep.id, &records).await?;
         for r in &records {
             counts.add(&r.verdict);

@@ -52,6 +52,9 @@ pub struct Options {
     pub columns: BTreeMap<String, String>,
     /// Largest file (directory sweeps) or line (JSONL) read, in bytes.
     pub max_bytes: usize,
+    /// Cut into jobs for `cleanweb worker` processes instead of run here.
+    #[serde(default)]
+    pub distributed: bool,
 }
 
 /// One numbered entry: its key (path, id or URL) and the item, or why it
