@@ -36,7 +36,10 @@ impl PgStore {
     /// As [`connect`](Self::connect), with every table in `schema` (created
     /// if missing): separate deployments, or tests, share one database.
     pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<PgStore> {
-        let mut options = PgConnectOptions::from_str(url)?;
+        // Notices such as "relation already exists, skipping" from the
+        // migrator are not worth a log line on every start.
+        let mut options =
+            PgConnectOptions::from_str(url)?.options([("client_min_messages", "warning")]);
         if let Some(schema) = schema {
             if !schema
                 .chars()
