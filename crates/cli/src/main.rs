@@ -3,6 +3,7 @@
 mod bank;
 mod blocklist;
 mod check;
+mod crawl;
 mod eval;
 mod hash;
 mod image;
@@ -59,6 +60,8 @@ enum Command {
     Hash(hash::HashArgs),
     /// Sweep a directory, a JSONL/CSV export or a URL list: findings, deletion list, summary; resumable.
     Scan(scan::ScanArgs),
+    /// Crawl a site you operate (robots.txt, sitemaps, same domain, SSRF-safe) and moderate its pages and images.
+    Crawl(crawl::CrawlArgs),
     /// Process jobs of distributed sweeps (scan --distribute) from the shared --database.
     Worker(worker::WorkerArgs),
     /// Print the nudity model's raw detections for image files.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => hash::run(args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
         Command::Scan(args) => scan::run(&cli.global, args),
+        Command::Crawl(args) => crawl::run(&cli.global, args),
         Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),

@@ -222,14 +222,14 @@ fn distributed(
 
 /// A progress bar on a terminal, JSON lines with --json, else nothing
 /// until the end.
-struct Display {
+pub(crate) struct Display {
     bar: Option<indicatif::ProgressBar>,
     json: bool,
     last: Instant,
 }
 
 impl Display {
-    fn new(json: bool, total: Option<u64>) -> Display {
+    pub(crate) fn new(json: bool, total: Option<u64>) -> Display {
         let bar = (!json).then(|| {
             let bar = match total {
                 Some(n) => indicatif::ProgressBar::new(n),
@@ -250,7 +250,7 @@ impl Display {
         }
     }
 
-    fn update(&mut self, c: &Counts, started: Instant) {
+    pub(crate) fn update(&mut self, c: &Counts, started: Instant) {
         if let Some(bar) = &self.bar {
             bar.set_position(c.done + c.resumed);
             bar.set_message(format!(
@@ -269,7 +269,7 @@ impl Display {
         }
     }
 
-    fn finish(&mut self, c: &Counts) {
+    pub(crate) fn finish(&mut self, c: &Counts) {
         if let Some(bar) = self.bar.take() {
             bar.finish();
         }

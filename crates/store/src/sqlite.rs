@@ -55,11 +55,35 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // Processes starting together on a new file (a server and a CLI
+        // command) would both run the first migration: sqlx takes no lock on
+        // SQLite, so an exclusive file lock beside the database does.
+        let lock_path = path.with_extension("db.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::DataDir {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .map_err(|e| StoreError::Corrupt {
+                table: "lock",
+                message: e.to_string(),
+            })?
+            .map_err(|source| StoreError::DataDir {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         MIGRATIONS.run(&pool).await?;
+        drop(lock);
         Ok(SqliteStore {
             pool,
             path: path.to_owned(),

@@ -8,6 +8,7 @@
 //! from the store at the end ([`report`]). A sweep killed at any point
 //! resumes from the store: a seq is recorded once or not at all.
 
+pub mod crawl;
 pub mod report;
 pub mod run;
 pub mod source;

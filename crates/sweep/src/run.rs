@@ -33,7 +33,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, verdict: &str) {
+    pub(crate) fn add(&mut self, verdict: &str) {
         self.done += 1;
         match verdict {
             "allow" => self.allow += 1,

@@ -1,0 +1,158 @@
+//! `cleanweb crawl` against a small site served by the test itself: links,
+//! robots.txt, a sitemap, an image, a 404, and an off-site link it must not
+//! follow. Without --allow-private the same loopback site is refused.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use common::cleanweb;
+
+/// Serves fixed pages; records every path requested.
+fn site() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let requested = Arc::new(Mutex::new(Vec::new()));
+    let log = requested.clone();
+    let cat = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../nudity/tests/data/images/chelsea.png"),
+    )
+    .unwrap();
+    let b = base.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            log.lock().unwrap().push(path.clone());
+            let html = |body: &str| {
+                (
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    format!("<!doctype html><html><body>{body}</body></html>").into_bytes(),
+                )
+            };
+            let (status, kind, body) = match path.as_str() {
+                "/robots.txt" => (
+                    "200 OK",
+                    "text/plain",
+                    format!("User-agent: *\nDisallow: /private\nSitemap: {b}/sitemap.xml\n")
+                        .into_bytes(),
+                ),
+                "/sitemap.xml" => (
+                    "200 OK",
+                    "application/xml",
+                    format!("<urlset><url><loc>{b}/hidden</loc></url></urlset>").into_bytes(),
+                ),
+                "/" => html(
+                    "<a href=\"/a\">a</a> <a href=\"/private/secret\">p</a> <a href=\"http://other.example/x\">off</a> <img src=\"/cat.png\"> <a href=\"/missing\">m</a>",
+                ),
+                "/a" => html("<p>hot porn videos</p><a href=\"/a#top\">again</a>"),
+                "/hidden" => html("<p>hardcore sex</p>"),
+                "/private/secret" => html("<p>nude photos</p>"),
+                "/cat.png" => ("200 OK", "image/png", cat.clone()),
+                _ => ("404 Not Found", "text/plain", b"no".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    (base, requested)
+}
+
+#[test]
+fn a_crawl_follows_links_and_sitemaps_within_the_site_and_obeys_robots() {
+    let (base, requested) = site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = cleanweb(
+        tmp.path(),
+        &[
+            "crawl",
+            &format!("{base}/"),
+            "--allow-private",
+            "--delay-ms",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    // /, /hidden (sitemap), /a, /cat.png, /missing (an error).
+    assert!(
+        stdout.contains("5 pages and images, 3 findings, 2 to delete"),
+        "{stdout}\n{err}"
+    );
+    let deletions = std::fs::read_to_string(out.join("deletions.txt")).unwrap();
+    let mut keys: Vec<&str> = deletions.lines().collect();
+    keys.sort();
+    assert_eq!(keys, vec![format!("{base}/a"), format!("{base}/hidden")]);
+    let findings = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    assert!(
+        findings.contains("/missing") && findings.contains("HTTP 404"),
+        "{findings}"
+    );
+    let paths = requested.lock().unwrap().clone();
+    assert!(
+        paths.contains(&"/robots.txt".to_string()) && paths.contains(&"/cat.png".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.starts_with("/private")),
+        "robots.txt was ignored: {paths:?}"
+    );
+    assert_eq!(
+        paths.iter().filter(|p| *p == "/a").count(),
+        1,
+        "fetched twice: {paths:?}"
+    );
+}
+
+#[test]
+fn loopback_sites_are_refused_unless_allowed() {
+    let (base, requested) = site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, err) = cleanweb(
+        tmp.path(),
+        &[
+            "crawl",
+            &format!("{base}/"),
+            "--delay-ms",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("1 pages and images, 1 findings, 0 to delete"),
+        "{stdout}"
+    );
+    let findings = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    assert!(findings.contains("not public"), "{findings}");
+    assert!(
+        requested.lock().unwrap().is_empty(),
+        "a request reached the private site"
+    );
+}

@@ -1,0 +1,284 @@
+//! Fetching pages and images from the outside world without becoming a
+//! proxy into the inside one (SSRF).
+//!
+//! Every connection goes through [`PublicOnly`], a resolver that drops
+//! loopback, private, link-local, unique-local, carrier-grade NAT,
+//! multicast, documentation and other special-purpose addresses before the
+//! connector sees them: the address checked is the address connected to,
+//! so DNS rebinding between a check and the connect cannot slip through.
+//! Redirects are followed here, one hop at a time, each hop resolved and
+//! checked again. No cookies or credentials are sent. Body size, total
+//! time and the number of redirects are bounded.
+
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::DefaultConnector;
+use url::Url;
+
+#[derive(Clone, Debug)]
+pub struct FetchLimits {
+    pub max_bytes: u64,
+    pub timeout: Duration,
+    pub max_redirects: u32,
+    /// Allow private and loopback addresses: only for crawling one's own
+    /// internal site, never for report triage.
+    pub allow_private: bool,
+    pub user_agent: String,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        FetchLimits {
+            max_bytes: 8 << 20,
+            timeout: Duration::from_secs(15),
+            max_redirects: 5,
+            allow_private: false,
+            user_agent: format!(
+                "cleanweb/{} (+content moderation)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}: only http and https URLs are fetched")]
+    Scheme(String),
+    #[error("{0}: refused, the address is not public")]
+    NotPublic(String),
+    #[error("{0}: more than {1} redirects")]
+    TooManyRedirects(String, u32),
+    #[error("{0}: the body is larger than {1} bytes")]
+    TooLarge(String, u64),
+    #[error("{0}: {1}")]
+    Http(String, String),
+}
+
+/// A fetched resource (any status: the caller decides what 404 means).
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// After redirects.
+    pub url: Url,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Whether an address may be connected to from a fetcher facing the
+/// public internet.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return public_v4(v4);
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 to anything
+                || (s[0] == 0x2002)) // 6to4 can embed private IPv4
+        }
+    }
+}
+
+fn public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // carrier-grade NAT
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
+        || o[0] >= 240) // reserved
+}
+
+/// The resolver that only hands public addresses to the connector.
+#[derive(Debug)]
+pub struct PublicOnly {
+    allow_private: bool,
+}
+
+impl Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let all = DefaultResolver::default().resolve(uri, config, timeout)?;
+        let mut out = self.empty();
+        for a in all
+            .iter()
+            .filter(|a| self.allow_private || is_public(a.ip()))
+        {
+            out.push(*a);
+        }
+        if out.is_empty() {
+            return Err(ureq::Error::Other(Box::new(Refused)));
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug)]
+struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("address is not public")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+pub struct Fetcher {
+    agent: ureq::Agent,
+    limits: FetchLimits,
+}
+
+impl Fetcher {
+    pub fn new(limits: FetchLimits) -> Fetcher {
+        let config = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(limits.timeout))
+            .user_agent(limits.user_agent.as_str())
+            .build();
+        let resolver = PublicOnly {
+            allow_private: limits.allow_private,
+        };
+        Fetcher {
+            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> &FetchLimits {
+        &self.limits
+    }
+
+    /// GETs `url`, following redirects hop by hop (each one checked).
+    pub fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        for _ in 0..=self.limits.max_redirects {
+            let shown = current.to_string();
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(FetchError::Scheme(shown));
+            }
+            let response = match self.agent.get(current.as_str()).call() {
+                Ok(r) => r,
+                Err(ureq::Error::Other(e)) if e.is::<Refused>() => {
+                    return Err(FetchError::NotPublic(shown));
+                }
+                Err(e) => return Err(FetchError::Http(shown, e.to_string())),
+            };
+            let status = response.status().as_u16();
+            if (300..400).contains(&status)
+                && let Some(location) = response.headers().get("location")
+            {
+                let next = location
+                    .to_str()
+                    .ok()
+                    .and_then(|l| current.join(l).ok())
+                    .ok_or_else(|| FetchError::Http(shown.clone(), "bad redirect".into()))?;
+                current = next;
+                continue;
+            }
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let mut body = Vec::new();
+            response
+                .into_body()
+                .into_reader()
+                .take(self.limits.max_bytes + 1)
+                .read_to_end(&mut body)
+                .map_err(|e| FetchError::Http(shown.clone(), e.to_string()))?;
+            if body.len() as u64 > self.limits.max_bytes {
+                return Err(FetchError::TooLarge(shown, self.limits.max_bytes));
+            }
+            return Ok(Fetched {
+                url: current,
+                status,
+                content_type,
+                body,
+            });
+        }
+        Err(FetchError::TooManyRedirects(
+            url.to_string(),
+            self.limits.max_redirects,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_addresses_are_not_public() {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "::",
+        ] {
+            assert!(!is_public(a.parse().unwrap()), "{a}");
+        }
+        for a in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(a.parse().unwrap()), "{a}");
+        }
+    }
+
+    #[test]
+    fn loopback_and_other_schemes_are_refused() {
+        let f = Fetcher::new(FetchLimits::default());
+        let err = f
+            .get(&Url::parse("http://127.0.0.1:9/").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, FetchError::NotPublic(_)), "{err}");
+        let err = f
+            .get(&Url::parse("http://localhost:9/x").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, FetchError::NotPublic(_)), "{err}");
+        let err = f
+            .get(&Url::parse("file:///etc/passwd").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Scheme(_)), "{err}");
+    }
+}
