@@ -28,6 +28,14 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         match cmd {
             KeyCommand::Create { role, name } => {
                 let (key, secret) = store.create_api_key(&name, role).await?;
+                store
+                    .append_audit(&cleanweb_core::AuditEvent {
+                        actor: crate::audit::cli_actor(),
+                        action: "key.create".into(),
+                        subject: key.id.to_string(),
+                        details: serde_json::json!({"name": key.name, "role": key.role.as_str()}),
+                    })
+                    .await?;
                 eprintln!(
                     "created {} key {:?} (id {}); the secret is shown only once:",
                     key.role, key.name, key.id
@@ -48,6 +56,14 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                 if !store.revoke_api_key(id).await? {
                     anyhow::bail!("no live key with id {id}");
                 }
+                store
+                    .append_audit(&cleanweb_core::AuditEvent {
+                        actor: crate::audit::cli_actor(),
+                        action: "key.revoke".into(),
+                        subject: id.to_string(),
+                        details: serde_json::json!({}),
+                    })
+                    .await?;
                 eprintln!("revoked key {id}");
             }
         }

@@ -1,5 +1,6 @@
 //! The `cleanweb` binary: thin glue over the library crates.
 
+mod audit;
 mod bank;
 mod blocklist;
 mod check;
@@ -64,6 +65,9 @@ enum Command {
     Crawl(crawl::CrawlArgs),
     /// Process jobs of distributed sweeps (scan --distribute) from the shared --database.
     Worker(worker::WorkerArgs),
+    /// The tamper-evident audit log: verify its chain, export it.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Print the nudity model's raw detections for image files.
     DetectImage(image::DetectArgs),
     /// Write a copy of an image with the detected regions blurred, pixelated or blacked out.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Crawl(args) => crawl::run(&cli.global, args),
+        Command::Audit(cmd) => audit::run(&cli.global, cmd),
         Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),

@@ -70,6 +70,14 @@ async fn first_admin_key(store: &dyn Store) -> anyhow::Result<()> {
         return Ok(());
     }
     let (key, secret) = store.create_api_key("first admin", Role::Admin).await?;
+    store
+        .append_audit(&cleanweb_core::AuditEvent {
+            actor: "system".into(),
+            action: "key.create".into(),
+            subject: key.id.to_string(),
+            details: serde_json::json!({"name": key.name, "role": key.role.as_str(), "first": true}),
+        })
+        .await?;
     println!(
         "cleanweb: created the first admin API key (id {}). It is shown only this once; keep it safe:",
         key.id

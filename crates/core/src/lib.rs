@@ -13,6 +13,7 @@
 //! ```
 
 mod action;
+pub mod audit;
 pub mod auth;
 mod bank;
 mod category;
@@ -24,6 +25,7 @@ mod policy;
 mod site;
 
 pub use action::Action;
+pub use audit::{AuditEvent, AuditRecord};
 pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
 pub use config::{ClassRule, Config, ConfigError, ImageConfig, Limits};

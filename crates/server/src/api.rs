@@ -505,6 +505,7 @@ pub async fn list_banks(
     security(("bearer" = [])))]
 pub async fn create_bank(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
     ApiJson(bank): ApiJson<cleanweb_core::Bank>,
 ) -> Result<Json<cleanweb_core::Bank>, Problem> {
     if bank.threshold > 256 {
@@ -523,6 +524,8 @@ pub async fn create_bank(
         ));
     }
     state.banks_mut().upsert_bank(bank.clone());
+    let details = serde_json::to_value(&bank).unwrap_or_default();
+    audit(&state, &caller, "bank.create", &bank.name, details).await;
     Ok(Json(bank))
 }
 
@@ -533,6 +536,7 @@ pub async fn create_bank(
     security(("bearer" = [])))]
 pub async fn delete_bank(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
     Path(name): Path<String>,
 ) -> Result<axum::http::StatusCode, Problem> {
     if !state
@@ -544,6 +548,7 @@ pub async fn delete_bank(
         return Err(Problem::not_found(format!("no bank named {name:?}")));
     }
     state.banks_mut().remove_bank(&name);
+    audit(&state, &caller, "bank.delete", &name, serde_json::json!({})).await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -554,6 +559,7 @@ pub async fn delete_bank(
     security(("bearer" = [])))]
 pub async fn remove_bank_entry(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
     Path((name, hash)): Path<(String, String)>,
 ) -> Result<axum::http::StatusCode, Problem> {
     let hash = hash.to_ascii_lowercase();
@@ -568,7 +574,35 @@ pub async fn remove_bank_entry(
         )));
     }
     state.banks_mut().remove_entry(&name, &hash);
+    audit(
+        &state,
+        &caller,
+        "bank.entries.remove",
+        &name,
+        serde_json::json!({"hash": hash}),
+    )
+    .await;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Appends to the audit log; a failure is logged loudly, the change it
+/// records has already happened.
+async fn audit(
+    state: &AppState,
+    caller: &crate::Caller,
+    action: &str,
+    subject: &str,
+    details: serde_json::Value,
+) {
+    let event = cleanweb_core::AuditEvent {
+        actor: format!("key:{}", caller.0.name),
+        action: action.into(),
+        subject: subject.into(),
+        details,
+    };
+    if let Err(e) = state.store.append_audit(&event).await {
+        tracing::error!(error = %e, action, subject, "the audit log could not be written");
+    }
 }
 
 async fn find_bank(state: &AppState, name: &str) -> Result<cleanweb_core::Bank, Problem> {
@@ -629,6 +663,9 @@ pub async fn add_bank_image(
     state
         .banks_mut()
         .add_entries(&name, std::slice::from_ref(&entry));
+    let details =
+        serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source});
+    audit(&state, &caller, "bank.entries.add", &name, details).await;
     Ok(Json(entry))
 }
 
@@ -765,6 +802,15 @@ pub async fn add_bank_entries(
         .await
         .map_err(store_problem)?;
     state.banks_mut().add_entries(&name, &req.entries);
+    let hashes: Vec<&str> = req.entries.iter().map(|e| e.hash.as_str()).collect();
+    audit(
+        &state,
+        &caller,
+        "bank.entries.add",
+        &name,
+        serde_json::json!({"added": added, "hashes": hashes}),
+    )
+    .await;
     Ok(Json(added))
 }
 

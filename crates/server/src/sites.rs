@@ -57,6 +57,17 @@ pub async fn change_status(
         .record_site_event(&event)
         .await?
         .map_err(SiteError::Lifecycle)?;
+    store
+        .append_audit(&cleanweb_core::AuditEvent {
+            actor: event.actor.clone(),
+            action: "site.status".into(),
+            subject: event.domain.clone(),
+            details: serde_json::json!({
+                "status": event.status.as_str(), "reason": event.reason,
+                "evidence": event.evidence, "deadline_ms": event.deadline_ms,
+            }),
+        })
+        .await?;
     let closed = store
         .sites(Some(SiteStatus::Closed))
         .await?

@@ -7,6 +7,33 @@
 macro_rules! store_impl {
     ($ty:ty, $db:ty, { $($backend:tt)* }) => {
         impl $ty {
+        /// Chains and inserts an audit event; the caller holds the lock.
+        async fn append_audit_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            event: &AuditEvent,
+        ) -> Result<AuditRecord> {
+            let row = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *conn)
+                .await?;
+            let last = row.as_ref().map(audit_from_row).transpose()?;
+            let record = AuditRecord::chain(last.as_ref(), now_ms(), event.clone());
+            sqlx::query(
+                "INSERT INTO audit_events (seq, at_ms, actor, action, subject, details, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(i64::try_from(record.seq).map_err(|e| corrupt("audit_events", e))?)
+            .bind(record.at_ms)
+            .bind(&record.event.actor)
+            .bind(&record.event.action)
+            .bind(&record.event.subject)
+            .bind(record.event.details.to_string())
+            .bind(&record.prev_hash)
+            .bind(&record.hash)
+            .execute(&mut *conn)
+            .await?;
+            Ok(record)
+        }
+
         /// Records sweep items in `tx`: each item once, with its decision.
         async fn record_items_in(
             tx: &mut sqlx::Transaction<'_, $db>,
@@ -473,6 +500,20 @@ async fn claim_sweep_job(
                         })
                     })
                     .transpose()
+            }
+
+            async fn audit_events(
+                &self,
+                after_seq: Option<u64>,
+                limit: u32,
+            ) -> Result<Vec<AuditRecord>> {
+                let after = after_seq.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX));
+                let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(audit_from_row).collect()
             }
 
             async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)> {

@@ -15,7 +15,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cleanweb_core::auth::Role;
-use cleanweb_core::{Bank, BankEntry, Decision, Item, SiteEvent, SiteStatus, Source, Verdict};
+use cleanweb_core::{
+    AuditEvent, AuditRecord, Bank, BankEntry, Decision, Item, SiteEvent, SiteStatus, Source,
+    Verdict,
+};
 use uuid::Uuid;
 
 pub use postgres::PgStore;
@@ -228,6 +231,12 @@ pub trait Store: Send + Sync {
     async fn finish_sweep_job(&self, sweep: &str, job_no: u64, items: &[SweepItem]) -> Result<u64>;
     /// (pending, done) job counts of a sweep.
     async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)>;
+
+    /// Appends an event to the audit log, chained to the last one (under a
+    /// lock, so concurrent writers cannot fork the chain).
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;
+    /// Events after `after_seq`, in order, at most `limit`.
+    async fn audit_events(&self, after_seq: Option<u64>, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
 /// Opens the store a `--database` value names: a `postgres://` URL, or

@@ -6,14 +6,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{Bank, BankEntry, SiteEvent, SiteStatus};
+use cleanweb_core::{AuditEvent, AuditRecord, Bank, BankEntry, SiteEvent, SiteStatus};
 use sqlx::QueryBuilder;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use crate::common::store_impl;
 use crate::rows::{
-    Get, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
+    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
     site_event_from_row, sweep_from_row,
 };
 use crate::{
@@ -86,6 +86,17 @@ const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, a
 store_impl!(PgStore, sqlx::Postgres, {
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
+        // One appender at a time across every connection and machine.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7250116)")
+            .execute(&mut *tx)
+            .await?;
+        let record = Self::append_audit_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {

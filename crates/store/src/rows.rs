@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use cleanweb_core::auth::Role;
 use cleanweb_core::{
-    Action, Bank, Category, Decision, Signal, SiteEvent, SiteStatus, Source, Verdict,
+    Action, AuditEvent, AuditRecord, Bank, Category, Decision, Signal, SiteEvent, SiteStatus,
+    Source, Verdict,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -151,4 +152,22 @@ pub(crate) fn categories_of(d: &Decision) -> String {
     cats.sort_unstable();
     cats.dedup();
     cats.join(" ")
+}
+
+pub(crate) fn audit_from_row(row: &impl Get) -> Result<AuditRecord> {
+    let details: String = row.col("details")?;
+    Ok(AuditRecord {
+        seq: row.col::<i64>("seq")?.max(0) as u64,
+        at_ms: row.col("at_ms")?,
+        event: AuditEvent {
+            actor: row.col("actor")?,
+            action: row.col("action")?,
+            subject: row.col("subject")?,
+            // Kept as text if it is not JSON: verification then reports the
+            // edit instead of the read failing.
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+        },
+        prev_hash: row.col("prev_hash")?,
+        hash: row.col("hash")?,
+    })
 }

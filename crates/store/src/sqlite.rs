@@ -3,7 +3,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{Bank, BankEntry, SiteEvent, SiteStatus};
+use cleanweb_core::{AuditEvent, AuditRecord, Bank, BankEntry, SiteEvent, SiteStatus};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::common::store_impl;
 use crate::rows::{
-    Get, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
+    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
     site_event_from_row, sweep_from_row,
 };
 use crate::{
@@ -118,6 +118,20 @@ const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, a
 store_impl!(SqliteStore, sqlx::Sqlite, {
     fn kind(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
+        // BEGIN IMMEDIATE: one writer reads the chain's end and appends.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let outcome = Self::append_audit_in(&mut conn, event).await;
+        let end = if outcome.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::query(end).execute(&mut *conn).await?;
+        outcome
     }
 
     async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {

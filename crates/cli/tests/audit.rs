@@ -1,0 +1,97 @@
+//! The audit log through the binary: key, bank and site changes are
+//! recorded, `audit verify` passes on a normal store and names the first
+//! broken event when a row is edited in SQLite directly.
+
+mod common;
+
+use common::{Server, cleanweb};
+
+#[test]
+fn changes_are_audited_and_tampering_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let server = Server::start(data, &[]);
+    let key = server.key().to_owned();
+    let r = server.post_json(
+        "/v1/banks",
+        Some(&key),
+        &serde_json::json!({"name": "known", "signal": "md5", "category": "sexual.minors"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.post_json(
+        "/v1/banks/known/entries",
+        Some(&key),
+        &serde_json::json!({"entries": [{"hash": "a".repeat(32)}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.post_json(
+        "/v1/sites",
+        Some(&key),
+        &serde_json::json!({"site": "bad.example", "status": "watch", "reason": "reports"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.stop();
+    let (code, _, err) = cleanweb(
+        data,
+        &["key", "create", "--role", "operator", "--name", "ops"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, _) = cleanweb(data, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok\t5 events"), "{out}");
+    let (_, out, _) = cleanweb(data, &["audit", "export"], "");
+    let actions: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "key.create",
+            "bank.create",
+            "bank.entries.add",
+            "site.status",
+            "key.create"
+        ]
+    );
+    let (_, csv, _) = cleanweb(
+        data,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "csv",
+            "--since",
+            "2000-01-01",
+        ],
+        "",
+    );
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.starts_with("seq,at_ms,actor,action"));
+
+    // Edit one row behind cleanweb's back.
+    let db = data.join("cleanweb.db");
+    let ok = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_events SET subject='other.example' WHERE seq=4\"); c.commit()",
+            db.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let (code, out, _) = cleanweb(data, &["audit", "verify"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("broken at event 4") && out.contains("edited"),
+        "{out}"
+    );
+}
