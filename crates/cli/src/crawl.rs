@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use cleanweb_store::{Sweep, now_ms};
 use cleanweb_sweep::Counts;
 use cleanweb_sweep::crawl::CrawlOptions;
 
@@ -59,25 +58,19 @@ pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitCode> {
         None => {
             let url = args.url.clone().context("give URL")?;
             let parsed = url::Url::parse(&url).with_context(|| format!("{url:?} is not a URL"))?;
-            let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| global.data_dir().join("sweeps").join(&id));
-            let sweep = Sweep {
-                id: id.clone(),
-                created_at_ms: now_ms(),
-                updated_at_ms: now_ms(),
-                source: parsed.to_string(),
-                kind: "crawl".into(),
-                options: serde_json::json!({
-                    "max_pages": args.max_pages, "max_depth": args.max_depth,
-                    "delay_ms": args.delay_ms, "max_bytes": args.max_bytes,
-                    "timeout_secs": args.timeout_secs, "allow_private": args.allow_private,
-                }),
-                status: "running".into(),
-                out_dir: out.display().to_string(),
-            };
+            let options = serde_json::json!({
+                "max_pages": args.max_pages, "max_depth": args.max_depth,
+                "delay_ms": args.delay_ms, "max_bytes": args.max_bytes,
+                "timeout_secs": args.timeout_secs, "allow_private": args.allow_private,
+            });
+            let sweep = crate::scan::new_sweep(
+                global,
+                parsed.to_string(),
+                "crawl",
+                options,
+                args.out.clone(),
+            );
+            let id = sweep.id.clone();
             rt.block_on(store.create_sweep(&sweep))?;
             eprintln!(
                 "cleanweb: crawl {id} of {parsed} (resume with `cleanweb crawl --resume {id}`)"

@@ -111,25 +111,18 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
             };
             // Fail on a bad source (missing CSV column) before recording a sweep.
             drop(cleanweb_sweep::entries(&path, &options)?);
-            let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| global.data_dir().join("sweeps").join(&id));
-            let sweep = Sweep {
-                id: id.clone(),
-                created_at_ms: now_ms(),
-                updated_at_ms: now_ms(),
-                source: path.display().to_string(),
-                kind: kind.as_str().into(),
-                options: serde_json::to_value(&options)?,
-                status: "running".into(),
-                out_dir: out.display().to_string(),
-            };
+            let sweep = new_sweep(
+                global,
+                path.display().to_string(),
+                kind.as_str(),
+                serde_json::to_value(&options)?,
+                args.out.clone(),
+            );
             rt.block_on(store.create_sweep(&sweep))?;
             eprintln!(
                 "cleanweb: sweep {id} over {} (resume with `cleanweb scan --resume {id}`)",
-                sweep.source
+                sweep.source,
+                id = sweep.id
             );
             sweep
         }
@@ -172,6 +165,29 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
     );
     rt.block_on(store.close());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new sweep record: a short time-ordered id, outputs under
+/// DATA/sweeps/ID unless `out` says otherwise.
+pub(crate) fn new_sweep(
+    global: &GlobalArgs,
+    source: String,
+    kind: &str,
+    options: serde_json::Value,
+    out: Option<PathBuf>,
+) -> Sweep {
+    let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
+    let out = out.unwrap_or_else(|| global.data_dir().join("sweeps").join(&id));
+    Sweep {
+        id,
+        created_at_ms: now_ms(),
+        updated_at_ms: now_ms(),
+        source,
+        kind: kind.into(),
+        options,
+        status: "running".into(),
+        out_dir: out.display().to_string(),
+    }
 }
 
 /// A distributed sweep: queue its jobs; on resume, help finish them, then
