@@ -16,6 +16,7 @@ mod scan;
 mod serve;
 mod setup;
 mod sites;
+mod users;
 mod worker;
 
 use std::process::ExitCode;
@@ -65,6 +66,9 @@ enum Command {
     Crawl(crawl::CrawlArgs),
     /// Process jobs of distributed sweeps (scan --distribute) from the shared --database.
     Worker(worker::WorkerArgs),
+    /// Console accounts (admin, reviewer, auditor), passwords as argon2id.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// The tamper-evident audit log: verify its chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Crawl(args) => crawl::run(&cli.global, args),
         Command::Audit(cmd) => audit::run(&cli.global, cmd),
+        Command::User(cmd) => users::run(&cli.global, cmd),
         Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),

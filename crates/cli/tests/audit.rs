@@ -95,3 +95,68 @@ fn changes_are_audited_and_tampering_is_caught() {
         "{out}"
     );
 }
+
+#[test]
+fn accounts_are_created_with_argon2_and_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let (code, _, err) = cleanweb(
+        data,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "reviewer",
+            "--password-stdin",
+        ],
+        "a long passphrase\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cleanweb(
+        data,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "another passphrase\n",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("exists"), "{err}");
+    let (code, _, err) = cleanweb(
+        data,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("at least 12"), "{err}");
+    let (_, out, _) = cleanweb(data, &["user", "list"], "");
+    assert_eq!(out.trim(), "alice\treviewer\tactive");
+    // Only the argon2id hash is stored.
+    let db = data.join("cleanweb.db");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select password_hash from users').fetchone()[0])", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stored = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains("passphrase"),
+        "{stored}"
+    );
+    let (_, out, _) = cleanweb(data, &["audit", "export"], "");
+    assert!(
+        out.contains("\"action\":\"user.create\"") && out.contains("\"subject\":\"alice\""),
+        "{out}"
+    );
+}

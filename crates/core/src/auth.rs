@@ -97,3 +97,80 @@ mod tests {
         );
     }
 }
+
+/// What a console account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserRole {
+    /// Users, keys, policy, lexicons, banks, sites.
+    Admin,
+    /// Queues and decisions.
+    Reviewer,
+    /// Read-only: the audit log and statistics.
+    Auditor,
+}
+
+impl UserRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Admin => "admin",
+            UserRole::Reviewer => "reviewer",
+            UserRole::Auditor => "auditor",
+        }
+    }
+}
+
+impl fmt::Display for UserRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for UserRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(UserRole::Admin),
+            "reviewer" => Ok(UserRole::Reviewer),
+            "auditor" => Ok(UserRole::Auditor),
+            other => Err(format!(
+                "unknown role {other:?} (expected admin, reviewer or auditor)"
+            )),
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches a PHC hash from [`hash_password`].
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod password_tests {
+    #[test]
+    fn passwords_hash_with_salt_and_verify() {
+        let a = super::hash_password("correct horse").unwrap();
+        let b = super::hash_password("correct horse").unwrap();
+        assert!(a.starts_with("$argon2id$") && a != b, "salted");
+        assert!(super::verify_password("correct horse", &a));
+        assert!(!super::verify_password("wrong", &a));
+        assert!(!super::verify_password("correct horse", "not a hash"));
+    }
+}

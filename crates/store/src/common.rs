@@ -502,6 +502,35 @@ async fn claim_sweep_job(
                     .transpose()
             }
 
+            async fn create_user(&self, u: &User) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO users (name, role, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(&u.name)
+                .bind(u.role.as_str())
+                .bind(&u.password_hash)
+                .bind(u.created_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn user(&self, name: &str) -> Result<Option<User>> {
+                let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(user_from_row).transpose()
+            }
+
+            async fn users(&self) -> Result<Vec<User>> {
+                let rows = sqlx::query("SELECT * FROM users ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(user_from_row).collect()
+            }
+
             async fn audit_events(
                 &self,
                 after_seq: Option<u64>,

@@ -126,6 +126,17 @@ pub struct SweepItem {
     pub detail: Option<String>,
 }
 
+/// A console account (never its password).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub role: cleanweb_core::auth::UserRole,
+    /// argon2id, PHC string.
+    pub password_hash: String,
+    pub created_at_ms: i64,
+    pub disabled_at_ms: Option<i64>,
+}
+
 /// A claimed job of a distributed sweep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepJob {
@@ -231,6 +242,11 @@ pub trait Store: Send + Sync {
     async fn finish_sweep_job(&self, sweep: &str, job_no: u64, items: &[SweepItem]) -> Result<u64>;
     /// (pending, done) job counts of a sweep.
     async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)>;
+
+    /// Creates an account; false if the name is taken.
+    async fn create_user(&self, user: &User) -> Result<bool>;
+    async fn user(&self, name: &str) -> Result<Option<User>>;
+    async fn users(&self) -> Result<Vec<User>>;
 
     /// Appends an event to the audit log, chained to the last one (under a
     /// lock, so concurrent writers cannot fork the chain).

@@ -14,10 +14,11 @@ use uuid::Uuid;
 use crate::common::store_impl;
 use crate::rows::{
     Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
-    site_event_from_row, sweep_from_row,
+    site_event_from_row, sweep_from_row, user_from_row,
 };
 use crate::{
-    ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, now_ms,
+    ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,
+    now_ms,
 };
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

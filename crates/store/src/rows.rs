@@ -13,7 +13,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use crate::{ApiKey, DecisionRecord, Result, StoreError, Sweep};
+use crate::{ApiKey, DecisionRecord, Result, StoreError, Sweep, User};
 
 /// A column value either backend can read.
 pub(crate) trait FromCol: Sized {
@@ -169,5 +169,16 @@ pub(crate) fn audit_from_row(row: &impl Get) -> Result<AuditRecord> {
         },
         prev_hash: row.col("prev_hash")?,
         hash: row.col("hash")?,
+    })
+}
+
+pub(crate) fn user_from_row(row: &impl Get) -> Result<User> {
+    let role: String = row.col("role")?;
+    Ok(User {
+        name: row.col("name")?,
+        role: cleanweb_core::auth::UserRole::from_str(&role).map_err(|e| corrupt("users", e))?,
+        password_hash: row.col("password_hash")?,
+        created_at_ms: row.col("created_at")?,
+        disabled_at_ms: row.col("disabled_at")?,
     })
 }
