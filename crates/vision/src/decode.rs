@@ -158,14 +158,17 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
     let started = Instant::now();
     let format = sniff(bytes, limits)?;
     let name = format_name(format).unwrap_or("unknown");
+    // The decoder's own limits bound every frame's buffer too: a frame may
+    // claim a size far beyond the logical screen the header check saw.
     let animated = match format {
-        ImageFormat::Gif => Some(animation(
-            GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
-            limits,
-            started,
-        )),
+        ImageFormat::Gif => {
+            let mut d = GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+            d.set_limits(decoder_limits(limits)).map_err(corrupt)?;
+            Some(animation(d, limits, started))
+        }
         ImageFormat::WebP => {
-            let d = WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+            let mut d = WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
+            d.set_limits(decoder_limits(limits)).map_err(corrupt)?;
             d.has_animation().then(|| animation(d, limits, started))
         }
         _ => None,
@@ -355,5 +358,28 @@ mod tests {
         img.write_to(&mut out, ImageFormat::Png).unwrap();
         let rgb = decode_rgb(&out.into_inner(), &DecodeLimits::default()).unwrap();
         assert_eq!(&rgb.pixels[..3], &[0x12, 0x34, 0xff]);
+    }
+
+    #[test]
+    fn a_gif_frame_larger_than_its_screen_is_refused_without_allocating() {
+        // Found by fuzzing (fuzz/fuzz_targets/decode_image.rs): a 255x0
+        // logical screen whose frame claims 56540x56540 pixels (12.8 GB).
+        let bytes: [u8; 128] = [
+            71, 73, 70, 56, 55, 97, 255, 0, 0, 0, 49, 1, 0, 44, 0, 49, 220, 220, 220, 220, 220,
+            220, 220, 220, 220, 45, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220,
+            220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220,
+            220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220,
+            220, 156, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 220, 137,
+            80, 78, 71, 13, 70, 56, 55, 97, 255, 0, 0, 0, 49, 1, 0, 44, 0, 49, 137, 80, 78, 71, 13,
+            10, 77, 1, 71, 73, 70, 56, 10, 77, 1, 71, 73, 70, 56, 55, 97,
+        ];
+        let limits = DecodeLimits {
+            max_pixels: 1 << 20,
+            ..DecodeLimits::default()
+        };
+        let err = decode_image(&bytes, &limits).unwrap_err().to_string();
+        // Refused by the limit, before the frame buffer, not by running out
+        // of data after allocating it.
+        assert!(err.contains("limit"), "{err}");
     }
 }
