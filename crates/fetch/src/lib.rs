@@ -168,10 +168,6 @@ impl Fetcher {
         }
     }
 
-    pub fn limits(&self) -> &FetchLimits {
-        &self.limits
-    }
-
     /// GETs `url`, following redirects hop by hop (each one checked).
     pub fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
         let mut current = url.clone();

@@ -197,11 +197,6 @@ impl Banks {
         self.banks.is_empty()
     }
 
-    /// Entries matchable now, over all banks.
-    pub fn live_entries(&self) -> usize {
-        self.banks.iter().map(|b| b.pdq.len() + b.exact.len()).sum()
-    }
-
     /// Exact-file bank hits for bytes that could not be decoded as an image.
     pub fn match_bytes(&self, bytes: &[u8]) -> Vec<BankMatch> {
         // Quality 0 skips the PDQ banks.

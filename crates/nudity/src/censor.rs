@@ -45,12 +45,6 @@ pub fn censor(img: &mut Rgb, regions: &[[u32; 4]], mode: CensorMode) {
     }
 }
 
-/// Blurs a whole image (the review console's default preview).
-pub fn blur_all(img: &mut Rgb) {
-    let (w, h) = (img.width, img.height);
-    censor(img, &[[0, 0, w, h]], CensorMode::Blur);
-}
-
 struct Region {
     x0: usize,
     y0: usize,

@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 
 use cleanweb_core::{Category, ClassRule, DetectError, Detector, Evidence, Input, Label, Rgb};
 
-pub use censor::{CensorMode, blur_all, censor};
+pub use censor::{CensorMode, censor};
 pub use classes::{CLASSES, default_rule};
 pub use postprocess::{Detection, postprocess};
 pub use preprocess::{Letterbox, preprocess_into, resize_bgr_planes};
@@ -119,16 +119,6 @@ pub struct NudityDetector {
 }
 
 impl NudityDetector {
-    pub fn new(model: Arc<Model>, overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
-        let cell = OnceLock::new();
-        let _ = cell.set(Ok(model));
-        NudityDetector {
-            loader: Box::new(|| Err("no loader".into())),
-            model: cell,
-            overrides,
-        }
-    }
-
     pub fn lazy(loader: Loader, overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
         NudityDetector {
             loader,

@@ -275,3 +275,41 @@ pub fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod migrations_in_step {
+    /// The PostgreSQL migrations are the SQLite ones with the type names
+    /// PostgreSQL needs, nothing else: the two sets cannot drift apart.
+    #[test]
+    fn postgres_migrations_are_the_sqlite_ones_translated() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("sqlite"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 7);
+        let norm = |s: &str| -> String {
+            s.lines()
+                .filter(|l| !l.starts_with("-- Kept in step with"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .replace(
+                    "INTEGER PRIMARY KEY AUTOINCREMENT",
+                    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                )
+                .replace("INTEGER", "BIGINT")
+                .replace(") WITHOUT ROWID;", ");")
+        };
+        for name in names {
+            let sqlite = std::fs::read_to_string(dir.join("sqlite").join(&name)).unwrap();
+            let pg = std::fs::read_to_string(dir.join("postgres").join(&name))
+                .unwrap_or_else(|_| panic!("{name:?} has no PostgreSQL twin"));
+            assert_eq!(
+                norm(&pg),
+                norm(&sqlite),
+                "{name:?} differs beyond the type names"
+            );
+        }
+    }
+}
