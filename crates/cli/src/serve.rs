@@ -52,6 +52,19 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.store_allow = config.store.store_allow;
         state.data_dir = Some(global.data_dir());
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
+        state.console.review = config.review.clone();
+        state.console.console = config.console.clone();
+        state.console.blobs = Some(cleanweb_store::Blobs::in_data_dir(&global.data_dir()));
+        if !config.webhooks.is_empty() {
+            let sender = Arc::new(cleanweb_webhook::Sender::new(
+                Arc::clone(&state.store),
+                &config.webhooks,
+            )?);
+            tracing::info!(webhooks = ?sender.names(), "takedown webhooks on");
+            // Runs until the runtime stops, after the server.
+            tokio::spawn(Arc::clone(&sender).run(std::future::pending::<()>()));
+            state.console.webhooks = Some(sender);
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;

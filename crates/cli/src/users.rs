@@ -67,6 +67,8 @@ pub fn run(global: &GlobalArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 password_hash: hash_password(&password).map_err(anyhow::Error::msg)?,
                 created_at_ms: now_ms(),
                 disabled_at_ms: None,
+                locale: None,
+                show_media: false,
             };
             if !rt.block_on(store.create_user(&user))? {
                 bail!("a user named {name:?} exists");

@@ -17,7 +17,116 @@ pub struct Config {
     pub server: ServerConfig,
     pub text: TextConfig,
     pub image: ImageConfig,
+    pub review: ReviewConfig,
+    pub console: ConsoleConfig,
+    /// Where violations are sent: each reviewer `violation` posts a signed
+    /// takedown event to every webhook.
+    pub webhooks: Vec<WebhookConfig>,
     pub policy: Policy,
+}
+
+/// The review queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Share of machine `block` decisions sampled into the queue for
+    /// quality control, in percent (0 to 100).
+    pub block_sample_percent: f64,
+    /// How long a claim keeps other reviewers off an item.
+    pub claim_minutes: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            block_sample_percent: 2.0,
+            claim_minutes: 15,
+        }
+    }
+}
+
+impl ReviewConfig {
+    /// The sample as a per-10,000 threshold for [`crate::review::in_queue`].
+    pub fn block_sample_per_10k(&self) -> u32 {
+        (self.block_sample_percent.clamp(0.0, 100.0) * 100.0).round() as u32
+    }
+}
+
+/// The review console's sessions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Mark session cookies `Secure` (sent over HTTPS only; browsers also
+    /// accept them on http://localhost). Turn off only behind a trusted
+    /// plain-HTTP hop.
+    pub secure_cookies: bool,
+    /// Idle sessions end after this long.
+    pub session_hours: u64,
+    /// Failed logins (per account and per client address) before a lockout.
+    pub max_failed_logins: u32,
+    /// How long a lockout lasts; it doubles with each further failure.
+    pub lockout_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            secure_cookies: true,
+            session_hours: 12,
+            max_failed_logins: 5,
+            lockout_secs: 60,
+        }
+    }
+}
+
+/// One takedown receiver on the platform's side.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Names the webhook in the delivery log.
+    pub name: String,
+    pub url: String,
+    /// The HMAC-SHA256 key, or `env:VAR` to read it from the environment.
+    pub secret: String,
+    /// Attempts before a delivery goes to the dead-letter list.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Seconds before each attempt times out.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("secret", &"<hidden>")
+            .finish()
+    }
+}
+
+impl WebhookConfig {
+    /// The secret, resolving `env:VAR`.
+    pub fn secret(&self) -> Result<String, String> {
+        match self.secret.strip_prefix("env:") {
+            Some(var) => std::env::var(var).map_err(|_| {
+                format!(
+                    "webhook {}: environment variable {var} is not set",
+                    self.name
+                )
+            }),
+            None => Ok(self.secret.clone()),
+        }
+    }
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+
+fn default_webhook_timeout() -> u64 {
+    10
 }
 
 /// The image nudity detector (NudeNet's region detector by default).
@@ -185,6 +294,8 @@ pub enum ConfigError {
     },
     #[error("invalid config {path}: {source}")]
     Policy { path: String, source: PolicyError },
+    #[error("invalid config {path}: {message}")]
+    Invalid { path: String, message: String },
     #[error("invalid config {path}: limits.{name} must be greater than 0")]
     ZeroLimit { path: String, name: &'static str },
 }
@@ -241,6 +352,33 @@ impl Config {
                     name,
                 });
             }
+        }
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        };
+        let mut names = std::collections::BTreeSet::new();
+        for w in &config.webhooks {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "webhook {:?}: url must be http:// or https://, got {:?}",
+                    w.name, w.url
+                )));
+            }
+            if w.secret.is_empty() || w.max_attempts == 0 {
+                return Err(invalid(format!(
+                    "webhook {:?}: secret must be set and max_attempts at least 1",
+                    w.name
+                )));
+            }
+            if !names.insert(w.name.as_str()) {
+                return Err(invalid(format!("webhook {:?} is defined twice", w.name)));
+            }
+        }
+        if !(0.0..=100.0).contains(&config.review.block_sample_percent) {
+            return Err(invalid(
+                "review.block_sample_percent must be between 0 and 100".into(),
+            ));
         }
         Ok(config)
     }

@@ -22,6 +22,7 @@ mod decision;
 mod detector;
 mod item;
 mod policy;
+pub mod review;
 mod site;
 
 pub use action::Action;

@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+pub mod console;
 pub mod metrics;
 mod openapi;
 pub mod problem;
@@ -59,6 +60,8 @@ pub struct AppState {
     /// The banks the engine matches against, updated in place by the bank
     /// routes so changes match at once.
     pub banks: cleanweb_match::SharedBanks,
+    /// The review console's settings, evidence store and webhook sender.
+    pub console: console::ConsoleState,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
             request_timeout: Duration::from_secs(30),
             data_dir: None,
             banks: cleanweb_match::SharedBanks::default(),
+            console: console::ConsoleState::default(),
         }
     }
 }
@@ -128,6 +132,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(keyed)
         .merge(open)
+        .merge(console::router())
         .fallback(not_found)
         .layer(from_fn_with_state(
             Arc::clone(&state.metrics),
@@ -151,9 +156,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the console's login lockout.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn openapi_json() -> impl IntoResponse {

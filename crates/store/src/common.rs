@@ -124,8 +124,9 @@ macro_rules! store_impl {
             let meta = d.meta.as_ref().map(|m| m.to_string());
             sqlx::query(
                 "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
-                 labels, warnings, meta, content_sha256, text, url, elapsed_us) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 labels, warnings, meta, content_sha256, text, url, elapsed_us, \
+                 priority, qc_bucket, image_sha256, review_state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(r.id.to_string())
             .bind(r.created_at_ms)
@@ -140,6 +141,10 @@ macro_rules! store_impl {
             .bind(r.text.as_deref())
             .bind(r.url.as_deref())
             .bind(i64::try_from(d.elapsed_us).unwrap_or(i64::MAX))
+            .bind(cleanweb_core::review::priority(d))
+            .bind(i64::from(cleanweb_core::review::qc_bucket(&r.id.to_string())))
+            .bind(r.image_sha256.as_deref())
+            .bind(r.review_state.map(|s| s.as_str()))
             .execute(&mut **tx)
             .await?;
             Ok(())

@@ -6,8 +6,10 @@
 //! trait with the same migrations, kept in step (`migrations/sqlite`,
 //! `migrations/postgres`).
 
+pub mod blobs;
 mod common;
 mod postgres;
+pub mod review;
 mod rows;
 mod sqlite;
 
@@ -15,13 +17,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cleanweb_core::auth::Role;
+use cleanweb_core::review::ReviewState;
 use cleanweb_core::{
     AuditEvent, AuditRecord, Bank, BankEntry, Decision, Item, SiteEvent, SiteStatus, Source,
     Verdict,
 };
 use uuid::Uuid;
 
+pub use blobs::Blobs;
 pub use postgres::PgStore;
+pub use review::{
+    Claim, ClaimOutcome, Delivery, DeliveryResult, NewDelivery, NewReview, Queue, QueueEntry,
+    QueueQuery, QueueSort, ReviewRecord, ReviewStore, Session, Suggestion,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +63,10 @@ pub struct DecisionRecord {
     pub content_sha256: String,
     pub text: Option<String>,
     pub url: Option<String>,
+    /// SHA-256 of the item's image, kept in the [`Blobs`] store for review.
+    pub image_sha256: Option<String>,
+    /// Where human review stands; `None` until someone decides.
+    pub review_state: Option<ReviewState>,
 }
 
 impl DecisionRecord {
@@ -63,6 +75,10 @@ impl DecisionRecord {
         let id = Uuid::now_v7();
         let mut decision = decision.clone();
         decision.decision_id = Some(id.to_string());
+        // Suspected CSAM skips the reviewers' queue: it goes straight to
+        // the escalation queue, and its media is never shown.
+        let review_state =
+            cleanweb_core::review::is_minors(&decision).then_some(ReviewState::Escalated);
         DecisionRecord {
             id,
             created_at_ms: now_ms(),
@@ -71,6 +87,8 @@ impl DecisionRecord {
             content_sha256: item.content_sha256(),
             text: item.text.clone(),
             url: item.url.clone(),
+            image_sha256: item.image.as_deref().map(blobs::sha256_hex),
+            review_state,
         }
     }
 }
@@ -135,6 +153,10 @@ pub struct User {
     pub password_hash: String,
     pub created_at_ms: i64,
     pub disabled_at_ms: Option<i64>,
+    /// Console language (`en`, `zh`); `None` follows Accept-Language.
+    pub locale: Option<String>,
+    /// Show media unblurred by default (reviewer protection is the default).
+    pub show_media: bool,
 }
 
 /// A claimed job of a distributed sweep.
@@ -150,7 +172,7 @@ pub struct SweepJob {
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: ReviewStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 

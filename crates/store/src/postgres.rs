@@ -6,15 +6,22 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{AuditEvent, AuditRecord, Bank, BankEntry, SiteEvent, SiteStatus};
+use cleanweb_core::{
+    AuditEvent, AuditRecord, Bank, BankEntry, Category, SiteEvent, SiteStatus, Verdict,
+};
 use sqlx::QueryBuilder;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use crate::common::store_impl;
+use crate::review::{
+    ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
+    ReviewRecord, Session, Suggestion, review_impl,
+};
 use crate::rows::{
-    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
-    site_event_from_row, sweep_from_row, user_from_row,
+    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row,
+    delivery_from_row, key_from_row, review_from_row, site_event_from_row, sweep_from_row,
+    user_from_row,
 };
 use crate::{
     ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,
@@ -70,6 +77,15 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// A transaction that holds the audit chain's advisory lock.
+    async fn begin_audited(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7250116)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -83,6 +99,8 @@ const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, a
        AND ($4::text IS NULL OR sweep_id = $4) ORDER BY sweep_id, job_no LIMIT 1 \
        FOR UPDATE SKIP LOCKED) \
      RETURNING sweep_id, job_no, payload, attempts";
+
+review_impl!(PgStore, sqlx::Postgres);
 
 store_impl!(PgStore, sqlx::Postgres, {
     fn kind(&self) -> &'static str {

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use cleanweb_core::auth::Role;
+use cleanweb_core::review::ReviewState;
 use cleanweb_core::{
     Action, AuditEvent, AuditRecord, Bank, Category, Decision, Signal, SiteEvent, SiteStatus,
     Source, Verdict,
@@ -89,6 +90,11 @@ pub(crate) fn decision_from_row(row: &impl Get) -> Result<DecisionRecord> {
         content_sha256: row.col("content_sha256")?,
         text: row.col("text")?,
         url: row.col("url")?,
+        image_sha256: row.col("image_sha256")?,
+        review_state: row
+            .col::<Option<String>>("review_state")?
+            .map(|s| ReviewState::from_str(&s).map_err(|e| c(&e)))
+            .transpose()?,
     })
 }
 
@@ -180,5 +186,45 @@ pub(crate) fn user_from_row(row: &impl Get) -> Result<User> {
         password_hash: row.col("password_hash")?,
         created_at_ms: row.col("created_at")?,
         disabled_at_ms: row.col("disabled_at")?,
+        locale: row.col("locale")?,
+        show_media: row.col::<i64>("show_media")? != 0,
+    })
+}
+
+pub(crate) fn review_from_row(row: &impl Get) -> Result<crate::ReviewRecord> {
+    let c = |m: &dyn std::fmt::Display| corrupt("reviews", m);
+    let decision: String = row.col("decision_id")?;
+    let outcome: String = row.col("outcome")?;
+    let category: Option<String> = row.col("category")?;
+    let verdict: String = row.col("machine_verdict")?;
+    Ok(crate::ReviewRecord {
+        id: row.col("id")?,
+        decision_id: Uuid::parse_str(&decision).map_err(|e| c(&e))?,
+        reviewer: row.col("reviewer")?,
+        outcome: outcome.parse().map_err(|e: String| c(&e))?,
+        category: category
+            .map(|s| Category::from_str(&s).map_err(|e| c(&e)))
+            .transpose()?,
+        note: row.col("note")?,
+        machine_verdict: Verdict::from_str(&verdict).map_err(|e| c(&e))?,
+        decided_at_ms: row.col("decided_at")?,
+        at_ms: row.col("at_ms")?,
+    })
+}
+
+pub(crate) fn delivery_from_row(row: &impl Get) -> Result<crate::Delivery> {
+    let id: String = row.col("id")?;
+    Ok(crate::Delivery {
+        id: Uuid::parse_str(&id).map_err(|e| corrupt("webhook_deliveries", e))?,
+        webhook: row.col("webhook")?,
+        event: row.col("event")?,
+        subject: row.col("subject")?,
+        payload: row.col("payload")?,
+        status: row.col("status")?,
+        attempts: u32::try_from(row.col::<i64>("attempts")?).unwrap_or(u32::MAX),
+        next_at_ms: row.col("next_at")?,
+        last_error: row.col("last_error")?,
+        created_at_ms: row.col("created_at")?,
+        done_at_ms: row.col("done_at")?,
     })
 }

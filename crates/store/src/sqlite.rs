@@ -3,7 +3,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cleanweb_core::auth::{Role, generate_key, hash_key};
-use cleanweb_core::{AuditEvent, AuditRecord, Bank, BankEntry, SiteEvent, SiteStatus};
+use cleanweb_core::{
+    AuditEvent, AuditRecord, Bank, BankEntry, Category, SiteEvent, SiteStatus, Verdict,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -11,9 +13,14 @@ use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::common::store_impl;
+use crate::review::{
+    ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
+    ReviewRecord, Session, Suggestion, review_impl,
+};
 use crate::rows::{
-    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row, key_from_row,
-    site_event_from_row, sweep_from_row, user_from_row,
+    Get, audit_from_row, bank_from_row, categories_of, corrupt, decision_from_row,
+    delivery_from_row, key_from_row, review_from_row, site_event_from_row, sweep_from_row,
+    user_from_row,
 };
 use crate::{
     ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,
@@ -103,6 +110,12 @@ impl SqliteStore {
         Ok(row.try_get::<String, _>(0)?)
     }
 
+    /// A write transaction that also holds the audit chain's lock:
+    /// BEGIN IMMEDIATE takes SQLite's one write lock up front.
+    async fn begin_audited(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -115,6 +128,8 @@ const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, a
        WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
        AND ($4 IS NULL OR sweep_id = $4) ORDER BY sweep_id, job_no LIMIT 1) \
      RETURNING sweep_id, job_no, payload, attempts";
+
+review_impl!(SqliteStore, sqlx::Sqlite);
 
 store_impl!(SqliteStore, sqlx::Sqlite, {
     fn kind(&self) -> &'static str {

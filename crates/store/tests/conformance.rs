@@ -261,3 +261,260 @@ async fn drop_schema(url: &str, schema: &str) -> bool {
         .await
         .is_ok()
 }
+
+/// The review workflow: queue, claims, decisions with deliveries and audit,
+/// webhook delivery states, sessions and preferences.
+async fn review_flow(store: &dyn Store) {
+    use cleanweb_core::auth::UserRole;
+    use cleanweb_core::review::{Outcome, ReviewState};
+    use cleanweb_store::{
+        ClaimOutcome, DeliveryResult, NewDelivery, NewReview, Queue, QueueQuery, Suggestion, User,
+    };
+
+    let review = record("r1", Verdict::Review, Source::Api);
+    let block = record("b1", Verdict::Block, Source::Sweep);
+    let allow = record("a1", Verdict::Allow, Source::Api);
+    store
+        .save_decisions(&[review.clone(), block.clone(), allow.clone()])
+        .await
+        .unwrap();
+    let q = |queue, sample| QueueQuery {
+        queue,
+        block_sample_per_10k: sample,
+        limit: 10,
+        ..Default::default()
+    };
+    let ids = |es: Vec<cleanweb_store::QueueEntry>| {
+        es.into_iter().map(|e| e.record.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.queue(&q(Queue::Open, 0)).await.unwrap()),
+        [review.id]
+    );
+    // A full sample brings the block in too; the allow never.
+    let all = ids(store.queue(&q(Queue::Open, 10_000)).await.unwrap());
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&block.id) && !all.contains(&allow.id));
+    assert_eq!(store.queue_counts(0).await.unwrap(), (1, 0));
+    let filtered = QueueQuery {
+        category: Some(Category::SexualServices),
+        ..q(Queue::Open, 10_000)
+    };
+    assert!(store.queue(&filtered).await.unwrap().is_empty());
+
+    // Claims: one holder at a time, renewable, free once expired.
+    assert!(matches!(
+        store.claim(review.id, "amy", 60_000).await.unwrap(),
+        ClaimOutcome::Mine(_)
+    ));
+    assert!(
+        matches!(store.claim(review.id, "bob", 60_000).await.unwrap(), ClaimOutcome::Held(c) if c.reviewer == "amy")
+    );
+    assert!(matches!(
+        store.claim(block.id, "amy", -1).await.unwrap(),
+        ClaimOutcome::Mine(_)
+    ));
+    assert!(
+        matches!(
+            store.claim(block.id, "bob", 60_000).await.unwrap(),
+            ClaimOutcome::Mine(_)
+        ),
+        "expired claims are free"
+    );
+    let claimed = store.queue(&q(Queue::Open, 0)).await.unwrap();
+    assert_eq!(claimed[0].claim.as_ref().unwrap().reviewer, "amy");
+
+    let new_review = |who: &str, outcome, admin| NewReview {
+        decision_id: review.id,
+        reviewer: who.into(),
+        is_admin: admin,
+        outcome,
+        category: Some(Category::SexualSuggestive),
+        note: "n".into(),
+        deliveries: vec![NewDelivery {
+            id: uuid::Uuid::now_v7(),
+            webhook: "platform".into(),
+            event: "takedown".into(),
+            subject: review.id.to_string(),
+            payload: "{}".into(),
+        }],
+        suggestion: Some(Suggestion {
+            term: "lingerie".into(),
+            category: Category::SexualSuggestive,
+            decision_id: Some(review.id),
+            suggested_by: who.into(),
+            at_ms: 0,
+        }),
+        audit: cleanweb_core::AuditEvent {
+            actor: format!("user:{who}"),
+            action: "review.decide".into(),
+            subject: review.id.to_string(),
+            details: serde_json::json!({}),
+        },
+    };
+    // Bob may not decide Amy's claimed item; Amy escalates; then only an admin decides.
+    let refused = store
+        .record_review(&new_review("bob", Outcome::Violation, false))
+        .await
+        .unwrap();
+    assert!(refused.unwrap_err().contains("amy"));
+    store
+        .record_review(&NewReview {
+            deliveries: vec![],
+            suggestion: None,
+            ..new_review("amy", Outcome::Escalate, false)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.queue_counts(0).await.unwrap(), (0, 1));
+    assert_eq!(
+        ids(store.queue(&q(Queue::Escalated, 0)).await.unwrap()),
+        [review.id]
+    );
+    let refused = store
+        .record_review(&new_review("amy", Outcome::Violation, false))
+        .await
+        .unwrap();
+    assert!(refused.unwrap_err().contains("admin"));
+    let done = store
+        .record_review(&new_review("root", Outcome::Violation, true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.machine_verdict, Verdict::Review);
+    assert_eq!(
+        store
+            .decision(review.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .review_state,
+        Some(ReviewState::Violation)
+    );
+    assert_eq!(store.queue_counts(0).await.unwrap(), (0, 0));
+    assert_eq!(store.reviews_of(review.id).await.unwrap().len(), 2);
+    assert_eq!(store.reviews_since(0, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.lexicon_suggestions(10).await.unwrap()[0].term,
+        "lingerie"
+    );
+    let audit = store.audit_events(None, 100).await.unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!(last.event.action, "review.decide");
+    assert_eq!(last.event.details["review_id"], done.id);
+    assert!(cleanweb_core::audit::verify(None, &audit).is_ok());
+    let volume = store.decision_volume(0).await.unwrap();
+    assert_eq!(volume.iter().map(|v| v.3).sum::<u64>(), 3);
+
+    // Deliveries: due, leased once, retried, dead, put back.
+    let due = store
+        .due_deliveries(cleanweb_store::now_ms() + 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let d = &due[0];
+    assert!(store.lease_delivery(d, i64::MAX / 4).await.unwrap());
+    assert!(
+        !store.lease_delivery(d, i64::MAX / 4).await.unwrap(),
+        "leased once"
+    );
+    store
+        .finish_delivery(
+            d.id,
+            &DeliveryResult::Retry {
+                next_at_ms: 0,
+                error: "HTTP 500".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let again = store
+        .due_deliveries(cleanweb_store::now_ms(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (1, Some("HTTP 500"))
+    );
+    store
+        .finish_delivery(
+            d.id,
+            &DeliveryResult::Dead {
+                error: "gone".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_deliveries(cleanweb_store::now_ms(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.deliveries(Some("dead"), 10).await.unwrap().len(), 1);
+    assert!(store.retry_delivery(d.id).await.unwrap());
+    assert!(!store.retry_delivery(d.id).await.unwrap());
+    store
+        .finish_delivery(d.id, &DeliveryResult::Delivered)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.deliveries_for(&review.id.to_string()).await.unwrap()[0].status,
+        "delivered"
+    );
+
+    // Sessions: live ones find their user; expired or deleted ones do not.
+    let user = User {
+        name: "amy".into(),
+        role: UserRole::Reviewer,
+        password_hash: "x".into(),
+        created_at_ms: 1,
+        disabled_at_ms: None,
+        locale: None,
+        show_media: false,
+    };
+    assert!(store.create_user(&user).await.unwrap());
+    let far = cleanweb_store::now_ms() + 60_000;
+    store.create_session("h1", "amy", "c1", far).await.unwrap();
+    store.create_session("h2", "amy", "c2", 1).await.unwrap();
+    let s = store.session("h1", far).await.unwrap().unwrap();
+    assert_eq!((s.user.name.as_str(), s.csrf.as_str()), ("amy", "c1"));
+    assert!(store.session("h2", far).await.unwrap().is_none(), "expired");
+    store.set_user_prefs("amy", Some("zh"), true).await.unwrap();
+    let s = store.session("h1", far).await.unwrap().unwrap();
+    assert_eq!(
+        (s.user.locale.as_deref(), s.user.show_media),
+        (Some("zh"), true)
+    );
+    store.delete_session("h1").await.unwrap();
+    assert!(store.session("h1", far).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .decisions_by_content(&review.content_sha256, 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn sqlite_review_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    review_flow(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_review_flow() {
+    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
+    let url = pg_url();
+    let store = PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
+    review_flow(&store).await;
+    store.close().await;
+    assert!(drop_schema(&url, &schema).await, "schema dropped");
+}

@@ -1,0 +1,485 @@
+//! The review console through the real server: roles, CSRF, XSS, login
+//! lockout, claims, decisions, takedown webhooks and their dead letters,
+//! and the audit trail they leave.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::web::{Client, Receiver, add_user};
+use common::{Server, cleanweb};
+use serde_json::json;
+
+const PW: &str = "correct horse battery";
+
+fn photo() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
+    )
+    .unwrap()
+}
+
+fn config(dir: &Path, extra: &str) -> String {
+    let path = dir.join("cleanweb.toml");
+    std::fs::write(
+        &path,
+        format!("[review]\nblock_sample_percent = 0.0\n\n[image]\nnudity = false\n\n{extra}"),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// A server with an admin, a reviewer and an auditor account.
+fn setup(dir: &Path, extra: &str) -> Server {
+    let data = dir.join("data");
+    for (name, role) in [
+        ("root", "admin"),
+        ("amy", "reviewer"),
+        ("bob", "reviewer"),
+        ("ada", "auditor"),
+    ] {
+        add_user(&data, name, role, PW);
+    }
+    let cfg = config(dir, extra);
+    Server::start(&data, &["--config", &cfg])
+}
+
+/// Moderates an item through the API and returns its decision id.
+fn submit(s: &Server, item: serde_json::Value) -> String {
+    let r = s.post_json("/v1/moderate", Some(s.key()), &item);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["decision_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not stored: {}", r.body))
+        .to_owned()
+}
+
+#[test]
+fn roles_are_enforced_on_every_console_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let id = submit(&s, json!({"text": "sexy lingerie here"}));
+    let routes: Vec<(&str, String, &[&str])> = vec![
+        ("GET", "/console/queue".into(), &["admin", "reviewer"]),
+        ("GET", "/console/next".into(), &["admin", "reviewer"]),
+        (
+            "GET",
+            format!("/console/items/{id}"),
+            &["admin", "reviewer"],
+        ),
+        (
+            "GET",
+            format!("/console/media/{id}"),
+            &["admin", "reviewer"],
+        ),
+        (
+            "POST",
+            format!("/console/items/{id}/decide"),
+            &["admin", "reviewer"],
+        ),
+        ("GET", "/console/stats".into(), &["admin", "auditor"]),
+        ("GET", "/console/audit".into(), &["admin", "auditor"]),
+        ("GET", "/console/webhooks".into(), &["admin"]),
+        ("POST", format!("/console/webhooks/{id}/retry"), &["admin"]),
+        ("GET", "/console/suggestions".into(), &["admin"]),
+    ];
+    let mut clients = [
+        ("admin", Client::login(&s.base, "root", PW)),
+        ("reviewer", Client::login(&s.base, "bob", PW)),
+        ("auditor", Client::login(&s.base, "ada", PW)),
+    ];
+    // A form needs the session's token to get as far as the role check.
+    let tokens: Vec<String> = clients
+        .iter_mut()
+        .map(|(role, c)| {
+            let home = if *role == "auditor" {
+                "/console/stats"
+            } else {
+                "/console/queue"
+            };
+            c.get(home).csrf()
+        })
+        .collect();
+    let mut anonymous = Client::new(&s.base);
+    for (method, path, allowed) in &routes {
+        for ((role, c), csrf) in clients.iter_mut().zip(&tokens) {
+            let r = match *method {
+                "GET" => c.get(path),
+                _ => c.post(path, &[("csrf", csrf), ("outcome", "escalate")]),
+            };
+            if allowed.contains(&*role) {
+                assert_ne!(
+                    r.status, 403,
+                    "{role} {method} {path} was refused: {}",
+                    r.body
+                );
+            } else {
+                assert_eq!(
+                    r.status, 403,
+                    "{role} {method} {path} was let through ({})",
+                    r.status
+                );
+                assert!(r.body.contains(*role), "the refusal names the role");
+            }
+        }
+        let r = match *method {
+            "GET" => anonymous.get(path),
+            _ => anonymous.post(path, &[("outcome", "escalate")]),
+        };
+        assert_eq!(
+            (r.status, r.location.as_deref()),
+            (303, Some("/console/login")),
+            "anonymous {method} {path}"
+        );
+    }
+    // Operator API keys cannot use the console, and console sessions cannot
+    // use the API.
+    let mut key_only = Client::new(&s.base);
+    key_only
+        .cookies
+        .insert("cw_session".into(), s.key().to_owned());
+    assert_eq!(key_only.get("/console/queue").status, 303);
+    let (_, cookies) = (&clients[0].0, clients[0].1.cookies.clone());
+    let session = cookies.get("cw_session").unwrap();
+    assert_eq!(s.get("/v1/decisions", Some(session)).status, 401);
+}
+
+#[test]
+fn forms_need_the_sessions_csrf_token_and_item_text_stays_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let id = submit(
+        &s,
+        json!({"text": "sexy lingerie <script>alert('pwned')</script><img src=x onerror=alert(1)>"}),
+    );
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{id}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        !page.body.contains("<script>alert"),
+        "script tag rendered live"
+    );
+    assert!(!page.body.contains("<img src=x"), "img tag rendered live");
+    assert!(
+        page.body.contains("&lt;script&gt;alert("),
+        "the text is shown, escaped"
+    );
+    let csp = &page.headers["content-security-policy"];
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+
+    // No token, a wrong token, another session's token: all refused.
+    let mut bob = Client::login(&s.base, "bob", PW);
+    let bobs = bob.get("/console/queue").csrf();
+    for token in [None, Some("0000"), Some(bobs.as_str())] {
+        let mut form = vec![("outcome", "violation"), ("category", "sexual.suggestive")];
+        if let Some(t) = token {
+            form.push(("csrf", t));
+        }
+        let r = amy.post(&format!("/console/items/{id}/decide"), &form);
+        assert_eq!(r.status, 403, "token {token:?}: {}", r.body);
+        assert!(r.body.contains("CSRF"));
+    }
+    let r = amy.post("/console/logout", &[]);
+    assert_eq!(r.status, 403, "logout needs the token too");
+    // The item is still undecided.
+    assert!(
+        amy.get(&format!("/console/items/{id}"))
+            .body
+            .contains("Waiting for review")
+    );
+    // Login itself refuses a form that did not come from the login page.
+    let mut stranger = Client::new(&s.base);
+    let r = stranger.post(
+        "/console/login",
+        &[("name", "amy"), ("password", PW), ("csrf", "x")],
+    );
+    assert_eq!(r.status, 403);
+
+    // Cookies: HttpOnly, SameSite=Strict, Secure by default.
+    let mut fresh = Client::new(&s.base);
+    let form = fresh.get("/console/login");
+    let csrf = form.csrf();
+    let r = fresh.post(
+        "/console/login",
+        &[("name", "amy"), ("password", PW), ("csrf", &csrf)],
+    );
+    let cookie = r.headers["set-cookie"]
+        .lines()
+        .find(|c| c.starts_with("cw_session="))
+        .unwrap()
+        .to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+}
+
+#[test]
+fn repeated_failed_logins_lock_the_account_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(
+        dir.path(),
+        "[console]\nmax_failed_logins = 3\nlockout_secs = 60\n",
+    );
+    let mut c = Client::new(&s.base);
+    for _ in 0..3 {
+        assert_eq!(c.try_login("amy", "wrong password!").status, 401);
+    }
+    // Locked: even the right password is refused for now.
+    let r = c.try_login("amy", PW);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("Try again in"));
+    // Unknown accounts answer like known ones.
+    let mut other = Client::new(&s.base);
+    let r = other.try_login("nobody", "wrong password!");
+    assert!(r.status == 401 || r.status == 429);
+    // The failures are audited.
+    let (code, out, _) = cleanweb(
+        &dir.path().join("data"),
+        &["audit", "export", "--format", "jsonl"],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert!(out.matches("\"login.failed\"").count() >= 3, "{out}");
+}
+
+#[test]
+fn claims_keep_two_reviewers_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let id = submit(&s, json!({"text": "sexy lingerie for sale"}));
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let mut bob = Client::login(&s.base, "bob", PW);
+    let r = amy.get("/console/next");
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/console/items/{id}").as_str())
+    );
+    let page = bob.get(&format!("/console/items/{id}"));
+    assert!(
+        page.body
+            .contains("Another reviewer is working on this item: amy"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("id=\"decide\""),
+        "no decision form while amy holds it"
+    );
+    assert!(bob.get("/console/queue").body.contains("claimed by"));
+    // Bob's next skips the claimed item.
+    assert_eq!(
+        bob.get("/console/next").location.as_deref(),
+        Some("/console/queue?done=empty")
+    );
+    let csrf = bob.get("/console/queue").csrf();
+    let r = bob.post(
+        &format!("/console/items/{id}/decide"),
+        &[("csrf", &csrf), ("outcome", "not_violation")],
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("amy is working on this item"));
+}
+
+#[test]
+fn a_violation_sends_a_signed_takedown_and_failures_reach_the_dead_letter_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = Receiver::start(vec![]);
+    // Fails twice, then takes it: two retries with backoff.
+    let flaky = Receiver::start(vec![500, 503]);
+    let dead = Receiver::start(vec![500]);
+    let s = setup(
+        dir.path(),
+        &format!(
+            "[[webhooks]]\nname = \"platform\"\nurl = \"{}\"\nsecret = \"s3cret\"\n\n\
+             [[webhooks]]\nname = \"flaky\"\nurl = \"{}\"\nsecret = \"flaky-secret\"\nmax_attempts = 5\n\n\
+             [[webhooks]]\nname = \"broken\"\nurl = \"{}\"\nsecret = \"x\"\nmax_attempts = 1\n",
+            good.url, flaky.url, dead.url
+        ),
+    );
+    let id = submit(
+        &s,
+        json!({"id": "post-9", "text": "sexy lingerie, call now", "url": "https://shop.bad-example.com/p/9", "meta": {"thread": 4}}),
+    );
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{id}"));
+    let r = amy.post(
+        &format!("/console/items/{id}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "violation"),
+            ("category", "sexual.services"),
+            ("note", "escort ad"),
+            ("add_site", "on"),
+            ("suggest_term", "call now"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location.unwrap().starts_with("/console/queue?done="));
+
+    let hook = good.next(Duration::from_secs(20));
+    let sig = &hook.headers["x-cleanweb-signature"];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        cleanweb_webhook::verify(b"s3cret", sig, &hook.body, now, 300),
+        "bad signature {sig}"
+    );
+    assert!(!cleanweb_webhook::verify(
+        b"other", sig, &hook.body, now, 300
+    ));
+    let body: serde_json::Value = serde_json::from_slice(&hook.body).unwrap();
+    assert_eq!(body["event"], "takedown");
+    assert_eq!(body["decision_id"], id);
+    assert_eq!(body["item_id"], "post-9");
+    assert_eq!(body["category"], "sexual.services");
+    assert_eq!(body["reviewer"], "amy");
+    assert_eq!(body["meta"]["thread"], 4);
+    assert_eq!(hook.headers["idempotency-key"], body["delivery_id"]);
+
+    // Retries keep the idempotency key.
+    let keys: Vec<String> = (0..3)
+        .map(|_| flaky.next(Duration::from_secs(30)).headers["idempotency-key"].clone())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "{keys:?}");
+
+    // The broken one is dead after its one attempt, listed for admins.
+    dead.next(Duration::from_secs(20));
+    let mut root = Client::login(&s.base, "root", PW);
+    let mut page = root.get("/console/webhooks");
+    for _ in 0..50 {
+        if page.body.contains("id=\"dead\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        page = root.get("/console/webhooks");
+    }
+    assert!(page.body.contains("id=\"dead\""), "{}", page.body);
+    assert!(page.body.contains("HTTP 500"));
+    // Retrying from the dead-letter list sends it again.
+    let at = page.body.find("/retry\"").unwrap();
+    let start = page.body[..at].rfind("/console/webhooks/").unwrap();
+    let retry_path = format!("{}/retry", &page.body[start..at]);
+    let r = root.post(&retry_path, &[("csrf", &page.csrf())]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        dead.next(Duration::from_secs(20)).headers["idempotency-key"].len(),
+        36
+    );
+
+    // Follow-ups: the site is on the watch list, the term is suggested.
+    let sites = s.get("/v1/sites?status=watch", Some(s.key())).json();
+    assert!(sites.to_string().contains("bad-example.com"), "{sites}");
+    assert!(root.get("/console/suggestions").body.contains("call now"));
+    let item = root.get(&format!("/console/items/{id}"));
+    assert!(
+        item.body
+            .contains("amy: Violation sexual.services escort ad"),
+        "{}",
+        item.body
+    );
+    assert!(item.body.contains("Takedown webhook platform: delivered"));
+
+    // Everything is in a chain that verifies.
+    let data = dir.path().join("data");
+    let (code, out, err) = cleanweb(&data, &["audit", "export", "--format", "jsonl"], "");
+    assert_eq!(code, 0, "{err}");
+    for action in [
+        "\"login\"",
+        "\"review.decide\"",
+        "\"webhook.delivered\"",
+        "\"webhook.dead\"",
+        "\"webhook.retry\"",
+        "\"site.status\"",
+    ] {
+        assert!(out.contains(action), "{action} not audited");
+    }
+    let (code, out, err) = cleanweb(&data, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn minors_media_is_never_sent_and_goes_to_escalation() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let key = s.key().to_owned();
+    let r = s.post_json(
+        "/v1/banks",
+        Some(&key),
+        &json!({"name": "csam", "signal": "pdq", "category": "sexual.minors", "action": "block"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let image = photo();
+    let r = s.post_typed(
+        "/v1/banks/csam/images",
+        Some(&key),
+        "application/octet-stream",
+        &image,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&image);
+    let id = submit(&s, json!({"image": b64, "text": "look"}));
+    // Another, benign image item for review shows its picture.
+    let mut amy = Client::login(&s.base, "amy", PW);
+    assert!(
+        !amy.get("/console/queue").body.contains(&id),
+        "not in the reviewers' queue"
+    );
+    let mut root = Client::login(&s.base, "root", PW);
+    let q = root.get("/console/queue?queue=escalated");
+    assert!(q.body.contains(&id), "in the escalation queue");
+    let page = root.get(&format!("/console/items/{id}"));
+    assert!(page.body.contains("id=\"withheld\""), "{}", page.body);
+    assert!(
+        !page.body.contains("/console/media/"),
+        "no media link at all"
+    );
+    let media = root.get(&format!("/console/media/{id}"));
+    assert_eq!(media.status, 403);
+    assert!(!media.headers["content-type"].starts_with("image/"));
+    assert!(page.body.contains("csam"), "the hash match is shown");
+}
+
+#[test]
+fn statistics_show_backlog_time_to_decision_and_overturns() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let a = submit(&s, json!({"text": "sexy lingerie one"}));
+    let _b = submit(&s, json!({"text": "sexy lingerie two"}));
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{a}"));
+    let r = amy.post(
+        &format!("/console/items/{a}/decide"),
+        &[("csrf", &page.csrf()), ("outcome", "not_violation")],
+    );
+    assert_eq!(r.status, 303);
+    let mut ada = Client::login(&s.base, "ada", PW);
+    let stats = ada.get("/console/stats");
+    assert_eq!(stats.status, 200);
+    assert!(
+        stats.body.contains("id=\"backlog-open\">1<"),
+        "{}",
+        stats.body
+    );
+    assert!(stats.body.contains("id=\"reviews\">1<"));
+    assert!(stats.body.contains("<td>amy</td><td>1</td>"));
+    assert!(stats.body.contains("sexual.suggestive"));
+    // The auditor reads the audit log in the console, in Chinese too.
+    let audit = ada.get("/console/audit");
+    assert!(audit.body.contains("review.decide"));
+    let csrf = audit.csrf();
+    assert_eq!(
+        ada.post("/console/prefs", &[("csrf", &csrf), ("locale", "zh")])
+            .status,
+        303
+    );
+    assert!(ada.get("/console/audit").body.contains("审计日志"));
+}

@@ -1,0 +1,309 @@
+//! The review console: server-rendered HTML (minijinja templates with
+//! autoescaping, compiled into the binary), a little JS for shortcuts and
+//! revealing media, and no build step.
+//!
+//! Every page sends a strict Content-Security-Policy (no inline script, no
+//! framing), so markup that slips into an item's text still cannot run.
+
+mod i18n;
+mod pages;
+mod review;
+pub mod session;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cleanweb_core::AuditEvent;
+use cleanweb_core::config::{ConsoleConfig, ReviewConfig};
+use minijinja::{Environment, Value};
+
+use crate::AppState;
+pub use session::LoginLimiter;
+
+/// What the console needs beyond the API's state.
+#[derive(Clone, Default)]
+pub struct ConsoleState {
+    pub review: ReviewConfig,
+    pub console: ConsoleConfig,
+    /// Evidence images, for the item page; `None` shows none.
+    pub blobs: Option<cleanweb_store::Blobs>,
+    /// Sends takedown webhooks; `None` when none are configured.
+    pub webhooks: Option<Arc<cleanweb_webhook::Sender>>,
+    pub logins: Arc<LoginLimiter>,
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route(
+            "/console/login",
+            get(session::login_form).post(session::login),
+        )
+        .route("/console/logout", post(session::logout))
+        .route("/console/prefs", post(pages::prefs))
+        .route("/console/queue", get(review::queue))
+        .route("/console/next", get(review::next))
+        .route("/console/items/{id}", get(review::item))
+        .route("/console/items/{id}/decide", post(review::decide))
+        .route("/console/media/{id}", get(review::media))
+        .route("/console/stats", get(pages::stats))
+        .route("/console/audit", get(pages::audit_log))
+        .route("/console/webhooks", get(pages::webhooks))
+        .route("/console/webhooks/{id}/retry", post(pages::retry_webhook))
+        .route("/console/suggestions", get(pages::suggestions))
+        .route("/console/static/console.js", get(static_js))
+        .route("/console/static/console.css", get(static_css))
+}
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, text) in [
+        (
+            "base.html",
+            include_str!("../../console/templates/base.html"),
+        ),
+        (
+            "login.html",
+            include_str!("../../console/templates/login.html"),
+        ),
+        (
+            "error.html",
+            include_str!("../../console/templates/error.html"),
+        ),
+        (
+            "queue.html",
+            include_str!("../../console/templates/queue.html"),
+        ),
+        (
+            "item.html",
+            include_str!("../../console/templates/item.html"),
+        ),
+        (
+            "stats.html",
+            include_str!("../../console/templates/stats.html"),
+        ),
+        (
+            "audit.html",
+            include_str!("../../console/templates/audit.html"),
+        ),
+        (
+            "webhooks.html",
+            include_str!("../../console/templates/webhooks.html"),
+        ),
+        (
+            "suggestions.html",
+            include_str!("../../console/templates/suggestions.html"),
+        ),
+    ] {
+        // Templates are compiled in; a unit test renders each, so an error
+        // here cannot ship.
+        if let Err(e) = env.add_template(name, text) {
+            tracing::error!(template = name, error = %e, "console template does not compile");
+        }
+    }
+    env
+});
+
+/// The language for a request without a session.
+pub fn locale_of(headers: &HeaderMap) -> &'static str {
+    i18n::negotiate(
+        None,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// A page to render: a template and its context.
+pub struct Page {
+    template: &'static str,
+    locale: &'static str,
+    status: StatusCode,
+    ctx: BTreeMap<String, Value>,
+}
+
+impl Page {
+    pub fn new(template: &'static str, locale: &'static str) -> Page {
+        let mut ctx = BTreeMap::new();
+        ctx.insert("t".into(), Value::from_serialize(i18n::catalogue(locale)));
+        ctx.insert("locale".into(), Value::from(locale));
+        Page {
+            template,
+            locale,
+            status: StatusCode::OK,
+            ctx,
+        }
+    }
+
+    /// A page for a signed-in user: the menu, the CSRF token, preferences.
+    pub fn for_user(template: &'static str, u: &session::ConsoleUser) -> Page {
+        use cleanweb_core::auth::UserRole::*;
+        let role = u.user.role;
+        Page::new(template, u.locale)
+            .with("user", &u.user.name)
+            .with("role", role.as_str())
+            .with("csrf", &u.csrf)
+            .with("show_media", &u.user.show_media)
+            .with("pref_locale", &u.user.locale)
+            .with("can_review", &matches!(role, Admin | Reviewer))
+            .with("can_audit", &matches!(role, Admin | Auditor))
+            .with("is_admin", &(role == Admin))
+    }
+
+    pub fn with(mut self, key: &str, value: &(impl serde::Serialize + ?Sized)) -> Page {
+        self.ctx.insert(key.into(), Value::from_serialize(value));
+        self
+    }
+
+    pub fn status(mut self, status: StatusCode) -> Page {
+        self.status = status;
+        self
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let rendered = TEMPLATES
+            .get_template(self.template)
+            .and_then(|t| t.render(&self.ctx));
+        match rendered {
+            Ok(html) => html_response(self.status, html),
+            Err(e) => {
+                tracing::error!(template = self.template, error = %e, "console page failed to render");
+                let msg = i18n::message(self.locale, "error_internal", &[]);
+                html_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("<!doctype html><title>500</title><p>{msg}</p>"),
+                )
+            }
+        }
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut resp = (status, html).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    secure_headers(h);
+    resp
+}
+
+/// No inline script or style, no framing, nothing cached, no referrer.
+fn secure_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A time for people: RFC 3339, to the second, UTC.
+pub fn when(ms: i64) -> String {
+    let d = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0).unsigned_abs());
+    humantime::format_rfc3339_seconds(d).to_string()
+}
+
+/// An error page in the user's language.
+pub fn page_error(
+    locale: &'static str,
+    status: StatusCode,
+    key: &str,
+    args: &[(&str, &str)],
+) -> Response {
+    Page::new("error.html", locale)
+        .with("code", &status.as_u16())
+        .with("message", &i18n::message(locale, key, args))
+        .status(status)
+        .into_response()
+}
+
+/// Appends to the audit log; a failure is logged, never shown as success
+/// silently: the caller's action has already happened.
+pub async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: serde_json::Value,
+) {
+    let event = AuditEvent {
+        actor: actor.into(),
+        action: action.into(),
+        subject: subject.into(),
+        details,
+    };
+    if let Err(e) = state.store.append_audit(&event).await {
+        tracing::error!(error = %e, action, subject, "the audit log could not be written");
+    }
+}
+
+async fn static_js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../console/static/console.js"),
+    )
+}
+
+async fn static_css() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("../../console/static/console.css"),
+    )
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        for name in [
+            "base.html",
+            "login.html",
+            "error.html",
+            "queue.html",
+            "item.html",
+            "stats.html",
+            "audit.html",
+            "webhooks.html",
+            "suggestions.html",
+        ] {
+            assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The console's other pages: statistics and the audit log (auditors and
+//! admins), webhook deliveries and lexicon suggestions (admins), and
+//! preferences (everyone).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use cleanweb_core::Verdict;
+use cleanweb_core::auth::UserRole;
+use cleanweb_core::review::Outcome;
+use cleanweb_store::{ReviewRecord, now_ms};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::session::ConsoleUser;
+use super::{Page, audit, page_error};
+use crate::AppState;
+
+const AUDITORS: &[UserRole] = &[UserRole::Admin, UserRole::Auditor];
+const ADMINS: &[UserRole] = &[UserRole::Admin];
+
+fn store_error(u: &ConsoleUser, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console store call failed");
+    page_error(
+        u.locale,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error_store",
+        &[],
+    )
+}
+
+pub async fn home(u: ConsoleUser) -> Response {
+    let to = if u.user.role == UserRole::Auditor {
+        "/console/stats"
+    } else {
+        "/console/queue"
+    };
+    Redirect::to(to).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PrefsForm {
+    csrf: Option<String>,
+    locale: Option<String>,
+    show_media: Option<String>,
+}
+
+pub async fn prefs(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Form(f): Form<PrefsForm>,
+) -> Response {
+    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
+        return r;
+    }
+    let locale = f
+        .locale
+        .as_deref()
+        .filter(|l| super::i18n::LOCALES.contains(l));
+    let show = f.show_media.as_deref() == Some("on");
+    if let Err(e) = state.store.set_user_prefs(&u.user.name, locale, show).await {
+        return store_error(&u, e);
+    }
+    Redirect::to("/console").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct StatsParams {
+    days: Option<u32>,
+}
+
+/// The `p`-th percentile (0..=100) of sorted values, nearest rank.
+fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+fn duration(ms: Option<i64>) -> String {
+    match ms {
+        None => "–".into(),
+        Some(ms) => {
+            let s = ms.max(0) / 1000;
+            if s < 120 {
+                format!("{s} s")
+            } else if s < 7200 {
+                format!("{} min", s / 60)
+            } else {
+                format!("{:.1} h", s as f64 / 3600.0)
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct ReviewerStats {
+    name: String,
+    decisions: u64,
+    violations: u64,
+    not_violations: u64,
+    escalations: u64,
+}
+
+/// What the statistics page shows, computed from reviews and decisions in a
+/// window.
+#[derive(Serialize, Default, Debug, PartialEq)]
+pub struct Stats {
+    pub reviews: u64,
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+    /// Reviews of machine blocks judged not a violation (false positives).
+    pub false_positives: u64,
+    /// Of reviewed machine blocks, the share overturned, in percent.
+    pub overturn_percent: Option<f64>,
+    /// Of reviewed `review` decisions, the share found a violation.
+    pub confirm_percent: Option<f64>,
+}
+
+pub fn review_stats(reviews: &[ReviewRecord]) -> Stats {
+    // Time to decision counts each item's first final review.
+    let mut first: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for r in reviews.iter().filter(|r| r.outcome != Outcome::Escalate) {
+        first
+            .entry(r.decision_id)
+            .or_insert(r.at_ms - r.decided_at_ms);
+    }
+    let mut times: Vec<i64> = first.into_values().collect();
+    times.sort_unstable();
+    let final_of = |v: Verdict| {
+        reviews
+            .iter()
+            .filter(move |r| r.machine_verdict == v && r.outcome != Outcome::Escalate)
+    };
+    let blocks = final_of(Verdict::Block).count() as u64;
+    let fp = final_of(Verdict::Block)
+        .filter(|r| r.outcome == Outcome::NotViolation)
+        .count() as u64;
+    let reviewed = final_of(Verdict::Review).count() as u64;
+    let confirmed = final_of(Verdict::Review)
+        .filter(|r| r.outcome == Outcome::Violation)
+        .count() as u64;
+    let pct = |a: u64, b: u64| (b > 0).then(|| (a as f64 * 1000.0 / b as f64).round() / 10.0);
+    Stats {
+        reviews: reviews.len() as u64,
+        p50_ms: percentile(&times, 50),
+        p95_ms: percentile(&times, 95),
+        false_positives: fp,
+        overturn_percent: pct(fp, blocks),
+        confirm_percent: pct(confirmed, reviewed),
+    }
+}
+
+pub async fn stats(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Query(p): Query<StatsParams>,
+) -> Response {
+    if let Err(r) = u.require(AUDITORS) {
+        return r;
+    }
+    let days = p.days.unwrap_or(30).clamp(1, 366);
+    let since = now_ms() - i64::from(days) * 86_400_000;
+    let reviews = match state.store.reviews_since(since, 200_000).await {
+        Ok(r) => r,
+        Err(e) => return store_error(&u, e),
+    };
+    let (open, escalated) = match state
+        .store
+        .queue_counts(state.console.review.block_sample_per_10k())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return store_error(&u, e),
+    };
+    let volume = match state.store.decision_volume(since).await {
+        Ok(v) => v,
+        Err(e) => return store_error(&u, e),
+    };
+    let s = review_stats(&reviews);
+    let mut per_reviewer: BTreeMap<String, ReviewerStats> = BTreeMap::new();
+    for r in &reviews {
+        let e = per_reviewer
+            .entry(r.reviewer.clone())
+            .or_insert_with(|| ReviewerStats {
+                name: r.reviewer.clone(),
+                ..Default::default()
+            });
+        e.decisions += 1;
+        match r.outcome {
+            Outcome::Violation => e.violations += 1,
+            Outcome::NotViolation => e.not_violations += 1,
+            Outcome::Escalate => e.escalations += 1,
+        }
+    }
+    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_source: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+    for (source, cats, verdict, n) in volume {
+        for c in cats.split_whitespace() {
+            *by_category.entry(c.to_owned()).or_default() += n;
+        }
+        let slot = match verdict.as_str() {
+            "allow" => 0,
+            "review" => 1,
+            _ => 2,
+        };
+        by_source.entry(source).or_default()[slot] += n;
+    }
+    Page::for_user("stats.html", &u)
+        .with("days", &days)
+        .with("open", &open)
+        .with("escalated", &escalated)
+        .with("reviews", &s.reviews)
+        .with("p50", &duration(s.p50_ms))
+        .with("p95", &duration(s.p95_ms))
+        .with("false_positives", &s.false_positives)
+        .with("overturn", &s.overturn_percent)
+        .with("confirm", &s.confirm_percent)
+        .with("reviewers", &per_reviewer.into_values().collect::<Vec<_>>())
+        .with("by_category", &by_category)
+        .with("by_source", &by_source)
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct AuditRow {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    details: String,
+    hash: String,
+}
+
+pub async fn audit_page(
+    state: &AppState,
+    u: &ConsoleUser,
+    after: Option<u64>,
+) -> Result<Page, Response> {
+    let events = state
+        .store
+        .audit_events(after, 100)
+        .await
+        .map_err(|e| store_error(u, e))?;
+    let next = (events.len() == 100)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    let rows: Vec<AuditRow> = events
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: super::when(e.at_ms),
+            actor: e.event.actor,
+            action: e.event.action,
+            subject: e.event.subject,
+            details: e.event.details.to_string(),
+            hash: e.hash.chars().take(12).collect(),
+        })
+        .collect();
+    Ok(Page::for_user("audit.html", u)
+        .with("rows", &rows)
+        .with("next", &next))
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Query(p): Query<AuditParams>,
+) -> Response {
+    if let Err(r) = u.require(AUDITORS) {
+        return r;
+    }
+    match audit_page(&state, &u, p.after).await {
+        Ok(page) => page.into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    id: String,
+    webhook: String,
+    subject: String,
+    status: String,
+    attempts: u32,
+    last_error: Option<String>,
+    created: String,
+}
+
+pub async fn webhooks(State(state): State<AppState>, u: ConsoleUser) -> Response {
+    if let Err(r) = u.require(ADMINS) {
+        return r;
+    }
+    let rows = |ds: Vec<cleanweb_store::Delivery>| -> Vec<DeliveryRow> {
+        ds.into_iter()
+            .map(|d| DeliveryRow {
+                id: d.id.to_string(),
+                webhook: d.webhook,
+                subject: d.subject,
+                status: d.status,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                created: super::when(d.created_at_ms),
+            })
+            .collect()
+    };
+    let dead = match state.store.deliveries(Some("dead"), 500).await {
+        Ok(d) => rows(d),
+        Err(e) => return store_error(&u, e),
+    };
+    let recent = match state.store.deliveries(None, 100).await {
+        Ok(d) => rows(d),
+        Err(e) => return store_error(&u, e),
+    };
+    let configured = state
+        .console
+        .webhooks
+        .as_ref()
+        .map(|s| s.names())
+        .unwrap_or_default();
+    Page::for_user("webhooks.html", &u)
+        .with("dead", &dead)
+        .with("recent", &recent)
+        .with("configured", &configured)
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+pub async fn retry_webhook(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
+        return r;
+    }
+    if let Err(r) = u.require(ADMINS) {
+        return r;
+    }
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    match state.store.retry_delivery(id).await {
+        Ok(true) => {
+            audit(
+                &state,
+                &u.actor(),
+                "webhook.retry",
+                &id.to_string(),
+                serde_json::json!({}),
+            )
+            .await;
+            if let Some(s) = &state.console.webhooks {
+                s.wake();
+            }
+            Redirect::to("/console/webhooks").into_response()
+        }
+        Ok(false) => page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => store_error(&u, e),
+    }
+}
+
+#[derive(Serialize)]
+struct SuggestionRow {
+    term: String,
+    category: &'static str,
+    decision: Option<String>,
+    by: String,
+    at: String,
+}
+
+pub async fn suggestions(State(state): State<AppState>, u: ConsoleUser) -> Response {
+    if let Err(r) = u.require(ADMINS) {
+        return r;
+    }
+    let rows: Vec<SuggestionRow> = match state.store.lexicon_suggestions(500).await {
+        Ok(s) => s
+            .into_iter()
+            .map(|s| SuggestionRow {
+                term: s.term,
+                category: s.category.as_str(),
+                decision: s.decision_id.map(|d| d.to_string()),
+                by: s.suggested_by,
+                at: super::when(s.at_ms),
+            })
+            .collect(),
+        Err(e) => return store_error(&u, e),
+    };
+    Page::for_user("suggestions.html", &u)
+        .with("rows", &rows)
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn review(outcome: Outcome, machine: Verdict, wait_ms: i64, id: u128) -> ReviewRecord {
+        ReviewRecord {
+            id: 0,
+            decision_id: Uuid::from_u128(id),
+            reviewer: "r".into(),
+            outcome,
+            category: None,
+            note: String::new(),
+            machine_verdict: machine,
+            decided_at_ms: 0,
+            at_ms: wait_ms,
+        }
+    }
+
+    #[test]
+    fn stats_count_first_final_reviews_and_overturns() {
+        let rs = vec![
+            review(Outcome::Escalate, Verdict::Review, 1, 1),
+            review(Outcome::Violation, Verdict::Review, 10_000, 1),
+            review(Outcome::NotViolation, Verdict::Review, 20_000, 2),
+            review(Outcome::NotViolation, Verdict::Block, 30_000, 3),
+            review(Outcome::Violation, Verdict::Block, 40_000, 4),
+        ];
+        let s = review_stats(&rs);
+        assert_eq!(s.reviews, 5);
+        assert_eq!(s.p50_ms, Some(20_000));
+        assert_eq!(s.p95_ms, Some(40_000));
+        assert_eq!(s.false_positives, 1);
+        assert_eq!(s.overturn_percent, Some(50.0));
+        assert_eq!(s.confirm_percent, Some(50.0));
+        assert_eq!(review_stats(&[]), Stats::default());
+        assert_eq!(percentile(&[5], 95), Some(5));
+    }
+}

@@ -1,0 +1,919 @@
+//! The reviewer's pages: the queue, an item with its evidence, the
+//! decision and what follows it, and the (blurred) media.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cleanweb_core::auth::UserRole;
+use cleanweb_core::review::{Outcome, ReviewState, is_minors};
+use cleanweb_core::{Category, Evidence, SiteEvent, SiteStatus, Source};
+use cleanweb_store::{
+    ClaimOutcome, DecisionRecord, NewDelivery, NewReview, Queue, QueueQuery, QueueSort, Suggestion,
+    now_ms,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::session::ConsoleUser;
+use super::{Page, audit, i18n, page_error, when};
+use crate::AppState;
+
+const REVIEWERS: &[UserRole] = &[UserRole::Admin, UserRole::Reviewer];
+
+fn store_error(u: &ConsoleUser, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console store call failed");
+    page_error(
+        u.locale,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error_store",
+        &[],
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueParams {
+    queue: Option<String>,
+    category: Option<String>,
+    source: Option<String>,
+    /// `1h`, `1d`, `7d`: only items younger than this.
+    age: Option<String>,
+    sort: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    priority: i64,
+    verdict: &'static str,
+    categories: Vec<&'static str>,
+    source: &'static str,
+    age: String,
+    excerpt: String,
+    has_image: bool,
+    minors: bool,
+    claimed_by: Option<String>,
+}
+
+fn age(ms: i64) -> String {
+    let s = (now_ms() - ms).max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn categories(r: &DecisionRecord) -> Vec<&'static str> {
+    let mut c: Vec<Category> = r.decision.labels.iter().map(|l| l.category).collect();
+    c.sort();
+    c.dedup();
+    c.into_iter().map(Category::as_str).collect()
+}
+
+fn excerpt(r: &DecisionRecord) -> String {
+    let text = r.text.as_deref().or(r.url.as_deref()).unwrap_or("");
+    let mut s: String = text.chars().take(140).collect();
+    if text.chars().nth(140).is_some() {
+        s.push('…');
+    }
+    s
+}
+
+fn queue_query(state: &AppState, p: &QueueParams, limit: u32) -> QueueQuery {
+    QueueQuery {
+        queue: if p.queue.as_deref() == Some("escalated") {
+            Queue::Escalated
+        } else {
+            Queue::Open
+        },
+        category: p.category.as_deref().and_then(|c| c.parse().ok()),
+        source: p.source.as_deref().and_then(|s| s.parse::<Source>().ok()),
+        min_age_ms: None,
+        max_age_ms: p.age.as_deref().and_then(|a| match a {
+            "1h" => Some(3_600_000),
+            "1d" => Some(86_400_000),
+            "7d" => Some(7 * 86_400_000),
+            _ => None,
+        }),
+        sort: match p.sort.as_deref() {
+            Some("oldest") => QueueSort::Oldest,
+            Some("newest") => QueueSort::Newest,
+            _ => QueueSort::Priority,
+        },
+        block_sample_per_10k: state.console.review.block_sample_per_10k(),
+        limit,
+    }
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Query(p): Query<QueueParams>,
+) -> Response {
+    if let Err(r) = u.require(REVIEWERS) {
+        return r;
+    }
+    let q = queue_query(&state, &p, 200);
+    let entries = match state.store.queue(&q).await {
+        Ok(e) => e,
+        Err(e) => return store_error(&u, e),
+    };
+    let counts = match state
+        .store
+        .queue_counts(state.console.review.block_sample_per_10k())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return store_error(&u, e),
+    };
+    let rows: Vec<Row> = entries
+        .iter()
+        .map(|e| Row {
+            id: e.record.id.to_string(),
+            priority: cleanweb_core::review::priority(&e.record.decision),
+            verdict: e.record.decision.verdict.as_str(),
+            categories: categories(&e.record),
+            source: e.record.source.as_str(),
+            age: age(e.record.created_at_ms),
+            excerpt: excerpt(&e.record),
+            has_image: e.record.image_sha256.is_some(),
+            minors: is_minors(&e.record.decision),
+            claimed_by: e
+                .claim
+                .as_ref()
+                .filter(|c| c.reviewer != u.user.name)
+                .map(|c| c.reviewer.clone()),
+        })
+        .collect();
+    let all_categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    Page::for_user("queue.html", &u)
+        .with("rows", &rows)
+        .with("open_count", &counts.0)
+        .with("escalated_count", &counts.1)
+        .with("queue", &p.queue.as_deref().unwrap_or("open"))
+        .with("category", &p.category)
+        .with("source", &p.source)
+        .with("age", &p.age)
+        .with("sort", &p.sort)
+        .with("done", &p.done)
+        .with("all_categories", &all_categories)
+        .with("all_sources", &["api", "cli", "sweep", "report"])
+        .into_response()
+}
+
+/// Claims the first item nobody else holds and opens it.
+pub async fn next(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Query(p): Query<QueueParams>,
+) -> Response {
+    if let Err(r) = u.require(REVIEWERS) {
+        return r;
+    }
+    let q = queue_query(&state, &p, 50);
+    let entries = match state.store.queue(&q).await {
+        Ok(e) => e,
+        Err(e) => return store_error(&u, e),
+    };
+    for e in entries {
+        if e.claim.as_ref().is_some_and(|c| c.reviewer != u.user.name) {
+            continue;
+        }
+        match state
+            .store
+            .claim(e.record.id, &u.user.name, claim_ms(&state))
+            .await
+        {
+            Ok(ClaimOutcome::Mine(_)) => {
+                return Redirect::to(&format!("/console/items/{}", e.record.id)).into_response();
+            }
+            Ok(ClaimOutcome::Held(_)) => continue,
+            Err(e) => return store_error(&u, e),
+        }
+    }
+    Redirect::to("/console/queue?done=empty").into_response()
+}
+
+fn claim_ms(state: &AppState) -> i64 {
+    i64::try_from(state.console.review.claim_minutes.max(1) * 60_000).unwrap_or(i64::MAX / 2)
+}
+
+/// A piece of the item's text, highlighted where evidence points.
+#[derive(Serialize)]
+struct Segment {
+    text: String,
+    hit: Option<String>,
+}
+
+/// Cuts `text` at the span evidence of the `text` field (char offsets),
+/// merging overlaps, so the template can mark the hits.
+fn segments(text: &str, r: &DecisionRecord) -> Vec<Segment> {
+    let mut spans: Vec<(usize, usize, String)> = r
+        .decision
+        .labels
+        .iter()
+        .flat_map(|l| {
+            l.evidence.iter().filter_map(move |e| match e {
+                Evidence::Span {
+                    field,
+                    start,
+                    end,
+                    term,
+                    ..
+                } if field == "text" && start < end => {
+                    Some((*start, *end, format!("{term} · {}", l.category)))
+                }
+                _ => None,
+            })
+        })
+        .collect();
+    spans.sort();
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut i = 0;
+    while i < spans.len() {
+        let (start, mut end, label) = spans[i].clone();
+        let start = start.clamp(pos, chars.len());
+        let mut labels = vec![label];
+        while i + 1 < spans.len() && spans[i + 1].0 < end {
+            i += 1;
+            end = end.max(spans[i].1);
+            labels.push(spans[i].2.clone());
+        }
+        let end = end.min(chars.len());
+        if start > pos {
+            out.push(Segment {
+                text: chars[pos..start].iter().collect(),
+                hit: None,
+            });
+            pos = start;
+        }
+        if end > start {
+            labels.dedup();
+            out.push(Segment {
+                text: chars[start..end].iter().collect(),
+                hit: Some(labels.join("; ")),
+            });
+            pos = end;
+        }
+        i += 1;
+    }
+    if pos < chars.len() {
+        out.push(Segment {
+            text: chars[pos..].iter().collect(),
+            hit: None,
+        });
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct LabelView {
+    category: &'static str,
+    score: String,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct BoxView {
+    class: String,
+    score: String,
+    rect: String,
+}
+
+#[derive(Serialize)]
+struct HashView {
+    bank: String,
+    distance: u32,
+    entry: String,
+}
+
+#[derive(Serialize)]
+struct LinkView {
+    url: String,
+    list: String,
+    entry: String,
+}
+
+#[derive(Serialize)]
+struct HistoryEntry {
+    at: String,
+    what: String,
+}
+
+pub async fn item(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = u.require(REVIEWERS) {
+        return r;
+    }
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    let record = match state.store.decision(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => return store_error(&u, e),
+    };
+    let open = record.review_state.is_none_or(ReviewState::is_open);
+    let escalated = record.review_state == Some(ReviewState::Escalated);
+    let may_decide = open && (!escalated || u.user.role == UserRole::Admin);
+    // Opening an item one may decide claims it.
+    let mut held_by = None;
+    if may_decide {
+        match state.store.claim(id, &u.user.name, claim_ms(&state)).await {
+            Ok(ClaimOutcome::Held(c)) => held_by = Some(c.reviewer),
+            Ok(ClaimOutcome::Mine(_)) => {}
+            Err(e) => return store_error(&u, e),
+        }
+    }
+    let d = &record.decision;
+    let minors = is_minors(d);
+    let labels: Vec<LabelView> = d
+        .labels
+        .iter()
+        .map(|l| LabelView {
+            category: l.category.as_str(),
+            score: format!("{:.2}", l.score),
+            source: l.source.clone(),
+        })
+        .collect();
+    let mut boxes = Vec::new();
+    let mut hashes = Vec::new();
+    let mut links = Vec::new();
+    let mut other_spans = Vec::new();
+    for e in d.labels.iter().flat_map(|l| &l.evidence) {
+        match e {
+            Evidence::Region { class, score, rect } => boxes.push(BoxView {
+                class: class.clone(),
+                score: format!("{score:.2}"),
+                rect: format!("{} {} {} {}", rect[0], rect[1], rect[2], rect[3]),
+            }),
+            Evidence::Hash {
+                bank,
+                distance,
+                entry,
+            } => hashes.push(HashView {
+                bank: bank.clone(),
+                distance: *distance,
+                entry: entry.clone(),
+            }),
+            Evidence::Url { url, list, entry } => links.push(LinkView {
+                url: url.clone(),
+                list: list.clone(),
+                entry: entry.clone(),
+            }),
+            Evidence::Span {
+                field,
+                matched,
+                term,
+                ..
+            } if field != "text" => other_spans.push(format!("{field}: {matched} ({term})")),
+            Evidence::Span { .. } => {}
+        }
+    }
+    let mut history = vec![HistoryEntry {
+        at: when(record.created_at_ms),
+        what: i18n::message(
+            u.locale,
+            "history_machine",
+            &[
+                ("verdict", d.verdict.as_str()),
+                ("source", record.source.as_str()),
+            ],
+        ),
+    }];
+    match state.store.reviews_of(id).await {
+        Ok(reviews) => history.extend(reviews.into_iter().map(|r| HistoryEntry {
+            at: when(r.at_ms),
+            what: i18n::message(
+                u.locale,
+                "history_review",
+                &[
+                    ("reviewer", &r.reviewer),
+                    (
+                        "outcome",
+                        &i18n::message(u.locale, &format!("outcome_{}", r.outcome), &[]),
+                    ),
+                    ("category", r.category.map_or("", |c| c.as_str())),
+                    ("note", &r.note),
+                ],
+            ),
+        })),
+        Err(e) => return store_error(&u, e),
+    }
+    match state.store.deliveries_for(&id.to_string()).await {
+        Ok(ds) => history.extend(ds.into_iter().map(|dl| HistoryEntry {
+            at: when(dl.created_at_ms),
+            what: i18n::message(
+                u.locale,
+                "history_webhook",
+                &[
+                    ("webhook", &dl.webhook),
+                    ("status", &dl.status),
+                    ("attempts", &dl.attempts.to_string()),
+                ],
+            ),
+        })),
+        Err(e) => return store_error(&u, e),
+    }
+    let same_content: Vec<String> = match state
+        .store
+        .decisions_by_content(&record.content_sha256, 20)
+        .await
+    {
+        Ok(rs) => rs
+            .into_iter()
+            .filter(|r| r.id != id)
+            .map(|r| r.id.to_string())
+            .collect(),
+        Err(e) => return store_error(&u, e),
+    };
+    let banks: Vec<String> = match state.store.banks().await {
+        Ok(b) => b.into_iter().map(|b| b.name).collect(),
+        Err(e) => return store_error(&u, e),
+    };
+    let text_segments = record.text.as_deref().map(|t| segments(t, &record));
+    let top = d
+        .labels
+        .iter()
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map(|l| l.category.as_str());
+    let all_categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    Page::for_user("item.html", &u)
+        .with("id", &id.to_string())
+        .with("verdict", d.verdict.as_str())
+        .with("client_id", &d.id)
+        .with("source", record.source.as_str())
+        .with("created", &when(record.created_at_ms))
+        .with("url", &record.url)
+        .with("state", &record.review_state.map(|s| s.as_str()))
+        .with("labels", &labels)
+        .with("segments", &text_segments)
+        .with("other_spans", &other_spans)
+        .with("has_image", &record.image_sha256.is_some())
+        .with("minors", &minors)
+        .with("boxes", &boxes)
+        .with("hashes", &hashes)
+        .with("links", &links)
+        .with("history", &history)
+        .with("same_content", &same_content)
+        .with("may_decide", &(may_decide && held_by.is_none()))
+        .with("held_by", &held_by)
+        .with("escalated", &escalated)
+        .with("banks", &banks)
+        .with("top_category", &top)
+        .with("all_categories", &all_categories)
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    csrf: Option<String>,
+    outcome: String,
+    category: Option<String>,
+    #[serde(default)]
+    note: String,
+    /// A bank to add the image's hash to.
+    add_to_bank: Option<String>,
+    /// "on": put the item URL's domain on the site registry's watch list.
+    add_site: Option<String>,
+    /// A term to propose for the lexicon.
+    suggest_term: Option<String>,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
+        return r;
+    }
+    if let Err(r) = u.require(REVIEWERS) {
+        return r;
+    }
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    let Ok(outcome) = f.outcome.parse::<Outcome>() else {
+        return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]);
+    };
+    let category = match f.category.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => match c.parse::<Category>() {
+            Ok(c) => Some(c),
+            Err(_) => return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]),
+        },
+        None => None,
+    };
+    if outcome == Outcome::Violation && category.is_none() {
+        return page_error(
+            u.locale,
+            StatusCode::BAD_REQUEST,
+            "error_need_category",
+            &[],
+        );
+    }
+    let note: String = f.note.chars().take(2000).collect();
+    let record = match state.store.decision(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => return store_error(&u, e),
+    };
+    let category = if outcome == Outcome::Violation {
+        category
+    } else {
+        None
+    };
+    let deliveries = match (outcome, &state.console.webhooks) {
+        (Outcome::Violation, Some(sender)) => sender
+            .names()
+            .into_iter()
+            .map(|webhook| {
+                let delivery = Uuid::now_v7();
+                let payload = serde_json::json!({
+                    "event": "takedown",
+                    "delivery_id": delivery.to_string(),
+                    "decision_id": id.to_string(),
+                    "item_id": record.decision.id,
+                    "url": record.url,
+                    "content_sha256": record.content_sha256,
+                    "category": category.map(|c| c.as_str()),
+                    "reviewer": u.user.name,
+                    "note": note,
+                    "decided_at_ms": now_ms(),
+                    "meta": record.decision.meta,
+                });
+                NewDelivery {
+                    id: delivery,
+                    webhook,
+                    event: "takedown".into(),
+                    subject: id.to_string(),
+                    payload: payload.to_string(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let suggestion = f
+        .suggest_term
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && outcome == Outcome::Violation)
+        .map(|t| Suggestion {
+            term: t.chars().take(100).collect(),
+            category: category.unwrap_or(Category::SexualExplicit),
+            decision_id: Some(id),
+            suggested_by: u.user.name.clone(),
+            at_ms: now_ms(),
+        });
+    let false_positive = outcome == Outcome::NotViolation
+        && record.decision.verdict == cleanweb_core::Verdict::Block;
+    let review = NewReview {
+        decision_id: id,
+        reviewer: u.user.name.clone(),
+        is_admin: u.user.role == UserRole::Admin,
+        outcome,
+        category,
+        note: note.clone(),
+        deliveries,
+        suggestion: suggestion.clone(),
+        audit: cleanweb_core::AuditEvent {
+            actor: u.actor(),
+            action: "review.decide".into(),
+            subject: id.to_string(),
+            details: serde_json::json!({
+                "outcome": outcome.as_str(),
+                "category": category.map(|c| c.as_str()),
+                "machine_verdict": record.decision.verdict.as_str(),
+                "false_positive": false_positive,
+                "note": note,
+                "suggested_term": suggestion.as_ref().map(|s| &s.term),
+            }),
+        },
+    };
+    match state.store.record_review(&review).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refusal)) => {
+            return page_error(
+                u.locale,
+                StatusCode::CONFLICT,
+                "error_refused",
+                &[("why", &refusal)],
+            );
+        }
+        Err(e) => return store_error(&u, e),
+    }
+    if let Some(sender) = &state.console.webhooks {
+        sender.wake();
+    }
+    let mut warnings = Vec::new();
+    if outcome == Outcome::Violation {
+        if let Some(bank) = f.add_to_bank.as_deref().filter(|b| !b.is_empty())
+            && let Err(w) = add_to_bank(&state, &u, &record, bank).await
+        {
+            warnings.push(w);
+        }
+        if f.add_site.as_deref() == Some("on")
+            && let Err(w) = add_site(&state, &u, &record, category).await
+        {
+            warnings.push(w);
+        }
+    }
+    for w in &warnings {
+        tracing::warn!(decision = %id, warning = %w, "a follow-up action failed");
+    }
+    let done = if warnings.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id}:{}", warnings.join("; "))
+    };
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("done", &done)
+        .finish();
+    Redirect::to(&format!("/console/queue?{query}")).into_response()
+}
+
+async fn add_to_bank(
+    state: &AppState,
+    u: &ConsoleUser,
+    record: &DecisionRecord,
+    bank_name: &str,
+) -> Result<(), String> {
+    let bank = state
+        .store
+        .banks()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|b| b.name == bank_name)
+        .ok_or_else(|| format!("no bank {bank_name:?}"))?;
+    let bytes = image_bytes(state, record)?;
+    let limits = state.engine.load().decode_limits();
+    let template = cleanweb_core::BankEntry {
+        source: Some("review".into()),
+        external_id: Some(record.id.to_string()),
+        added_by: Some(u.actor()),
+        ..Default::default()
+    };
+    let entry = tokio::task::spawn_blocking(move || {
+        cleanweb_match::entry_for_image(&bank, &bytes, &limits, template)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    state
+        .store
+        .add_bank_entries(bank_name, std::slice::from_ref(&entry))
+        .await
+        .map_err(|e| e.to_string())?;
+    state
+        .banks_mut()
+        .add_entries(bank_name, std::slice::from_ref(&entry));
+    audit(
+        state,
+        &u.actor(),
+        "bank.entries.add",
+        bank_name,
+        serde_json::json!({"hash": entry.hash, "source": "review", "decision": record.id.to_string()}),
+    )
+    .await;
+    Ok(())
+}
+
+async fn add_site(
+    state: &AppState,
+    u: &ConsoleUser,
+    record: &DecisionRecord,
+    category: Option<Category>,
+) -> Result<(), String> {
+    let url = record.url.as_deref().ok_or("the item has no URL")?;
+    let domain = cleanweb_url::registrable_domain(url).ok_or("the item's URL has no domain")?;
+    // A site already on the registry keeps its status; the review is
+    // evidence for whoever handles it.
+    let history = state
+        .store
+        .site_history(&domain)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !history.is_empty() {
+        return Ok(());
+    }
+    let event = SiteEvent {
+        domain: domain.clone(),
+        status: SiteStatus::Watch,
+        actor: u.actor(),
+        reason: format!(
+            "review violation ({})",
+            category.map_or("unspecified", |c| c.as_str())
+        ),
+        evidence: vec![format!("decision:{}", record.id)],
+        deadline_ms: None,
+        at_ms: now_ms(),
+    };
+    state
+        .store
+        .record_site_event(&event)
+        .await
+        .map_err(|e| e.to_string())??;
+    audit(
+        state,
+        &u.actor(),
+        "site.status",
+        &domain,
+        serde_json::json!({"status": "watch", "decision": record.id.to_string()}),
+    )
+    .await;
+    Ok(())
+}
+
+fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8>, String> {
+    let sha = record
+        .image_sha256
+        .as_deref()
+        .ok_or("the item has no image")?;
+    let blobs = state.console.blobs.as_ref().ok_or("no evidence store")?;
+    blobs
+        .get(sha)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the image was not kept".to_owned())
+}
+
+/// The largest side of a picture sent to the console.
+const MEDIA_SIDE: u32 = 1024;
+
+/// The item's image, re-encoded as PNG with the detection boxes drawn on
+/// it. Never for `sexual.minors`. Re-encoding means the browser only ever
+/// gets pixels we decoded under our limits, never the uploaded bytes.
+pub async fn media(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = u.require(REVIEWERS) {
+        return r;
+    }
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let record = match state.store.decision(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return store_error(&u, e),
+    };
+    if is_minors(&record.decision) {
+        return page_error(u.locale, StatusCode::FORBIDDEN, "error_minors", &[]);
+    }
+    let bytes = match image_bytes(&state, &record) {
+        Ok(b) => b,
+        Err(_) => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let limits = state.engine.load().decode_limits();
+    let boxes: Vec<[u32; 4]> = record
+        .decision
+        .labels
+        .iter()
+        .flat_map(|l| &l.evidence)
+        .filter_map(|e| match e {
+            Evidence::Region { rect, .. } => Some(*rect),
+            _ => None,
+        })
+        .collect();
+    let png = tokio::task::spawn_blocking(move || render_media(&bytes, &limits, &boxes)).await;
+    match png {
+        Ok(Ok(png)) => {
+            let mut resp = png.into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            resp
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(decision = %id, error = %e, "media could not be rendered");
+            StatusCode::UNPROCESSABLE_ENTITY.into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn render_media(
+    bytes: &[u8],
+    limits: &cleanweb_vision::DecodeLimits,
+    boxes: &[[u32; 4]],
+) -> Result<Vec<u8>, String> {
+    let rgb = cleanweb_vision::decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
+    let img = image::RgbImage::from_raw(rgb.width, rgb.height, rgb.pixels)
+        .ok_or("decoded image has the wrong size")?;
+    let scale = (f64::from(MEDIA_SIDE) / f64::from(img.width().max(img.height()))).min(1.0);
+    let mut img = if scale < 1.0 {
+        let w = ((f64::from(img.width()) * scale).round() as u32).max(1);
+        let h = ((f64::from(img.height()) * scale).round() as u32).max(1);
+        image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    for b in boxes {
+        let s = |v: u32| (f64::from(v) * scale).round() as u32;
+        outline(&mut img, [s(b[0]), s(b[1]), s(b[2]), s(b[3])]);
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
+
+/// A 3-pixel red rectangle (x1, y1, x2, y2), clipped to the image. Drawn by
+/// hand: four filled strips do not justify an imaging-library dependency.
+fn outline(img: &mut image::RgbImage, [x1, y1, x2, y2]: [u32; 4]) {
+    let (w, h) = img.dimensions();
+    if w == 0 || h == 0 {
+        return;
+    }
+    let (x1, x2) = (x1.min(w - 1), x2.min(w - 1));
+    let (y1, y2) = (y1.min(h - 1), y2.min(h - 1));
+    let red = image::Rgb([255, 32, 32]);
+    for t in 0..3u32 {
+        for x in x1..=x2 {
+            img.put_pixel(x, (y1 + t).min(h - 1), red);
+            img.put_pixel(x, y2.saturating_sub(t), red);
+        }
+        for y in y1..=y2 {
+            img.put_pixel((x1 + t).min(w - 1), y, red);
+            img.put_pixel(x2.saturating_sub(t), y, red);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cleanweb_core::{Decision, Item, Label, Verdict};
+
+    fn record(text: &str, spans: &[(usize, usize)]) -> DecisionRecord {
+        let mut label = Label::new(Category::SexualExplicit, 0.9, "text.lexicon");
+        for (s, e) in spans {
+            label.evidence.push(Evidence::Span {
+                field: "text".into(),
+                start: *s,
+                end: *e,
+                matched: String::new(),
+                term: "t".into(),
+            });
+        }
+        let d = Decision {
+            id: None,
+            verdict: Verdict::Block,
+            labels: vec![label],
+            elapsed_us: 0,
+            warnings: vec![],
+            meta: None,
+            decision_id: None,
+        };
+        DecisionRecord::new(Source::Api, &Item::text(text), &d)
+    }
+
+    #[test]
+    fn segments_cover_the_text_once_and_merge_overlaps() {
+        let text = "免费看色情视频 now";
+        let r = record(text, &[(3, 5), (4, 7), (20, 30), (9, 9)]);
+        let segs = segments(text, &r);
+        let joined: String = segs.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(joined, text);
+        let hits: Vec<&str> = segs
+            .iter()
+            .filter(|s| s.hit.is_some())
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(hits, ["色情视频"]);
+    }
+
+    #[test]
+    fn media_is_reencoded_scaled_and_outlined() {
+        let img = image::RgbImage::from_pixel(2048, 1024, image::Rgb([0, 0, 255]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        let out = render_media(
+            png.get_ref(),
+            &cleanweb_vision::DecodeLimits::default(),
+            &[[100, 100, 400, 300]],
+        )
+        .unwrap();
+        let back = image::load_from_memory(&out).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (1024, 512));
+        assert_eq!(back.get_pixel(50, 60), &image::Rgb([255, 32, 32]));
+        assert_eq!(back.get_pixel(100, 100), &image::Rgb([0, 0, 255]));
+        assert!(render_media(b"not an image", &Default::default(), &[]).is_err());
+    }
+}

@@ -1,0 +1,619 @@
+//! What human review persists: the queue (derived from decisions), claims,
+//! reviewer decisions, takedown webhook deliveries, console sessions and
+//! lexicon suggestions. The SQL is shared by both backends, like `common`.
+
+use async_trait::async_trait;
+use cleanweb_core::review::Outcome;
+use cleanweb_core::{AuditEvent, Category, Source, Verdict};
+use uuid::Uuid;
+
+use crate::{DecisionRecord, Result, User};
+
+/// Which queue to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Queue {
+    /// Unreviewed `review` decisions and the sampled `block` ones.
+    #[default]
+    Open,
+    /// Items a reviewer escalated; admins decide them.
+    Escalated,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// Severity and confidence first, then the oldest.
+    #[default]
+    Priority,
+    Oldest,
+    Newest,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct QueueQuery {
+    pub queue: Queue,
+    pub category: Option<Category>,
+    pub source: Option<Source>,
+    /// Only items at least this old.
+    pub min_age_ms: Option<i64>,
+    /// Only items at most this old.
+    pub max_age_ms: Option<i64>,
+    pub sort: QueueSort,
+    /// The QC sample of machine blocks, per 10,000.
+    pub block_sample_per_10k: u32,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub reviewer: String,
+    pub until_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueEntry {
+    pub record: DecisionRecord,
+    /// A live claim (expired claims are not shown).
+    pub claim: Option<Claim>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The caller holds the claim until then.
+    Mine(Claim),
+    /// Someone else holds a live claim.
+    Held(Claim),
+}
+
+/// A reviewer decision as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewRecord {
+    pub id: i64,
+    pub decision_id: Uuid,
+    pub reviewer: String,
+    pub outcome: Outcome,
+    pub category: Option<Category>,
+    pub note: String,
+    pub machine_verdict: Verdict,
+    /// When the engine decided the item.
+    pub decided_at_ms: i64,
+    pub at_ms: i64,
+}
+
+/// A webhook delivery to create with a review.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDelivery {
+    /// Also the Idempotency-Key.
+    pub id: Uuid,
+    pub webhook: String,
+    pub event: String,
+    pub subject: String,
+    pub payload: String,
+}
+
+/// A term a reviewer proposes for the lexicon.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub term: String,
+    pub category: Category,
+    pub decision_id: Option<Uuid>,
+    pub suggested_by: String,
+    pub at_ms: i64,
+}
+
+/// Everything one reviewer decision writes, in one transaction.
+#[derive(Clone, Debug)]
+pub struct NewReview {
+    pub decision_id: Uuid,
+    pub reviewer: String,
+    /// Admins may decide escalated items and re-decide decided ones.
+    pub is_admin: bool,
+    pub outcome: Outcome,
+    pub category: Option<Category>,
+    pub note: String,
+    pub deliveries: Vec<NewDelivery>,
+    pub suggestion: Option<Suggestion>,
+    /// The audit event (its details gain the review id).
+    pub audit: AuditEvent,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub webhook: String,
+    pub event: String,
+    pub subject: String,
+    pub payload: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_at_ms: i64,
+    pub last_error: Option<String>,
+    pub created_at_ms: i64,
+    pub done_at_ms: Option<i64>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeliveryResult {
+    Delivered,
+    Retry { next_at_ms: i64, error: String },
+    Dead { error: String },
+}
+
+/// A live console session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+    pub expires_at_ms: i64,
+}
+
+#[async_trait]
+pub trait ReviewStore: Send + Sync {
+    /// Queue entries in the query's order.
+    async fn queue(&self, q: &QueueQuery) -> Result<Vec<QueueEntry>>;
+    /// (open, escalated) backlog sizes.
+    async fn queue_counts(&self, block_sample_per_10k: u32) -> Result<(u64, u64)>;
+    /// Claims an item for `ttl_ms` unless someone else holds a live claim;
+    /// renewing one's own claim extends it.
+    async fn claim(&self, decision: Uuid, reviewer: &str, ttl_ms: i64) -> Result<ClaimOutcome>;
+    async fn release_claim(&self, decision: Uuid, reviewer: &str) -> Result<()>;
+    /// Records a decision with its deliveries, suggestion and audit event,
+    /// all or nothing. Refuses (inner `Err`) when the item is claimed by
+    /// someone else, already decided, or escalated and the reviewer is not
+    /// an admin.
+    async fn record_review(&self, r: &NewReview) -> Result<Result<ReviewRecord, String>>;
+    /// The reviews of one decision, oldest first.
+    async fn reviews_of(&self, decision: Uuid) -> Result<Vec<ReviewRecord>>;
+    /// Reviews since a time, oldest first, at most `limit`.
+    async fn reviews_since(&self, since_ms: i64, limit: u32) -> Result<Vec<ReviewRecord>>;
+    /// (source, categories, verdict, count) of decisions since a time.
+    async fn decision_volume(&self, since_ms: i64) -> Result<Vec<(String, String, String, u64)>>;
+    /// Other decisions about the same content, newest first.
+    async fn decisions_by_content(&self, sha256: &str, limit: u32) -> Result<Vec<DecisionRecord>>;
+
+    /// Deliveries, newest first; `status` filters.
+    async fn deliveries(&self, status: Option<&str>, limit: u32) -> Result<Vec<Delivery>>;
+    async fn deliveries_for(&self, subject: &str) -> Result<Vec<Delivery>>;
+    /// Pending deliveries whose time has come, oldest first.
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>>;
+    /// Takes a due delivery for one attempt by moving its next time to
+    /// `lease_until_ms`; false if another sender took it first.
+    async fn lease_delivery(&self, d: &Delivery, lease_until_ms: i64) -> Result<bool>;
+    /// Records an attempt's result (attempts + 1).
+    async fn finish_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<()>;
+    /// Puts a dead delivery back in line; false if it is not dead.
+    async fn retry_delivery(&self, id: Uuid) -> Result<bool>;
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf: &str,
+        expires_at_ms: i64,
+    ) -> Result<()>;
+    /// The live session with this token hash, its user enabled; extends it
+    /// to `extend_to_ms` (sliding expiry).
+    async fn session(&self, token_hash: &str, extend_to_ms: i64) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn set_user_prefs(
+        &self,
+        name: &str,
+        locale: Option<&str>,
+        show_media: bool,
+    ) -> Result<()>;
+
+    async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<Suggestion>>;
+}
+
+/// The claim another reviewer holds, if live.
+pub(crate) fn live_claim(reviewer: Option<String>, until: Option<i64>, now: i64) -> Option<Claim> {
+    match (reviewer, until) {
+        (Some(reviewer), Some(until_ms)) if until_ms > now => Some(Claim { reviewer, until_ms }),
+        _ => None,
+    }
+}
+
+macro_rules! review_impl {
+    ($ty:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::review::ReviewStore for $ty {
+            async fn queue(&self, q: &QueueQuery) -> Result<Vec<QueueEntry>> {
+                let now = now_ms();
+                let mut b = QueryBuilder::new(
+                    "SELECT d.*, c.reviewer AS claim_reviewer, c.until_ms AS claim_until \
+                     FROM decisions d LEFT JOIN review_claims c ON c.decision_id = d.id WHERE ",
+                );
+                match q.queue {
+                    Queue::Open => {
+                        b.push("d.review_state IS NULL AND (d.verdict = 'review' OR (d.verdict = 'block' AND d.qc_bucket < ")
+                            .push_bind(i64::from(q.block_sample_per_10k))
+                            .push("))");
+                    }
+                    Queue::Escalated => {
+                        b.push("d.review_state = 'escalated'");
+                    }
+                }
+                if let Some(c) = q.category {
+                    b.push(" AND (' ' || d.categories || ' ') LIKE ")
+                        .push_bind(format!("% {} %", c.as_str()));
+                }
+                if let Some(s) = q.source {
+                    b.push(" AND d.source = ").push_bind(s.as_str());
+                }
+                if let Some(a) = q.min_age_ms {
+                    b.push(" AND d.created_at <= ").push_bind(now - a);
+                }
+                if let Some(a) = q.max_age_ms {
+                    b.push(" AND d.created_at >= ").push_bind(now - a);
+                }
+                b.push(match q.sort {
+                    QueueSort::Priority => " ORDER BY d.priority DESC, d.created_at ASC, d.id ASC",
+                    QueueSort::Oldest => " ORDER BY d.created_at ASC, d.id ASC",
+                    QueueSort::Newest => " ORDER BY d.created_at DESC, d.id DESC",
+                });
+                b.push(" LIMIT ").push_bind(i64::from(q.limit.clamp(1, 1000)));
+                let rows = b.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(QueueEntry {
+                            record: decision_from_row(r)?,
+                            claim: $crate::review::live_claim(
+                                r.col("claim_reviewer")?,
+                                r.col("claim_until")?,
+                                now,
+                            ),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn queue_counts(&self, sample: u32) -> Result<(u64, u64)> {
+                let (open, escalated): (i64, i64) = sqlx::query_as(
+                    "SELECT \
+                     COALESCE(SUM(CASE WHEN review_state IS NULL AND (verdict = 'review' OR (verdict = 'block' AND qc_bucket < $1)) THEN 1 ELSE 0 END), 0), \
+                     COALESCE(SUM(CASE WHEN review_state = 'escalated' THEN 1 ELSE 0 END), 0) \
+                     FROM decisions WHERE verdict <> 'allow'",
+                )
+                .bind(i64::from(sample))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((open.max(0) as u64, escalated.max(0) as u64))
+            }
+
+            async fn claim(&self, decision: Uuid, reviewer: &str, ttl_ms: i64) -> Result<ClaimOutcome> {
+                let now = now_ms();
+                let id = decision.to_string();
+                // One statement: insert, or take over a claim that is ours or expired.
+                sqlx::query(
+                    "INSERT INTO review_claims (decision_id, reviewer, until_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (decision_id) DO UPDATE SET reviewer = $2, until_ms = $3 \
+                     WHERE review_claims.reviewer = $2 OR review_claims.until_ms <= $4",
+                )
+                .bind(&id)
+                .bind(reviewer)
+                .bind(now + ttl_ms)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                let (who, until): (String, i64) = sqlx::query_as(
+                    "SELECT reviewer, until_ms FROM review_claims WHERE decision_id = $1",
+                )
+                .bind(&id)
+                .fetch_one(&self.pool)
+                .await?;
+                let claim = $crate::review::Claim { reviewer: who, until_ms: until };
+                Ok(if claim.reviewer == reviewer {
+                    ClaimOutcome::Mine(claim)
+                } else {
+                    ClaimOutcome::Held(claim)
+                })
+            }
+
+            async fn release_claim(&self, decision: Uuid, reviewer: &str) -> Result<()> {
+                sqlx::query("DELETE FROM review_claims WHERE decision_id = $1 AND reviewer = $2")
+                    .bind(decision.to_string())
+                    .bind(reviewer)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_review(&self, r: &NewReview) -> Result<Result<ReviewRecord, String>> {
+                let now = now_ms();
+                let id = r.decision_id.to_string();
+                let mut tx = self.begin_audited().await?;
+                let row = sqlx::query(
+                    "SELECT d.verdict, d.created_at, d.review_state, c.reviewer, c.until_ms \
+                     FROM decisions d LEFT JOIN review_claims c ON c.decision_id = d.id WHERE d.id = $1",
+                )
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(Err(format!("no decision {id}")));
+                };
+                let verdict: String = row.col("verdict")?;
+                let machine_verdict = Verdict::from_str(&verdict).map_err(|e| corrupt("decisions", e))?;
+                let decided_at_ms: i64 = row.col("created_at")?;
+                let state: Option<String> = row.col("review_state")?;
+                match state.as_deref() {
+                    Some("escalated") if !r.is_admin => {
+                        return Ok(Err("this item is escalated: an admin decides it".into()));
+                    }
+                    Some("violation" | "not_violation") if !r.is_admin => {
+                        return Ok(Err("this item is already decided".into()));
+                    }
+                    _ => {}
+                }
+                if let Some(c) = $crate::review::live_claim(row.col("reviewer")?, row.col("until_ms")?, now)
+                    && c.reviewer != r.reviewer
+                {
+                    return Ok(Err(format!("{} is working on this item", c.reviewer)));
+                }
+                let rid: i64 = sqlx::query_scalar(
+                    "INSERT INTO reviews (decision_id, reviewer, outcome, category, note, machine_verdict, decided_at, at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&id)
+                .bind(&r.reviewer)
+                .bind(r.outcome.as_str())
+                .bind(r.category.map(|c| c.as_str()))
+                .bind(&r.note)
+                .bind(machine_verdict.as_str())
+                .bind(decided_at_ms)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE decisions SET review_state = $1 WHERE id = $2")
+                    .bind(r.outcome.state().as_str())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM review_claims WHERE decision_id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                for d in &r.deliveries {
+                    sqlx::query(
+                        "INSERT INTO webhook_deliveries (id, webhook, event, subject, payload, status, attempts, next_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+                    )
+                    .bind(d.id.to_string())
+                    .bind(&d.webhook)
+                    .bind(&d.event)
+                    .bind(&d.subject)
+                    .bind(&d.payload)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Some(s) = &r.suggestion {
+                    sqlx::query(
+                        "INSERT INTO lexicon_suggestions (term, category, decision_id, suggested_by, at_ms) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&s.term)
+                    .bind(s.category.as_str())
+                    .bind(s.decision_id.map(|u| u.to_string()))
+                    .bind(&s.suggested_by)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut event = r.audit.clone();
+                if let serde_json::Value::Object(m) = &mut event.details {
+                    m.insert("review_id".into(), rid.into());
+                }
+                Self::append_audit_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(Ok(ReviewRecord {
+                    id: rid,
+                    decision_id: r.decision_id,
+                    reviewer: r.reviewer.clone(),
+                    outcome: r.outcome,
+                    category: r.category,
+                    note: r.note.clone(),
+                    machine_verdict,
+                    decided_at_ms,
+                    at_ms: now,
+                }))
+            }
+
+            async fn reviews_of(&self, decision: Uuid) -> Result<Vec<ReviewRecord>> {
+                let rows = sqlx::query("SELECT * FROM reviews WHERE decision_id = $1 ORDER BY id")
+                    .bind(decision.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(review_from_row).collect()
+            }
+
+            async fn reviews_since(&self, since_ms: i64, limit: u32) -> Result<Vec<ReviewRecord>> {
+                let rows = sqlx::query("SELECT * FROM reviews WHERE at_ms >= $1 ORDER BY id LIMIT $2")
+                    .bind(since_ms)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(review_from_row).collect()
+            }
+
+            async fn decision_volume(&self, since_ms: i64) -> Result<Vec<(String, String, String, u64)>> {
+                let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                    "SELECT source, categories, verdict, COUNT(*) FROM decisions WHERE created_at >= $1 \
+                     GROUP BY source, categories, verdict",
+                )
+                .bind(since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(s, c, v, n)| (s, c, v, n.max(0) as u64)).collect())
+            }
+
+            async fn decisions_by_content(&self, sha256: &str, limit: u32) -> Result<Vec<DecisionRecord>> {
+                let rows = sqlx::query("SELECT * FROM decisions WHERE content_sha256 = $1 ORDER BY id DESC LIMIT $2")
+                    .bind(sha256)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(decision_from_row).collect()
+            }
+
+            async fn deliveries(&self, status: Option<&str>, limit: u32) -> Result<Vec<Delivery>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM webhook_deliveries WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(status)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(delivery_from_row).collect()
+            }
+
+            async fn deliveries_for(&self, subject: &str) -> Result<Vec<Delivery>> {
+                let rows = sqlx::query("SELECT * FROM webhook_deliveries WHERE subject = $1 ORDER BY created_at, id")
+                    .bind(subject)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(delivery_from_row).collect()
+            }
+
+            async fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<Delivery>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $2",
+                )
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(delivery_from_row).collect()
+            }
+
+            async fn lease_delivery(&self, d: &Delivery, lease_until_ms: i64) -> Result<bool> {
+                // Optimistic: only the sender that saw this next_at moves it.
+                let done = sqlx::query(
+                    "UPDATE webhook_deliveries SET next_at = $1 WHERE id = $2 AND status = 'pending' AND next_at = $3",
+                )
+                .bind(lease_until_ms)
+                .bind(d.id.to_string())
+                .bind(d.next_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<()> {
+                let now = now_ms();
+                let (status, next_at, error, done_at) = match result {
+                    DeliveryResult::Delivered => ("delivered", now, None, Some(now)),
+                    DeliveryResult::Retry { next_at_ms, error } => ("pending", *next_at_ms, Some(error.as_str()), None),
+                    DeliveryResult::Dead { error } => ("dead", now, Some(error.as_str()), Some(now)),
+                };
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $1, next_at = $2, last_error = $3, done_at = $4, \
+                     attempts = attempts + 1 WHERE id = $5",
+                )
+                .bind(status)
+                .bind(next_at)
+                .bind(error)
+                .bind(done_at)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn retry_delivery(&self, id: Uuid) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = $1, done_at = NULL \
+                     WHERE id = $2 AND status = 'dead'",
+                )
+                .bind(now_ms())
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_session(&self, token_hash: &str, user: &str, csrf: &str, expires_at_ms: i64) -> Result<()> {
+                let now = now_ms();
+                // Expired sessions go whenever a new one comes.
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(user)
+                .bind(csrf)
+                .bind(now)
+                .bind(expires_at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str, extend_to_ms: i64) -> Result<Option<Session>> {
+                let row = sqlx::query(
+                    "SELECT s.csrf, s.expires_at, u.* FROM sessions s JOIN users u ON u.name = s.user_name \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(now_ms())
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
+                    .bind(extend_to_ms)
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(Some(Session {
+                    user: user_from_row(&row)?,
+                    csrf: row.col("csrf")?,
+                    expires_at_ms: extend_to_ms,
+                }))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_user_prefs(&self, name: &str, locale: Option<&str>, show_media: bool) -> Result<()> {
+                sqlx::query("UPDATE users SET locale = $1, show_media = $2 WHERE name = $3")
+                    .bind(locale)
+                    .bind(i64::from(show_media))
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<Suggestion>> {
+                let rows = sqlx::query("SELECT * FROM lexicon_suggestions ORDER BY id DESC LIMIT $1")
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let category: String = r.col("category")?;
+                        let decision: Option<String> = r.col("decision_id")?;
+                        Ok(Suggestion {
+                            term: r.col("term")?,
+                            category: Category::from_str(&category).map_err(|e| corrupt("lexicon_suggestions", e))?,
+                            decision_id: decision.and_then(|d| Uuid::parse_str(&d).ok()),
+                            suggested_by: r.col("suggested_by")?,
+                            at_ms: r.col("at_ms")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use review_impl;
