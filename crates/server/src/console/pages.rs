@@ -53,7 +53,7 @@ pub async fn prefs(
     Form(f): Form<PrefsForm>,
 ) -> Response {
     if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r;
+        return r.into_response();
     }
     let locale = f
         .locale
@@ -160,7 +160,7 @@ pub async fn stats(
     Query(p): Query<StatsParams>,
 ) -> Response {
     if let Err(r) = u.require(AUDITORS) {
-        return r;
+        return r.into_response();
     }
     let days = p.days.unwrap_or(30).clamp(1, 366);
     let since = now_ms() - i64::from(days) * 86_400_000;
@@ -277,7 +277,7 @@ pub async fn audit_log(
     Query(p): Query<AuditParams>,
 ) -> Response {
     if let Err(r) = u.require(AUDITORS) {
-        return r;
+        return r.into_response();
     }
     match audit_page(&state, &u, p.after).await {
         Ok(page) => page.into_response(),
@@ -298,7 +298,7 @@ struct DeliveryRow {
 
 pub async fn webhooks(State(state): State<AppState>, u: ConsoleUser) -> Response {
     if let Err(r) = u.require(ADMINS) {
-        return r;
+        return r.into_response();
     }
     let rows = |ds: Vec<cleanweb_store::Delivery>| -> Vec<DeliveryRow> {
         ds.into_iter()
@@ -346,10 +346,10 @@ pub async fn retry_webhook(
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = u.require(ADMINS) {
-        return r;
+        return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {
         return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
@@ -385,7 +385,7 @@ struct SuggestionRow {
 
 pub async fn suggestions(State(state): State<AppState>, u: ConsoleUser) -> Response {
     if let Err(r) = u.require(ADMINS) {
-        return r;
+        return r.into_response();
     }
     let rows: Vec<SuggestionRow> = match state.store.lexicon_suggestions(500).await {
         Ok(s) => s

@@ -113,7 +113,7 @@ pub async fn queue(
     Query(p): Query<QueueParams>,
 ) -> Response {
     if let Err(r) = u.require(REVIEWERS) {
-        return r;
+        return r.into_response();
     }
     let q = queue_query(&state, &p, 200);
     let entries = match state.store.queue(&q).await {
@@ -170,7 +170,7 @@ pub async fn next(
     Query(p): Query<QueueParams>,
 ) -> Response {
     if let Err(r) = u.require(REVIEWERS) {
-        return r;
+        return r.into_response();
     }
     let q = queue_query(&state, &p, 50);
     let entries = match state.store.queue(&q).await {
@@ -310,7 +310,7 @@ pub async fn item(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = u.require(REVIEWERS) {
-        return r;
+        return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {
         return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
@@ -494,10 +494,10 @@ pub async fn decide(
     Form(f): Form<DecideForm>,
 ) -> Response {
     if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r;
+        return r.into_response();
     }
     if let Err(r) = u.require(REVIEWERS) {
-        return r;
+        return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {
         return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
@@ -756,7 +756,7 @@ pub async fn media(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = u.require(REVIEWERS) {
-        return r;
+        return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {
         return StatusCode::NOT_FOUND.into_response();

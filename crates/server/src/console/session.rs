@@ -75,34 +75,45 @@ pub struct ConsoleUser {
 
 impl ConsoleUser {
     /// Refuses (403) unless the user has one of `roles`.
-    pub fn require(&self, roles: &[UserRole]) -> Result<(), Response> {
+    pub fn require(&self, roles: &[UserRole]) -> Result<(), Refusal> {
         if roles.contains(&self.user.role) {
             Ok(())
         } else {
-            Err(page_error(
-                self.locale,
-                StatusCode::FORBIDDEN,
-                "error_forbidden",
-                &[("role", self.user.role.as_str())],
-            ))
+            Err(Refusal::Role(self.locale, self.user.role))
         }
     }
 
     /// Refuses (403) a form whose token is missing or not this session's.
-    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Response> {
+    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Refusal> {
         match token {
             Some(t) if same(t, &self.csrf) => Ok(()),
-            _ => Err(page_error(
-                self.locale,
-                StatusCode::FORBIDDEN,
-                "error_csrf",
-                &[],
-            )),
+            _ => Err(Refusal::Csrf(self.locale)),
         }
     }
 
     pub fn actor(&self) -> String {
         format!("user:{}", self.user.name)
+    }
+}
+
+/// Why a signed-in user's request is refused (both 403).
+#[derive(Debug)]
+pub enum Refusal {
+    Role(&'static str, UserRole),
+    Csrf(&'static str),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Role(locale, role) => page_error(
+                locale,
+                StatusCode::FORBIDDEN,
+                "error_forbidden",
+                &[("role", role.as_str())],
+            ),
+            Refusal::Csrf(locale) => page_error(locale, StatusCode::FORBIDDEN, "error_csrf", &[]),
+        }
     }
 }
 
@@ -349,7 +360,7 @@ pub async fn logout(
     axum::extract::Form(form): axum::extract::Form<CsrfForm>,
 ) -> Response {
     if let Err(r) = user.check_csrf(form.csrf.as_deref()) {
-        return r;
+        return r.into_response();
     }
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE)
         && let Err(e) = state.store.delete_session(&token_hash(token)).await

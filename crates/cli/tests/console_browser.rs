@@ -1,0 +1,310 @@
+//! The console end to end in real headless Chromium (Debian's chromium
+//! and chromium-driver, which `scripts/deps` installs): a reviewer signs
+//! in, opens the queue, reveals a blurred image, decides `violation` with
+//! the keyboard, and the platform's receiver gets a correctly signed
+//! takedown.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use common::web::{Receiver, add_user};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+const PW: &str = "correct horse battery";
+
+/// ChromeDriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let bin =
+        std::env::var("CLEANWEB_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    assert!(
+        Path::new(&bin).exists(),
+        "{bin} is missing: scripts/deps installs chromium and chromium-driver"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(&bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chromium =
+        std::env::var("CLEANWEB_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-dev-shm-usage",
+                "--disable-extensions", "--lang=en-US", "--window-size=1280,1024",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect(script)
+}
+
+/// Polls a script until it returns true.
+async fn wait_for(c: &Client, script: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if js(c, script).await == json!(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {script}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_takedown() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, "amy", "reviewer", PW);
+    let receiver = Receiver::start(vec![]);
+    let cfg = dir.path().join("cleanweb.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[image]\nnudity = false\n\n[[webhooks]]\nname = \"platform\"\nurl = \"{}\"\nsecret = \"e2e-secret\"\n",
+            receiver.url
+        ),
+    )
+    .unwrap();
+    let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let photo = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
+    )
+    .unwrap();
+    use base64::Engine as _;
+    let r = s.post_json(
+        "/v1/moderate",
+        Some(s.key()),
+        &json!({"id": "ad-1", "text": "sexy lingerie <script>document.title='pwned'</script>",
+                "image": base64::engine::general_purpose::STANDARD.encode(&photo)}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["verdict"], "review");
+    let decision = r.json()["decision_id"].as_str().unwrap().to_owned();
+
+    let driver = chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver).await;
+        c.goto(&format!("{}/console/login", s.base)).await.unwrap();
+        c.find(Locator::Id("name"))
+            .await
+            .unwrap()
+            .send_keys("amy")
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(PW)
+            .await
+            .unwrap();
+        c.find(Locator::Id("login"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, "return location.pathname === '/console/queue'").await;
+        let queue = c.source().await.unwrap();
+        assert!(
+            queue.contains(&format!("/console/items/{decision}")),
+            "the item is queued"
+        );
+
+        // Open the next item: the page shows the text inert, the image blurred.
+        c.find(Locator::Id("next"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(
+            &c,
+            &format!("return location.pathname === '/console/items/{decision}'"),
+        )
+        .await;
+        assert_ne!(
+            c.title().await.unwrap(),
+            "pwned",
+            "the item's script did not run"
+        );
+        let text = c
+            .find(Locator::Id("text"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("<script>"), "shown as text: {text}");
+        wait_for(
+            &c,
+            "const m = document.getElementById('media'); return m.complete && m.naturalWidth > 0",
+        )
+        .await;
+        let filter = "return getComputedStyle(document.getElementById('media')).filter";
+        let blurred = js(&c, filter).await;
+        assert!(
+            blurred.as_str().unwrap().contains("blur"),
+            "not blurred: {blurred}"
+        );
+        assert!(
+            blurred.as_str().unwrap().contains("grayscale"),
+            "not greyscale: {blurred}"
+        );
+
+        // Reveal by click.
+        c.find(Locator::Id("media"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(
+            &c,
+            "return document.getElementById('media').classList.contains('revealed')",
+        )
+        .await;
+        // Move the pointer away so hover does not count, then check.
+        c.find(Locator::Id("text"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(js(&c, filter).await, json!("none"));
+
+        // Decide with the keyboard shortcut `v`.
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: 'v' })
+            .then(KeyAction::Up { value: 'v' });
+        c.perform_actions(keys).await.unwrap();
+        wait_for(
+            &c,
+            "return location.pathname === '/console/queue' && !!document.getElementById('flash')",
+        )
+        .await;
+        let flash = c
+            .find(Locator::Id("flash"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(flash.contains(&decision), "{flash}");
+        c.close().await.unwrap();
+    });
+
+    let hook = receiver.next(Duration::from_secs(20));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        cleanweb_webhook::verify(
+            b"e2e-secret",
+            &hook.headers["x-cleanweb-signature"],
+            &hook.body,
+            now,
+            300
+        ),
+        "the takedown's signature does not verify"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&hook.body).unwrap();
+    assert_eq!(body["decision_id"], decision);
+    assert_eq!(body["item_id"], "ad-1");
+    assert_eq!(body["category"], "sexual.suggestive");
+    assert_eq!(body["reviewer"], "amy");
+}
+
+#[test]
+fn pages_work_in_chinese_from_accept_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data, &[]);
+    let driver = chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", "--lang=zh-CN",
+                            format!("--user-data-dir={}", driver._profile.path().display())],
+                   "prefs": {"intl.accept_languages": "zh-CN,zh"}}),
+        );
+        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a Chromium session");
+        c.goto(&format!("{}/console/login", s.base)).await.unwrap();
+        let h1 = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(h1, "登录审核控制台");
+        c.close().await.unwrap();
+    });
+}
