@@ -54,7 +54,6 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         state.console.review = config.review.clone();
         state.console.console = config.console.clone();
-        state.console.blobs = Some(cleanweb_store::Blobs::in_data_dir(&global.data_dir()));
         if !config.webhooks.is_empty() {
             let sender = Arc::new(cleanweb_webhook::Sender::new(
                 Arc::clone(&state.store),

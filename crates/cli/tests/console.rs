@@ -483,3 +483,72 @@ fn statistics_show_backlog_time_to_decision_and_overturns() {
     );
     assert!(ada.get("/console/audit").body.contains("审计日志"));
 }
+
+#[test]
+fn false_positives_feed_allow_banks_and_violations_feed_block_banks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let key = s.key().to_owned();
+    for (name, action) in [("seen-ok", "allow"), ("known-bad", "block")] {
+        let r = s.post_json(
+            "/v1/banks",
+            Some(&key),
+            &json!({"name": name, "signal": "pdq", "category": "sexual.explicit", "action": action}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(photo());
+    let a = submit(&s, json!({"text": "sexy lingerie a", "image": b64}));
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{a}"));
+    assert!(page.body.contains("seen-ok (allow)"), "{}", page.body);
+    // The wrong kind of bank is refused, with the reason in the flash.
+    let r = amy.post(
+        &format!("/console/items/{a}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "not_violation"),
+            ("add_to_bank", "known-bad"),
+        ],
+    );
+    assert!(
+        r.location.as_deref().unwrap().contains("does+not+take"),
+        "{:?}",
+        r.location
+    );
+    let entries = |bank: &str| {
+        s.get(&format!("/v1/banks/{bank}/entries"), Some(&key))
+            .json()
+    };
+    assert_eq!(
+        entries("known-bad")["entries"]
+            .as_array()
+            .map_or(0, Vec::len),
+        0
+    );
+    // A second item with the same picture: the false positive goes to the allow bank.
+    let b = submit(&s, json!({"text": "sexy lingerie b", "image": b64}));
+    let page = amy.get(&format!("/console/items/{b}"));
+    let r = amy.post(
+        &format!("/console/items/{b}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "not_violation"),
+            ("add_to_bank", "seen-ok"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert!(
+        !r.location.as_deref().unwrap().contains("%3A"),
+        "no warning: {:?}",
+        r.location
+    );
+    let allowed = entries("seen-ok");
+    assert_eq!(
+        allowed["entries"].as_array().map_or(0, Vec::len),
+        1,
+        "{allowed}"
+    );
+    assert_eq!(allowed["entries"][0]["external_id"], b);
+}

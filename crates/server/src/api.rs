@@ -246,7 +246,10 @@ pub struct Reloaded {
         (status = 422, description = "A lexicon is invalid; the old engine keeps serving", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn reload(State(state): State<AppState>) -> Result<Json<Reloaded>, Problem> {
+pub async fn reload(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::Caller>,
+) -> Result<Json<Reloaded>, Problem> {
     let st = state.clone();
     let engine = tokio::task::spawn_blocking(move || st.reload())
         .await
@@ -258,6 +261,16 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<Reloaded>, Pro
                 format!("reload refused, the previous engine keeps serving: {e}"),
             )
         })?;
+    // A reload is how lexicon and policy changes take effect.
+    let detectors: Vec<&str> = engine.detector_names();
+    audit(
+        &state,
+        &caller,
+        "engine.reload",
+        "engine",
+        serde_json::json!({"detectors": detectors}),
+    )
+    .await;
     Ok(Json(Reloaded {
         detectors: engine
             .detector_names()
@@ -871,22 +884,6 @@ async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResu
     })
 }
 
-/// Keeps the image behind a non-allow decision for reviewers (and legal
-/// follow-up). A failure costs the console its picture, not the decision.
-async fn keep_image(state: &AppState, item: &Item, decision: &Decision) {
-    let (Some(blobs), Some(bytes)) = (state.console.blobs.clone(), item.image.clone()) else {
-        return;
-    };
-    if decision.verdict == Verdict::Allow {
-        return;
-    }
-    match tokio::task::spawn_blocking(move || blobs.put(&bytes)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "evidence image could not be kept"),
-        Err(e) => tracing::error!(error = %e, "evidence task failed"),
-    }
-}
-
 /// Stores what the config says to store and counts every decision. A store
 /// failure does not lose the answer: the decision is returned with a warning.
 async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision> {
@@ -896,7 +893,6 @@ async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision>
         state.metrics.record_decision(Source::Api, &decision);
         if decision.verdict != Verdict::Allow || state.store_allow {
             let r = DecisionRecord::new(Source::Api, &item, &decision);
-            keep_image(state, &item, &decision).await;
             out.push(r.decision.clone());
             records.push(r);
         } else {

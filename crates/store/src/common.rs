@@ -147,6 +147,16 @@ macro_rules! store_impl {
             .bind(r.review_state.map(|s| s.as_str()))
             .execute(&mut **tx)
             .await?;
+            if let (Some(sha), Some(bytes)) = (&r.image_sha256, &r.image) {
+                sqlx::query(
+                    "INSERT INTO blobs (sha256, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(sha)
+                .bind(&bytes[..])
+                .bind(r.created_at_ms)
+                .execute(&mut **tx)
+                .await?;
+            }
             Ok(())
         }
         }
@@ -534,6 +544,14 @@ async fn claim_sweep_job(
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(user_from_row).collect()
+            }
+
+            async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bytes FROM blobs WHERE sha256 = $1")
+                    .bind(sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(b,)| b))
             }
 
             async fn audit_events(

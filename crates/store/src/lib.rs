@@ -6,7 +6,6 @@
 //! trait with the same migrations, kept in step (`migrations/sqlite`,
 //! `migrations/postgres`).
 
-pub mod blobs;
 mod common;
 mod postgres;
 pub mod review;
@@ -24,7 +23,6 @@ use cleanweb_core::{
 };
 use uuid::Uuid;
 
-pub use blobs::Blobs;
 pub use postgres::PgStore;
 pub use review::{
     Claim, ClaimOutcome, Delivery, DeliveryResult, NewDelivery, NewReview, Queue, QueueEntry,
@@ -63,8 +61,11 @@ pub struct DecisionRecord {
     pub content_sha256: String,
     pub text: Option<String>,
     pub url: Option<String>,
-    /// SHA-256 of the item's image, kept in the [`Blobs`] store for review.
+    /// SHA-256 of the item's image, kept as an evidence blob for review.
     pub image_sha256: Option<String>,
+    /// The image itself, stored as a blob when the record is saved (never
+    /// read back with the record: see [`Store::blob`]).
+    pub image: Option<std::sync::Arc<[u8]>>,
     /// Where human review stands; `None` until someone decides.
     pub review_state: Option<ReviewState>,
 }
@@ -87,7 +88,8 @@ impl DecisionRecord {
             content_sha256: item.content_sha256(),
             text: item.text.clone(),
             url: item.url.clone(),
-            image_sha256: item.image.as_deref().map(blobs::sha256_hex),
+            image_sha256: item.image.as_deref().map(sha256_hex),
+            image: item.image.as_deref().map(std::sync::Arc::from),
             review_state,
         }
     }
@@ -270,6 +272,9 @@ pub trait Store: ReviewStore + Send + Sync {
     async fn user(&self, name: &str) -> Result<Option<User>>;
     async fn users(&self) -> Result<Vec<User>>;
 
+    /// An evidence blob by its SHA-256 (lowercase hex).
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
     /// Appends an event to the audit log, chained to the last one (under a
     /// lock, so concurrent writers cannot fork the chain).
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;
@@ -289,6 +294,11 @@ pub async fn open(
         }
         _ => Ok(std::sync::Arc::new(SqliteStore::open_in(data_dir).await?)),
     }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 pub fn now_ms() -> i64 {
@@ -321,6 +331,7 @@ mod migrations_in_step {
                     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
                 )
                 .replace("INTEGER", "BIGINT")
+                .replace("BLOB NOT NULL", "BYTEA NOT NULL")
                 .replace(") WITHOUT ROWID;", ");")
         };
         for name in names {

@@ -91,6 +91,7 @@ pub(crate) fn decision_from_row(row: &impl Get) -> Result<DecisionRecord> {
         text: row.col("text")?,
         url: row.col("url")?,
         image_sha256: row.col("image_sha256")?,
+        image: None,
         review_state: row
             .col::<Option<String>>("review_state")?
             .map(|s| ReviewState::from_str(&s).map_err(|e| c(&e)))

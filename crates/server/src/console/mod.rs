@@ -29,8 +29,6 @@ pub use session::LoginLimiter;
 pub struct ConsoleState {
     pub review: ReviewConfig,
     pub console: ConsoleConfig,
-    /// Evidence images, for the item page; `None` shows none.
-    pub blobs: Option<cleanweb_store::Blobs>,
     /// Sends takedown webhooks; `None` when none are configured.
     pub webhooks: Option<Arc<cleanweb_webhook::Sender>>,
     pub logins: Arc<LoginLimiter>,

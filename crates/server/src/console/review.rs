@@ -434,8 +434,11 @@ pub async fn item(
             .collect(),
         Err(e) => return store_error(&u, e),
     };
-    let banks: Vec<String> = match state.store.banks().await {
-        Ok(b) => b.into_iter().map(|b| b.name).collect(),
+    let banks: Vec<(String, String)> = match state.store.banks().await {
+        Ok(b) => b
+            .into_iter()
+            .map(|b| (b.name, b.action.to_string()))
+            .collect(),
         Err(e) => return store_error(&u, e),
     };
     let text_segments = record.text.as_deref().map(|t| segments(t, &record));
@@ -614,12 +617,13 @@ pub async fn decide(
         sender.wake();
     }
     let mut warnings = Vec::new();
+    if outcome != Outcome::Escalate
+        && let Some(bank) = f.add_to_bank.as_deref().filter(|b| !b.is_empty())
+        && let Err(w) = add_to_bank(&state, &u, &record, bank, outcome).await
+    {
+        warnings.push(w);
+    }
     if outcome == Outcome::Violation {
-        if let Some(bank) = f.add_to_bank.as_deref().filter(|b| !b.is_empty())
-            && let Err(w) = add_to_bank(&state, &u, &record, bank).await
-        {
-            warnings.push(w);
-        }
         if f.add_site.as_deref() == Some("on")
             && let Err(w) = add_site(&state, &u, &record, category).await
         {
@@ -645,6 +649,7 @@ async fn add_to_bank(
     u: &ConsoleUser,
     record: &DecisionRecord,
     bank_name: &str,
+    outcome: Outcome,
 ) -> Result<(), String> {
     let bank = state
         .store
@@ -654,7 +659,16 @@ async fn add_to_bank(
         .into_iter()
         .find(|b| b.name == bank_name)
         .ok_or_else(|| format!("no bank {bank_name:?}"))?;
-    let bytes = image_bytes(state, record)?;
+    // Violations feed block and review banks; false positives feed allow
+    // banks, so the same picture is not flagged again.
+    let allow = bank.action == cleanweb_core::Action::Allow;
+    if allow != (outcome == Outcome::NotViolation) {
+        return Err(format!(
+            "bank {bank_name:?} ({}) does not take a {} decision",
+            bank.action, outcome
+        ));
+    }
+    let bytes = image_bytes(state, record).await?;
     let limits = state.engine.load().decode_limits();
     let template = cleanweb_core::BankEntry {
         source: Some("review".into()),
@@ -732,14 +746,15 @@ async fn add_site(
     Ok(())
 }
 
-fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8>, String> {
+async fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8>, String> {
     let sha = record
         .image_sha256
         .as_deref()
         .ok_or("the item has no image")?;
-    let blobs = state.console.blobs.as_ref().ok_or("no evidence store")?;
-    blobs
-        .get(sha)
+    state
+        .store
+        .blob(sha)
+        .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| "the image was not kept".to_owned())
 }
@@ -769,7 +784,7 @@ pub async fn media(
     if is_minors(&record.decision) {
         return page_error(u.locale, StatusCode::FORBIDDEN, "error_minors", &[]);
     }
-    let bytes = match image_bytes(&state, &record) {
+    let bytes = match image_bytes(&state, &record).await {
         Ok(b) => b,
         Err(_) => return StatusCode::NOT_FOUND.into_response(),
     };

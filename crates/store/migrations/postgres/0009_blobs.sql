@@ -1,0 +1,8 @@
+-- Kept in step with migrations/sqlite/0009_blobs.sql.
+-- Evidence blobs: the images behind stored decisions, by SHA-256, kept in
+-- the database so every server and worker sharing it sees them.
+CREATE TABLE blobs (
+    sha256     TEXT PRIMARY KEY,
+    bytes      BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
