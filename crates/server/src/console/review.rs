@@ -623,12 +623,11 @@ pub async fn decide(
     {
         warnings.push(w);
     }
-    if outcome == Outcome::Violation {
-        if f.add_site.as_deref() == Some("on")
-            && let Err(w) = add_site(&state, &u, &record, category).await
-        {
-            warnings.push(w);
-        }
+    if outcome == Outcome::Violation
+        && f.add_site.as_deref() == Some("on")
+        && let Err(w) = add_site(&state, &u, &record, category).await
+    {
+        warnings.push(w);
     }
     for w in &warnings {
         tracing::warn!(decision = %id, warning = %w, "a follow-up action failed");
