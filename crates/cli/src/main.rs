@@ -12,6 +12,7 @@ mod jsonl;
 mod keys;
 mod lexicon;
 mod models;
+mod rewards;
 mod scan;
 mod serve;
 mod setup;
@@ -69,6 +70,9 @@ enum Command {
     /// Console accounts (admin, reviewer, auditor), passwords as argon2id.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The reward ledger for public reports: export (audited), pay
+    #[command(subcommand)]
+    Rewards(rewards::RewardsCommand),
     /// The tamper-evident audit log: verify its chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Crawl(args) => crawl::run(&cli.global, args),
         Command::Audit(cmd) => audit::run(&cli.global, cmd),
         Command::User(cmd) => users::run(&cli.global, cmd),
+        Command::Rewards(cmd) => rewards::run(&cli.global, cmd),
         Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),

@@ -54,6 +54,31 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         state.console.review = config.review.clone();
         state.console.console = config.console.clone();
+        if config.reports.enabled {
+            let (key, source) = global
+                .report_key(true)?
+                .ok_or_else(|| anyhow::anyhow!("no report key"))?;
+            match &source {
+                crate::setup::KeySource::Created(path) => {
+                    tracing::warn!(path = %path.display(), "created a report key beside the database");
+                    eprintln!(
+                        "cleanweb: WARNING: created the key that encrypts reporters' contact details at {}.\n\
+                         cleanweb: WARNING: back it up and keep it off the database's backups; production\n\
+                         cleanweb: WARNING: deployments should supply their own (CLEANWEB_REPORT_KEY or --report-key-file).",
+                        path.display()
+                    );
+                }
+                crate::setup::KeySource::DefaultFile(path) => {
+                    tracing::warn!(path = %path.display(), "using the report key file beside the database; production deployments should supply their own");
+                }
+                _ => tracing::info!(source = ?source, "report key loaded"),
+            }
+            state.reports = Some(Arc::new(cleanweb_server::reports::ReportsState::new(
+                config.reports.clone(),
+                config.rewards.clone(),
+                key,
+            )));
+        }
         if !config.webhooks.is_empty() {
             let sender = Arc::new(cleanweb_webhook::Sender::new(
                 Arc::clone(&state.store),

@@ -27,6 +27,16 @@ pub struct GlobalArgs {
     /// Where model files are cached [default: DATA/models]
     #[arg(long, global = true, env = "CLEANWEB_MODELS_DIR", value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// The key that seals reporters' contact details (a file holding 64 hex
+    /// digits, mode 600) [default: CLEANWEB_REPORT_KEY (hex), else
+    /// DATA/report.key]
+    #[arg(
+        long,
+        global = true,
+        env = "CLEANWEB_REPORT_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub report_key_file: Option<PathBuf>,
     /// Log filter, e.g. info or cleanweb_server=debug
     #[arg(
         long,
@@ -38,6 +48,15 @@ pub struct GlobalArgs {
     pub log: String,
 }
 
+/// Where the report key came from.
+#[derive(Debug)]
+pub enum KeySource {
+    Environment,
+    File,
+    DefaultFile(PathBuf),
+    Created(PathBuf),
+}
+
 impl GlobalArgs {
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
@@ -47,6 +66,41 @@ impl GlobalArgs {
         self.models_dir
             .clone()
             .unwrap_or_else(|| self.data_dir().join("models"))
+    }
+
+    /// The report key: CLEANWEB_REPORT_KEY (hex), --report-key-file, or
+    /// DATA/report.key. With `create`, a missing DATA/report.key is made
+    /// (and the caller warns); `Ok(None)` when there is none and `create`
+    /// is off.
+    pub fn report_key(
+        &self,
+        create: bool,
+    ) -> anyhow::Result<Option<(cleanweb_reports::ReportKey, KeySource)>> {
+        use anyhow::Context as _;
+        if let Ok(hex) = std::env::var("CLEANWEB_REPORT_KEY") {
+            let key = cleanweb_reports::ReportKey::from_hex(&hex).context("CLEANWEB_REPORT_KEY")?;
+            return Ok(Some((key, KeySource::Environment)));
+        }
+        if let Some(path) = &self.report_key_file {
+            return Ok(Some((
+                cleanweb_reports::ReportKey::load(path)?,
+                KeySource::File,
+            )));
+        }
+        // Beside the database file, never inside it.
+        let path = self.data_dir().join("report.key");
+        if path.exists() {
+            return Ok(Some((
+                cleanweb_reports::ReportKey::load(&path)?,
+                KeySource::DefaultFile(path),
+            )));
+        }
+        if !create {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(self.data_dir())?;
+        let key = cleanweb_reports::ReportKey::create(&path)?;
+        Ok(Some((key, KeySource::Created(path))))
     }
 
     pub fn config(&self) -> anyhow::Result<Config> {

@@ -22,7 +22,86 @@ pub struct Config {
     /// Where violations are sent: each reviewer `violation` posts a signed
     /// takedown event to every webhook.
     pub webhooks: Vec<WebhookConfig>,
+    pub reports: ReportsConfig,
+    pub rewards: RewardsConfig,
     pub policy: Policy,
+}
+
+/// The public report form and API.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Take reports at all (`/report`, `POST /v1/reports`).
+    pub enabled: bool,
+    /// Reports per client address per minute without a challenge.
+    pub free_per_minute: u32,
+    /// Reports per client address per hour, challenge or not.
+    pub max_per_hour: u32,
+    /// Leading zero bits the burst challenge asks for (18: a few seconds
+    /// in a phone browser).
+    pub pow_difficulty: u8,
+    /// URLs in one report.
+    pub max_urls: usize,
+    /// Characters of description and of reported text.
+    pub max_text_chars: usize,
+    /// Bytes of an uploaded image.
+    pub max_image_bytes: usize,
+    /// Fetching reported pages for triage: bytes, seconds, redirects.
+    pub fetch_max_bytes: u64,
+    pub fetch_timeout_secs: u64,
+    pub fetch_max_redirects: u32,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            enabled: true,
+            free_per_minute: 3,
+            max_per_hour: 30,
+            pow_difficulty: 18,
+            max_urls: 10,
+            max_text_chars: 5_000,
+            max_image_bytes: 8 << 20,
+            fetch_max_bytes: 4 << 20,
+            fetch_timeout_secs: 10,
+            fetch_max_redirects: 5,
+        }
+    }
+}
+
+/// Rewards for the first reporter of a confirmed case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewardsConfig {
+    pub enabled: bool,
+    /// ISO 4217 code; amounts are in its smallest unit (fen, cents).
+    pub currency: String,
+    /// Per category: the amount for a standard and a severe case (the
+    /// engine also blocked it, or it is `sexual.minors`).
+    pub amounts: BTreeMap<String, RewardRule>,
+    /// Most one reporter is granted in a calendar month (UTC).
+    pub per_reporter_month: Option<i64>,
+    /// Most granted to everyone in a calendar month.
+    pub per_month: Option<i64>,
+}
+
+impl Default for RewardsConfig {
+    fn default() -> Self {
+        RewardsConfig {
+            enabled: false,
+            currency: "CNY".into(),
+            amounts: BTreeMap::new(),
+            per_reporter_month: None,
+            per_month: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardRule {
+    pub standard: i64,
+    pub severe: i64,
 }
 
 /// The review queue.
@@ -373,6 +452,13 @@ impl Config {
             }
             if !names.insert(w.name.as_str()) {
                 return Err(invalid(format!("webhook {:?} is defined twice", w.name)));
+            }
+        }
+        for name in config.rewards.amounts.keys() {
+            if name.parse::<Category>().is_err() {
+                return Err(invalid(format!(
+                    "rewards.amounts: unknown category {name:?}"
+                )));
             }
         }
         if !(0.0..=100.0).contains(&config.review.block_sample_percent) {

@@ -27,6 +27,10 @@ pub struct FetchLimits {
     /// internal site, never for report triage.
     pub allow_private: bool,
     pub user_agent: String,
+    /// Tests only: loopback addresses to treat as public, so a local server
+    /// can stand in for a public one that redirects inward.
+    #[cfg(test)]
+    pub test_public: Vec<IpAddr>,
 }
 
 impl Default for FetchLimits {
@@ -40,6 +44,8 @@ impl Default for FetchLimits {
                 "cleanweb/{} (+content moderation)",
                 env!("CARGO_PKG_VERSION")
             ),
+            #[cfg(test)]
+            test_public: Vec::new(),
         }
     }
 }
@@ -111,6 +117,18 @@ fn public_v4(ip: Ipv4Addr) -> bool {
 #[derive(Debug)]
 pub struct PublicOnly {
     allow_private: bool,
+    #[cfg(test)]
+    test_public: Vec<IpAddr>,
+}
+
+impl PublicOnly {
+    fn allows(&self, ip: IpAddr) -> bool {
+        #[cfg(test)]
+        if self.test_public.contains(&ip) {
+            return true;
+        }
+        self.allow_private || is_public(ip)
+    }
 }
 
 impl Resolver for PublicOnly {
@@ -122,10 +140,7 @@ impl Resolver for PublicOnly {
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let all = DefaultResolver::default().resolve(uri, config, timeout)?;
         let mut out = self.empty();
-        for a in all
-            .iter()
-            .filter(|a| self.allow_private || is_public(a.ip()))
-        {
+        for a in all.iter().filter(|a| self.allows(a.ip())) {
             out.push(*a);
         }
         if out.is_empty() {
@@ -161,6 +176,8 @@ impl Fetcher {
             .build();
         let resolver = PublicOnly {
             allow_private: limits.allow_private,
+            #[cfg(test)]
+            test_public: limits.test_public.clone(),
         };
         Fetcher {
             agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
@@ -276,5 +293,75 @@ mod tests {
             .get(&Url::parse("file:///etc/passwd").unwrap())
             .unwrap_err();
         assert!(matches!(err, FetchError::Scheme(_)), "{err}");
+        for url in [
+            "http://[fe80::1]:9/",
+            "http://10.0.0.1:9/",
+            "http://169.254.169.254/latest/meta-data/",
+        ] {
+            let err = f.get(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(matches!(err, FetchError::NotPublic(_)), "{url}: {err}");
+        }
+    }
+
+    /// A one-shot HTTP server answering every request with `reply`; counts
+    /// what it was asked.
+    fn server(
+        ip: &str,
+        reply: String,
+    ) -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { break };
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf);
+                let _ = c.write_all(reply.as_bytes());
+            }
+        });
+        (addr, hits)
+    }
+
+    #[test]
+    fn a_redirect_to_a_private_address_is_refused_before_connecting() {
+        let (inner, inner_hits) = server(
+            "127.0.0.2",
+            "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret".into(),
+        );
+        let redirect =
+            |to: &str| format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n");
+        let (outer, _) = server("127.0.0.1", redirect(&format!("http://{inner}/admin")));
+        // 127.0.0.1 stands in for a public site; 127.0.0.2 stays private.
+        let limits = FetchLimits {
+            test_public: vec![outer.ip()],
+            ..FetchLimits::default()
+        };
+        let err = Fetcher::new(limits.clone())
+            .get(&Url::parse(&format!("http://{outer}/")).unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(&err, FetchError::NotPublic(u) if u.contains("127.0.0.2")),
+            "{err}"
+        );
+        assert_eq!(
+            inner_hits.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "never connected"
+        );
+        // The same redirect to an address counted public is followed.
+        let ok = Fetcher::new(FetchLimits {
+            test_public: vec![outer.ip(), inner.ip()],
+            ..limits
+        })
+        .get(&Url::parse(&format!("http://{outer}/")).unwrap())
+        .unwrap();
+        assert_eq!(ok.body, b"secret");
     }
 }

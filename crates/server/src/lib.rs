@@ -13,6 +13,7 @@ pub mod console;
 pub mod metrics;
 mod openapi;
 pub mod problem;
+pub mod reports;
 pub mod sites;
 
 use std::future::Future;
@@ -60,8 +61,10 @@ pub struct AppState {
     /// The banks the engine matches against, updated in place by the bank
     /// routes so changes match at once.
     pub banks: cleanweb_match::SharedBanks,
-    /// The review console's settings, evidence store and webhook sender.
+    /// The review console's settings and webhook sender.
     pub console: console::ConsoleState,
+    /// The public reporting centre; `None` serves no report routes.
+    pub reports: Option<Arc<reports::ReportsState>>,
 }
 
 impl AppState {
@@ -93,6 +96,7 @@ impl AppState {
             data_dir: None,
             banks: cleanweb_match::SharedBanks::default(),
             console: console::ConsoleState::default(),
+            reports: None,
         }
     }
 }
@@ -126,6 +130,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin)
         .layer(from_fn_with_state(state.clone(), auth::require_key));
     let open = Router::new()
+        .route("/v1/reports", post(reports::file_report))
+        .route("/v1/reports/{receipt}", get(reports::report_status))
+        .route("/report", get(reports::form).post(reports::submit_form))
+        .route("/report/status", get(reports::status_page))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/v1/openapi.json", get(openapi_json));

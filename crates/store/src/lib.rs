@@ -8,6 +8,7 @@
 
 mod common;
 mod postgres;
+pub mod reports;
 pub mod review;
 mod rows;
 mod sqlite;
@@ -24,6 +25,9 @@ use cleanweb_core::{
 use uuid::Uuid;
 
 pub use postgres::PgStore;
+pub use reports::{
+    Case, CaseSettlement, Filed, NewReport, NewReward, NewTarget, ReportRecord, ReportStore, Reward,
+};
 pub use review::{
     Claim, ClaimOutcome, Delivery, DeliveryResult, NewDelivery, NewReview, Queue, QueueEntry,
     QueueQuery, QueueSort, ReviewRecord, ReviewStore, Session, Suggestion,
@@ -174,7 +178,7 @@ pub struct SweepJob {
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]
-pub trait Store: ReviewStore + Send + Sync {
+pub trait Store: ReviewStore + ReportStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 
@@ -331,7 +335,7 @@ mod migrations_in_step {
                     "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
                 )
                 .replace("INTEGER", "BIGINT")
-                .replace("BLOB NOT NULL", "BYTEA NOT NULL")
+                .replace("BYTEA", "BLOB")
                 .replace(") WITHOUT ROWID;", ");")
         };
         for name in names {

@@ -114,6 +114,8 @@ pub struct NewReview {
     pub suggestion: Option<Suggestion>,
     /// The audit event (its details gain the review id).
     pub audit: AuditEvent,
+    /// The public-report case behind the item, if any.
+    pub case: Option<crate::CaseSettlement>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -226,7 +228,7 @@ macro_rules! review_impl {
                 );
                 match q.queue {
                     Queue::Open => {
-                        b.push("d.review_state IS NULL AND (d.verdict = 'review' OR (d.verdict = 'block' AND d.qc_bucket < ")
+                        b.push("d.review_state IS NULL AND (d.verdict = 'review' OR d.source = 'report' OR (d.verdict = 'block' AND d.qc_bucket < ")
                             .push_bind(i64::from(q.block_sample_per_10k))
                             .push("))");
                     }
@@ -271,9 +273,9 @@ macro_rules! review_impl {
             async fn queue_counts(&self, sample: u32) -> Result<(u64, u64)> {
                 let (open, escalated): (i64, i64) = sqlx::query_as(
                     "SELECT \
-                     COALESCE(SUM(CASE WHEN review_state IS NULL AND (verdict = 'review' OR (verdict = 'block' AND qc_bucket < $1)) THEN 1 ELSE 0 END), 0), \
+                     COALESCE(SUM(CASE WHEN review_state IS NULL AND (verdict = 'review' OR source = 'report' OR (verdict = 'block' AND qc_bucket < $1)) THEN 1 ELSE 0 END), 0), \
                      COALESCE(SUM(CASE WHEN review_state = 'escalated' THEN 1 ELSE 0 END), 0) \
-                     FROM decisions WHERE verdict <> 'allow'",
+                     FROM decisions WHERE verdict <> 'allow' OR source = 'report'",
                 )
                 .bind(i64::from(sample))
                 .fetch_one(&self.pool)
@@ -400,6 +402,31 @@ macro_rules! review_impl {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some(c) = &r.case {
+                    sqlx::query("UPDATE cases SET status = $1, updated_at = $2 WHERE id = $3")
+                        .bind(&c.status)
+                        .bind(now)
+                        .bind(c.case_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                    if let Some(w) = &c.reward {
+                        // One entry per case, ever: a re-decision cannot pay twice.
+                        sqlx::query(
+                            "INSERT INTO rewards (case_id, report_id, reporter_id, category, amount, currency, capped, status, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'owed', $8) ON CONFLICT (case_id) DO NOTHING",
+                        )
+                        .bind(c.case_id.to_string())
+                        .bind(w.report_id.to_string())
+                        .bind(w.reporter_id.as_deref())
+                        .bind(&w.category)
+                        .bind(w.amount)
+                        .bind(&w.currency)
+                        .bind(i64::from(w.capped))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 let mut event = r.audit.clone();
                 if let serde_json::Value::Object(m) = &mut event.details {

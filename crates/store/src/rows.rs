@@ -34,7 +34,7 @@ macro_rules! from_col {
         }
     )*};
 }
-from_col!(String, Option<String>, i64, Option<i64>);
+from_col!(String, Option<String>, i64, Option<i64>, Option<Vec<u8>>);
 
 /// `row.col::<T>("name")` on either backend's rows.
 pub(crate) trait Get {
@@ -227,5 +227,58 @@ pub(crate) fn delivery_from_row(row: &impl Get) -> Result<crate::Delivery> {
         last_error: row.col("last_error")?,
         created_at_ms: row.col("created_at")?,
         done_at_ms: row.col("done_at")?,
+    })
+}
+
+fn uuid_col(row: &impl Get, col: &str, table: &'static str) -> Result<Uuid> {
+    let s: String = row.col(col)?;
+    Uuid::parse_str(&s).map_err(|e| corrupt(table, e))
+}
+
+pub(crate) fn case_from_row(row: &impl Get) -> Result<crate::Case> {
+    let decision: Option<String> = row.col("decision_id")?;
+    Ok(crate::Case {
+        id: uuid_col(row, "id", "cases")?,
+        target: row.col("target")?,
+        kind: row.col("kind")?,
+        url: row.col("url")?,
+        category: row.col("category")?,
+        status: row.col("status")?,
+        report_count: row.col::<i64>("report_count")?.max(0) as u64,
+        first_report: uuid_col(row, "first_report", "cases")?,
+        decision_id: decision
+            .map(|d| Uuid::parse_str(&d).map_err(|e| corrupt("cases", e)))
+            .transpose()?,
+        triage_error: row.col("triage_error")?,
+        created_at_ms: row.col("created_at")?,
+        updated_at_ms: row.col("updated_at")?,
+    })
+}
+
+pub(crate) fn report_from_row(row: &impl Get) -> Result<crate::ReportRecord> {
+    Ok(crate::ReportRecord {
+        id: uuid_col(row, "id", "reports")?,
+        category: row.col("category")?,
+        description: row.col("description")?,
+        contact: row.col("contact")?,
+        reporter_id: row.col("reporter_id")?,
+        created_at_ms: row.col("created_at")?,
+    })
+}
+
+pub(crate) fn reward_from_row(row: &impl Get) -> Result<crate::Reward> {
+    Ok(crate::Reward {
+        id: row.col("id")?,
+        case_id: uuid_col(row, "case_id", "rewards")?,
+        report_id: uuid_col(row, "report_id", "rewards")?,
+        reporter_id: row.col("reporter_id")?,
+        category: row.col("category")?,
+        amount: row.col("amount")?,
+        currency: row.col("currency")?,
+        capped: row.col::<i64>("capped")? != 0,
+        status: row.col("status")?,
+        created_at_ms: row.col("created_at")?,
+        paid_at_ms: row.col("paid_at")?,
+        paid_by: row.col("paid_by")?,
     })
 }

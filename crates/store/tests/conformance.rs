@@ -345,6 +345,7 @@ async fn review_flow(store: &dyn Store) {
             suggested_by: who.into(),
             at_ms: 0,
         }),
+        case: None,
         audit: cleanweb_core::AuditEvent {
             actor: format!("user:{who}"),
             action: "review.decide".into(),
@@ -498,6 +499,164 @@ async fn review_flow(store: &dyn Store) {
             .len(),
         1
     );
+}
+
+/// Reports merge into cases, triage puts them in the queue, a decision
+/// settles the case and pays the first reporter once.
+async fn reports_flow(store: &dyn Store) {
+    use cleanweb_core::review::Outcome;
+    use cleanweb_store::{
+        CaseSettlement, NewReport, NewReview, NewReward, NewTarget, Queue, QueueQuery,
+    };
+    let target = NewTarget {
+        target: "url:http://bad.example/x".into(),
+        kind: "url".into(),
+        url: Some("HTTP://Bad.Example/x".into()),
+    };
+    let report = |n: u8, contact: Option<Vec<u8>>| NewReport {
+        id: uuid::Uuid::now_v7(),
+        receipt_hash: format!("receipt-{n}"),
+        category: "sexual.explicit".into(),
+        description: format!("seen {n}"),
+        contact,
+        reporter_id: Some(format!("who-{n}")),
+        targets: vec![target.clone()],
+    };
+    let first = report(1, Some(vec![1, 2, 3]));
+    let filed = store.file_report(&first).await.unwrap();
+    assert!(filed[0].new);
+    let case_id = filed[0].case_id;
+    for n in 2..=3 {
+        let f = store.file_report(&report(n, None)).await.unwrap();
+        assert_eq!((f[0].case_id, f[0].new), (case_id, false));
+    }
+    let case = store.case(case_id).await.unwrap().unwrap();
+    assert_eq!(
+        (case.report_count, case.first_report, case.status.as_str()),
+        (3, first.id, "received")
+    );
+    assert_eq!(
+        store.cases_for_receipt("receipt-2").await.unwrap().unwrap()[0].id,
+        case_id
+    );
+    assert!(store.cases_for_receipt("nope").await.unwrap().is_none());
+    let reports = store.case_reports(case_id).await.unwrap();
+    assert_eq!(reports.len(), 3);
+    assert_eq!(
+        (reports[0].id, reports[0].contact.as_deref()),
+        (first.id, Some(&[1u8, 2, 3][..]))
+    );
+
+    // Triage: even an `allow` from a report is queued, above a lone review.
+    let d = record("reported page", Verdict::Allow, Source::Report);
+    store
+        .set_case_triage(case_id, Some(&d), Some("slow"))
+        .await
+        .unwrap();
+    let case = store.case_by_decision(d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (case.status.as_str(), case.triage_error.as_deref()),
+        ("in_review", Some("slow"))
+    );
+    let lone = record("lone", Verdict::Review, Source::Api);
+    store
+        .save_decisions(std::slice::from_ref(&lone))
+        .await
+        .unwrap();
+    let queue = store
+        .queue(&QueueQuery {
+            queue: Queue::Open,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<_> = queue.iter().map(|e| e.record.id).collect();
+    assert!(ids.contains(&d.id), "reported items are queued");
+    // A fourth report after triage raises it further.
+    store.file_report(&report(4, None)).await.unwrap();
+
+    let settle = |amount| CaseSettlement {
+        case_id,
+        status: "confirmed".into(),
+        reward: Some(NewReward {
+            report_id: first.id,
+            reporter_id: Some("who-1".into()),
+            category: "sexual.explicit".into(),
+            amount,
+            currency: "CNY".into(),
+            capped: false,
+        }),
+    };
+    let review = |amount, admin| NewReview {
+        decision_id: d.id,
+        reviewer: "root".into(),
+        is_admin: admin,
+        outcome: Outcome::Violation,
+        category: Some(Category::SexualExplicit),
+        note: String::new(),
+        deliveries: vec![],
+        suggestion: None,
+        audit: cleanweb_core::AuditEvent {
+            actor: "user:root".into(),
+            action: "review.decide".into(),
+            subject: d.id.to_string(),
+            details: serde_json::json!({}),
+        },
+        case: Some(settle(amount)),
+    };
+    store
+        .record_review(&review(5000, true))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .record_review(&review(9999, true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.case(case_id).await.unwrap().unwrap().status,
+        "confirmed"
+    );
+    let rewards = store.rewards(Some("owed")).await.unwrap();
+    assert_eq!(rewards.len(), 1, "one reward per case, ever");
+    assert_eq!((rewards[0].amount, rewards[0].report_id), (5000, first.id));
+    assert_eq!(
+        store.reward_totals(Some("who-1"), 0).await.unwrap(),
+        (5000, 5000)
+    );
+    assert_eq!(
+        store.reward_totals(Some("who-2"), 0).await.unwrap(),
+        (0, 5000)
+    );
+    assert!(store.mark_reward_paid(rewards[0].id, "root").await.unwrap());
+    assert!(!store.mark_reward_paid(rewards[0].id, "root").await.unwrap());
+    assert_eq!(
+        store.rewards(Some("paid")).await.unwrap()[0]
+            .paid_by
+            .as_deref(),
+        Some("root")
+    );
+}
+
+#[tokio::test]
+async fn sqlite_reports_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    reports_flow(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_reports_flow() {
+    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
+    let url = pg_url();
+    let store = PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
+    reports_flow(&store).await;
+    store.close().await;
+    assert!(drop_schema(&url, &schema).await, "schema dropped");
 }
 
 #[tokio::test]

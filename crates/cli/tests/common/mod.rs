@@ -74,6 +74,19 @@ impl Reply {
 impl Server {
     /// Starts `cleanweb serve` on an ephemeral port and waits until it listens.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with(data_dir, extra, None)
+    }
+
+    /// Like `start`, with the server's log (at debug level) in `log`.
+    pub fn start_logging(data_dir: &Path, extra: &[&str], log: &Path) -> Server {
+        Server::start_with(data_dir, extra, Some(log))
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str], log: Option<&Path>) -> Server {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(bin())
             .arg("serve")
             .arg("--addr")
@@ -82,9 +95,9 @@ impl Server {
             .arg(data_dir)
             .env("CLEANWEB_MODELS_DIR", models_dir())
             .args(extra)
-            .env("CLEANWEB_LOG", "warn")
+            .env("CLEANWEB_LOG", if log.is_some() { "debug" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn cleanweb serve");
         let stdout = child.stdout.take().unwrap();
@@ -191,6 +204,24 @@ impl Server {
             .header("Content-Type", content_type);
         if let Some(k) = key {
             req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        Self::reply(req.send(body))
+    }
+
+    /// A POST with extra headers and no key.
+    pub fn post_typed_headers(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         Self::reply(req.send(body))
     }

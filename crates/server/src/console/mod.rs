@@ -22,6 +22,8 @@ use cleanweb_core::config::{ConsoleConfig, ReviewConfig};
 use minijinja::{Environment, Value};
 
 use crate::AppState;
+pub use i18n::message;
+pub use pages::money;
 pub use session::LoginLimiter;
 
 /// What the console needs beyond the API's state.
@@ -54,7 +56,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/webhooks", get(pages::webhooks))
         .route("/console/webhooks/{id}/retry", post(pages::retry_webhook))
         .route("/console/suggestions", get(pages::suggestions))
+        .route("/console/reports/{id}/disclose", post(pages::disclose))
+        .route("/console/rewards", get(pages::rewards))
+        .route("/console/rewards/{id}/paid", post(pages::reward_paid))
         .route("/console/static/console.js", get(static_js))
+        .route("/console/static/report.js", get(static_report_js))
         .route("/console/static/console.css", get(static_css))
 }
 
@@ -96,6 +102,26 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "suggestions.html",
             include_str!("../../console/templates/suggestions.html"),
+        ),
+        (
+            "report.html",
+            include_str!("../../console/templates/report.html"),
+        ),
+        (
+            "receipt.html",
+            include_str!("../../console/templates/receipt.html"),
+        ),
+        (
+            "report_status.html",
+            include_str!("../../console/templates/report_status.html"),
+        ),
+        (
+            "disclosure.html",
+            include_str!("../../console/templates/disclosure.html"),
+        ),
+        (
+            "rewards.html",
+            include_str!("../../console/templates/rewards.html"),
         ),
     ] {
         // Templates are compiled in; a unit test renders each, so an error
@@ -262,6 +288,13 @@ async fn static_js() -> Response {
     )
 }
 
+async fn static_report_js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("../../console/static/report.js"),
+    )
+}
+
 async fn static_css() -> Response {
     static_file(
         "text/css; charset=utf-8",
@@ -300,6 +333,11 @@ mod tests {
             "audit.html",
             "webhooks.html",
             "suggestions.html",
+            "report.html",
+            "receipt.html",
+            "report_status.html",
+            "disclosure.html",
+            "rewards.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }

@@ -374,6 +374,182 @@ pub async fn retry_webhook(
     }
 }
 
+#[derive(Deserialize)]
+pub struct DiscloseForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+    decision: Option<String>,
+}
+
+/// Opens a reporter's sealed contact for an admin, with a reason, and
+/// writes the disclosure to the audit log before showing anything.
+pub async fn disclose(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+    Form(f): Form<DiscloseForm>,
+) -> Response {
+    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    if let Err(r) = u.require(ADMINS) {
+        return r.into_response();
+    }
+    let reason: String = f.reason.trim().chars().take(500).collect();
+    if reason.is_empty() {
+        return page_error(u.locale, StatusCode::BAD_REQUEST, "error_need_reason", &[]);
+    }
+    let Some(rs) = state.reports.clone() else {
+        return page_error(
+            u.locale,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error_no_key",
+            &[],
+        );
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    let report = match state.store.report(id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => return store_error(&u, e),
+    };
+    let Some(sealed) = &report.contact else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    let contact = match rs.key.open(&id.to_string(), sealed) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(report = %id, error = %e, "a sealed contact did not open");
+            return page_error(
+                u.locale,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error_no_key",
+                &[],
+            );
+        }
+    };
+    // Audited first: if the log cannot be written, nothing is shown.
+    let event = cleanweb_core::AuditEvent {
+        actor: u.actor(),
+        action: "report.disclose".into(),
+        subject: id.to_string(),
+        details: serde_json::json!({"reason": reason, "fields": contact_fields(&contact)}),
+    };
+    if let Err(e) = state.store.append_audit(&event).await {
+        return store_error(&u, e);
+    }
+    let mut resp = Page::for_user("disclosure.html", &u)
+        .with("contact", &contact)
+        .with("reason", &reason)
+        .with(
+            "decision",
+            &f.decision.filter(|d| Uuid::parse_str(d).is_ok()),
+        )
+        .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store, private"),
+    );
+    resp
+}
+
+/// Which fields a contact has (for the audit log: never the values).
+pub fn contact_fields(c: &cleanweb_reports::Contact) -> Vec<&'static str> {
+    [
+        ("name", c.name.is_some()),
+        ("phone", c.phone.is_some()),
+        ("email", c.email.is_some()),
+        ("account", c.account.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, has)| *has)
+    .map(|(n, _)| n)
+    .collect()
+}
+
+#[derive(Serialize)]
+struct RewardRow {
+    id: i64,
+    case: String,
+    decision: Option<String>,
+    category: String,
+    amount: String,
+    currency: String,
+    capped: bool,
+    status: String,
+    paid_by: Option<String>,
+    created: String,
+}
+
+/// An amount in minor units as major units with two decimals.
+pub fn money(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, (minor % 100).abs())
+}
+
+pub async fn rewards(State(state): State<AppState>, u: ConsoleUser) -> Response {
+    if let Err(r) = u.require(ADMINS) {
+        return r.into_response();
+    }
+    let rewards = match state.store.rewards(None).await {
+        Ok(r) => r,
+        Err(e) => return store_error(&u, e),
+    };
+    let mut rows = Vec::with_capacity(rewards.len());
+    for r in rewards {
+        let decision = match state.store.case(r.case_id).await {
+            Ok(c) => c.and_then(|c| c.decision_id).map(|d| d.to_string()),
+            Err(e) => return store_error(&u, e),
+        };
+        rows.push(RewardRow {
+            id: r.id,
+            case: r.case_id.to_string(),
+            decision,
+            category: r.category,
+            amount: money(r.amount),
+            currency: r.currency,
+            capped: r.capped,
+            status: r.status,
+            paid_by: r.paid_by,
+            created: super::when(r.created_at_ms),
+        });
+    }
+    Page::for_user("rewards.html", &u)
+        .with("rows", &rows)
+        .into_response()
+}
+
+pub async fn reward_paid(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
+        return r.into_response();
+    }
+    if let Err(r) = u.require(ADMINS) {
+        return r.into_response();
+    }
+    match state.store.mark_reward_paid(id, &u.user.name).await {
+        Ok(true) => {
+            audit(
+                &state,
+                &u.actor(),
+                "reward.paid",
+                &id.to_string(),
+                serde_json::json!({}),
+            )
+            .await;
+            Redirect::to("/console/rewards").into_response()
+        }
+        Ok(false) => page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => store_error(&u, e),
+    }
+}
+
 #[derive(Serialize)]
 struct SuggestionRow {
     term: String,

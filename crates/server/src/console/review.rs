@@ -441,6 +441,10 @@ pub async fn item(
             .collect(),
         Err(e) => return store_error(&u, e),
     };
+    let case = match case_view(&state, id).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&u, e),
+    };
     let text_segments = record.text.as_deref().map(|t| segments(t, &record));
     let top = d
         .labels
@@ -472,7 +476,117 @@ pub async fn item(
         .with("banks", &banks)
         .with("top_category", &top)
         .with("all_categories", &all_categories)
+        .with("warnings", &d.warnings)
+        .with("case", &case)
         .into_response()
+}
+
+#[derive(Serialize)]
+struct CaseView {
+    status: String,
+    report_count: u64,
+    target: String,
+    triage_error: Option<String>,
+    reports: Vec<ReportView>,
+}
+
+/// A report as reviewers see it: never the contact, only whether one was
+/// left (admins can disclose it, audited).
+#[derive(Serialize)]
+struct ReportView {
+    id: String,
+    category: String,
+    description: String,
+    at: String,
+    first: bool,
+    has_contact: bool,
+}
+
+async fn case_view(
+    state: &AppState,
+    decision: Uuid,
+) -> Result<Option<CaseView>, cleanweb_store::StoreError> {
+    let Some(case) = state.store.case_by_decision(decision).await? else {
+        return Ok(None);
+    };
+    let reports = state.store.case_reports(case.id).await?;
+    Ok(Some(CaseView {
+        status: case.status,
+        report_count: case.report_count,
+        target: case.url.unwrap_or(case.target),
+        triage_error: case.triage_error,
+        reports: reports
+            .into_iter()
+            .map(|r| ReportView {
+                id: r.id.to_string(),
+                category: r.category,
+                description: r.description,
+                at: when(r.created_at_ms),
+                first: r.id == case.first_report,
+                has_contact: r.contact.is_some(),
+            })
+            .collect(),
+    }))
+}
+
+/// What a decision does to the public-report case behind the item: its
+/// status, and on a violation the first reporter's reward (if they left
+/// contact details and the rules grant one).
+async fn settlement(
+    state: &AppState,
+    record: &DecisionRecord,
+    outcome: Outcome,
+    category: Option<Category>,
+) -> Result<Option<cleanweb_store::CaseSettlement>, cleanweb_store::StoreError> {
+    let Some(case) = state.store.case_by_decision(record.id).await? else {
+        return Ok(None);
+    };
+    let status = match outcome {
+        Outcome::Violation => "confirmed",
+        Outcome::NotViolation => "not_confirmed",
+        Outcome::Escalate => "in_review",
+    };
+    let mut reward = None;
+    if let (Outcome::Violation, Some(rs)) = (outcome, &state.reports)
+        && let Some(first) = state.store.report(case.first_report).await?
+        && first.contact.is_some()
+    {
+        let category = category
+            .or_else(|| case.category.parse().ok())
+            .unwrap_or(Category::SexualExplicit);
+        let severe = record.decision.verdict == cleanweb_core::Verdict::Block
+            || category == Category::SexualMinors;
+        let (mine, all) = state
+            .store
+            .reward_totals(first.reporter_id.as_deref(), month_start_ms(now_ms()))
+            .await?;
+        reward =
+            cleanweb_reports::reward_amount(&rs.rewards, category, severe, mine, all).map(|calc| {
+                cleanweb_store::NewReward {
+                    report_id: first.id,
+                    reporter_id: first.reporter_id.clone(),
+                    category: category.as_str().to_owned(),
+                    amount: calc.amount,
+                    currency: rs.rewards.currency.clone(),
+                    capped: calc.capped,
+                }
+            });
+    }
+    Ok(Some(cleanweb_store::CaseSettlement {
+        case_id: case.id,
+        status: status.into(),
+        reward,
+    }))
+}
+
+/// The first millisecond of the calendar month (UTC) holding `ms`.
+fn month_start_ms(ms: i64) -> i64 {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0).unsigned_abs());
+    let day = humantime::format_rfc3339_seconds(t).to_string();
+    humantime::parse_rfc3339(&format!("{}-01T00:00:00Z", &day[..7]))
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
 
 #[derive(Deserialize)]
@@ -578,7 +692,12 @@ pub async fn decide(
         });
     let false_positive = outcome == Outcome::NotViolation
         && record.decision.verdict == cleanweb_core::Verdict::Block;
+    let case = match settlement(&state, &record, outcome, category).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&u, e),
+    };
     let review = NewReview {
+        case: case.clone(),
         decision_id: id,
         reviewer: u.user.name.clone(),
         is_admin: u.user.role == UserRole::Admin,
@@ -598,6 +717,9 @@ pub async fn decide(
                 "false_positive": false_positive,
                 "note": note,
                 "suggested_term": suggestion.as_ref().map(|s| &s.term),
+                "case": case.as_ref().map(|c| c.case_id.to_string()),
+                "case_status": case.as_ref().map(|c| c.status.clone()),
+                "reward": case.as_ref().and_then(|c| c.reward.as_ref()).map(|w| w.amount),
             }),
         },
     };
@@ -911,6 +1033,15 @@ mod tests {
             .map(|s| s.text.as_str())
             .collect();
         assert_eq!(hits, ["色情视频"]);
+    }
+
+    #[test]
+    fn month_starts_are_utc_calendar_months() {
+        // 2026-11-29T16:00:00Z → 2026-11-01T00:00:00Z
+        assert_eq!(month_start_ms(1_795_968_000_000), 1_793_491_200_000);
+        // 2024-02-29T23:59:59.999Z → 2024-02-01
+        assert_eq!(month_start_ms(1_709_251_199_999), 1_706_745_600_000);
+        assert_eq!(month_start_ms(0), 0);
     }
 
     #[test]

@@ -1,0 +1,440 @@
+//! The public reporting centre through the real server: merging, triage
+//! with SSRF protection, sealed contacts and audited disclosure, the burst
+//! challenge, limits, and rewards for the first reporter.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::web::{Client, add_user};
+use common::{Server, cleanweb};
+use serde_json::{Value, json};
+
+const PW: &str = "correct horse battery";
+
+fn setup(dir: &Path, extra: &str) -> Server {
+    setup_logging(dir, extra, None)
+}
+
+fn setup_logging(dir: &Path, extra: &str, log: Option<&Path>) -> Server {
+    let data = dir.join("data");
+    add_user(&data, "root", "admin", PW);
+    add_user(&data, "amy", "reviewer", PW);
+    let cfg = dir.join("cleanweb.toml");
+    // Tests all come from 127.0.0.1: a generous free rate unless a test
+    // is about the rate.
+    let base = if extra.contains("[reports]") {
+        String::new()
+    } else {
+        "[reports]\nfree_per_minute = 1000\nmax_per_hour = 1000\n\n".into()
+    };
+    std::fs::write(&cfg, format!("{base}[image]\nnudity = false\n\n{extra}")).unwrap();
+    let cfg = cfg.to_str().unwrap().to_owned();
+    match log {
+        Some(l) => Server::start_logging(&data, &["--config", &cfg], l),
+        None => Server::start(&data, &["--config", &cfg]),
+    }
+}
+
+fn report(s: &Server, body: Value) -> (u16, Value) {
+    let r = s.post_json("/v1/reports", None, &body);
+    (r.status, r.json())
+}
+
+fn receipt(s: &Server, body: Value) -> String {
+    let (status, v) = report(s, body);
+    assert_eq!(status, 201, "{v}");
+    v["receipt"].as_str().unwrap().to_owned()
+}
+
+/// Waits until every case of the receipt left `received` (triage done).
+fn triaged(s: &Server, receipt: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = s.get(&format!("/v1/reports/{receipt}"), None).json();
+        if st["targets"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["status"] != "received"))
+        {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "triage did not finish: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The stored triage decisions of reports (admin API), newest first.
+fn report_decisions(s: &Server) -> Vec<Value> {
+    let v = s
+        .get("/v1/decisions?source=report&limit=100", Some(s.key()))
+        .json();
+    v["decisions"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn three_spellings_of_one_url_make_one_case_that_keeps_the_first_reporter() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let spellings = [
+        "HTTP://Bad.Example.com:80/a/../pics/%7Eclip?id=7#top",
+        "http://bad.example.com/pics/~clip?id=7",
+        "bad.example.com./pics/%7eclip?id=7",
+    ];
+    let receipts: Vec<String> = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            receipt(&s, json!({"urls": [u], "category": "sexual.explicit", "description": format!("reporter {i}")}))
+        })
+        .collect();
+    for r in &receipts {
+        triaged(&s, r);
+    }
+    let decisions = report_decisions(&s);
+    assert_eq!(decisions.len(), 1, "one case, one triage: {decisions:?}");
+    let id = decisions[0]["decision_id"].as_str().unwrap().to_owned();
+    let mut root = Client::login(&s.base, "root", PW);
+    let page = root.get(&format!("/console/items/{id}"));
+    assert!(page.body.contains("id=\"case-count\">3<"), "{}", page.body);
+    let first = page.body.find("reporter 0").expect("first report shown");
+    let mark = page.body[..first].rfind("<tr>").unwrap();
+    assert!(
+        page.body[mark..first].contains("first"),
+        "the first report is marked"
+    );
+    // All three receipts follow the same case.
+    for r in &receipts {
+        assert_eq!(
+            s.get(&format!("/v1/reports/{r}"), None).json()["status"],
+            "in_review"
+        );
+    }
+    // Other pages do not merge.
+    receipt(&s, json!({"urls": ["http://bad.example.com/pics/other"]}));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while report_decisions(&s).len() < 2 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn triage_never_fetches_private_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    // A local server that would answer, and counts who asks.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(c);
+        }
+    });
+    let urls = [
+        format!("http://127.0.0.1:{port}/admin"),
+        format!("http://localhost:{port}/"),
+        format!("http://[::1]:{port}/"),
+        "http://10.0.0.5/".to_owned(),
+        "http://192.168.1.1/router".to_owned(),
+        "http://172.16.3.4/".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[fe80::1]/".to_owned(),
+        "http://0.0.0.0/".to_owned(),
+    ];
+    let r = receipt(&s, json!({"urls": urls}));
+    let st = triaged(&s, &r);
+    assert_eq!(st["targets"].as_array().unwrap().len(), urls.len());
+    let decisions = report_decisions(&s);
+    assert_eq!(decisions.len(), urls.len());
+    for d in &decisions {
+        let warnings = d["decision"]["warnings"].to_string();
+        assert!(warnings.contains("not public"), "{d}");
+        // Still queued for a person, with the reason.
+        assert_eq!(d["decision"]["verdict"], "review");
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was fetched"
+    );
+}
+
+#[test]
+fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let s = setup_logging(dir.path(), "", Some(&log));
+    let name = "Quxiang Reporter-7f3a";
+    let phone = "+86 139 1234 5678";
+    let email = "secret.reporter.7f3a@example.org";
+    let r = receipt(
+        &s,
+        json!({"text": "加微信 约炮 包夜 全套服务", "category": "sexual.services",
+               "contact": {"name": name, "phone": phone, "email": email}}),
+    );
+    triaged(&s, &r);
+    let decision = report_decisions(&s)[0]["decision_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Reviewers see the case, never the contact.
+    let mut amy = Client::login(&s.base, "amy", PW);
+    for path in [
+        "/console/queue".to_owned(),
+        format!("/console/items/{decision}"),
+    ] {
+        let page = amy.get(&path);
+        assert_eq!(page.status, 200, "{path}");
+        for secret in [name, phone, email] {
+            assert!(!page.body.contains(secret), "{path} shows {secret}");
+        }
+    }
+    let item = amy.get(&format!("/console/items/{decision}"));
+    assert!(item.body.contains("contact details sealed"));
+    assert!(
+        !item.body.contains("/disclose"),
+        "reviewers get no disclosure form"
+    );
+    let report_id = {
+        let mut root = Client::login(&s.base, "root", PW);
+        let page = root.get(&format!("/console/items/{decision}"));
+        let at = page.body.find("/disclose\"").expect("admins may disclose");
+        let start = page.body[..at].rfind("/console/reports/").unwrap();
+        page.body[start + 17..at].to_owned()
+    };
+    let csrf = amy.get("/console/queue").csrf();
+    let r = amy.post(
+        &format!("/console/reports/{report_id}/disclose"),
+        &[("csrf", &csrf), ("reason", "curious")],
+    );
+    assert_eq!(r.status, 403);
+
+    // An admin discloses, with a reason; no reason, no disclosure.
+    let mut root = Client::login(&s.base, "root", PW);
+    let csrf = root.get("/console/queue").csrf();
+    let r = root.post(
+        &format!("/console/reports/{report_id}/disclose"),
+        &[("csrf", &csrf), ("reason", " ")],
+    );
+    assert_eq!(r.status, 400);
+    let r = root.post(
+        &format!("/console/reports/{report_id}/disclose"),
+        &[
+            ("csrf", &csrf),
+            ("reason", "police request 2026-114"),
+            ("decision", &decision),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for secret in [name, phone, email] {
+        assert!(r.body.contains(secret), "disclosure shows {secret}");
+    }
+    assert_eq!(r.headers["cache-control"], "no-store, private");
+
+    let data = dir.path().join("data");
+    let (code, audit, _) = cleanweb(&data, &["audit", "export", "--format", "jsonl"], "");
+    assert_eq!(code, 0);
+    let disclosures: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("\"report.disclose\""))
+        .collect();
+    assert_eq!(disclosures.len(), 1, "{audit}");
+    assert!(
+        disclosures[0].contains("police request 2026-114") && disclosures[0].contains("user:root")
+    );
+    s.stop();
+
+    // Nothing in the database files or the log holds the plaintext.
+    let mut files = vec![log.clone()];
+    for e in std::fs::read_dir(&data).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for f in files.iter().filter(|f| f.is_file()) {
+        let bytes = std::fs::read(f).unwrap();
+        for secret in [name, phone, email, "13912345678"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds {secret:?}",
+                f.display()
+            );
+        }
+    }
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("report received"),
+        "the log was written"
+    );
+    assert!(
+        std::fs::metadata(data.join("report.key")).is_ok(),
+        "the key sits beside the database"
+    );
+}
+
+#[test]
+fn bursts_need_a_solved_challenge_and_floods_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(
+        dir.path(),
+        "[reports]\nfree_per_minute = 1\nmax_per_hour = 4\npow_difficulty = 8\n",
+    );
+    let body = json!({"text": "约炮"});
+    assert_eq!(report(&s, body.clone()).0, 201);
+    let (status, problem) = report(&s, body.clone());
+    assert_eq!(status, 429);
+    let challenge = problem["challenge"].as_str().unwrap().to_owned();
+    assert_eq!(problem["difficulty"], 8);
+    let n = cleanweb_reports::solve(&challenge, 8);
+    let with_pow = |c: &str, n: u64| {
+        let r = s.post_typed_headers(
+            "/v1/reports",
+            "application/json",
+            &[("X-Cleanweb-Pow", &format!("{c}:{n}"))],
+            body.to_string().as_bytes(),
+        );
+        r.status
+    };
+    let wrong = (0..)
+        .find(|x| cleanweb_reports::leading_zero_bits(&challenge, *x) < 8)
+        .unwrap();
+    assert_eq!(with_pow(&challenge, wrong), 429, "a wrong answer");
+    assert_eq!(with_pow(&challenge, n), 201, "solved");
+    assert_eq!(with_pow(&challenge, n), 429, "a challenge is good once");
+    // The hourly cap (4) holds even with solutions: two accepted so far.
+    for _ in 0..2 {
+        let (_, p) = report(&s, body.clone());
+        let c = p["challenge"].as_str().unwrap().to_owned();
+        assert_eq!(with_pow(&c, cleanweb_reports::solve(&c, 8)), 201);
+    }
+    let (_, p) = report(&s, body.clone());
+    let c = p["challenge"].as_str().map(str::to_owned);
+    assert_eq!(c, None, "refused outright: {p}");
+    assert_eq!(p["type"], "urn:cleanweb:problem:rate-limited");
+}
+
+#[test]
+fn bad_reports_get_clear_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let cases = [
+        (json!({}), 422, "needs a URL"),
+        (json!({"description": "only words"}), 422, "needs a URL"),
+        (json!({"urls": ["javascript:alert(1)"]}), 422, "only http"),
+        (
+            json!({"image": b64(b"<html><script>x</script>")}),
+            422,
+            "not a PNG",
+        ),
+        (
+            json!({"urls": vec!["http://a.example/"; 11]}),
+            413,
+            "at most 10",
+        ),
+        (json!({"text": "x".repeat(5001)}), 413, "longer than"),
+        (
+            json!({"text": "x", "category": "politics"}),
+            422,
+            "unknown category",
+        ),
+        (
+            json!({"text": "x", "contact": {"name": "n".repeat(201)}}),
+            422,
+            "longer than 200",
+        ),
+    ];
+    for (body, status, detail) in cases {
+        let (got, v) = report(&s, body.clone());
+        assert_eq!(got, status, "{body}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains(detail),
+            "{body}: {v}"
+        );
+    }
+    let r = s.post_raw("/v1/reports", None, b"{not json");
+    assert_eq!(r.status, 400);
+    assert_eq!(s.get("/v1/reports/NOT-A-CODE", None).status, 404);
+    assert_eq!(s.get("/v1/reports/0000-0000-0000-0000", None).status, 404);
+}
+
+#[test]
+fn a_confirmed_case_pays_its_first_reporter_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(
+        dir.path(),
+        "[rewards]\nenabled = true\ncurrency = \"CNY\"\n\n[rewards.amounts.\"sexual.services\"]\nstandard = 5000\nsevere = 20000\n",
+    );
+    let text = "加微信 约炮 包夜 全套服务 联系 lily520";
+    let first = receipt(
+        &s,
+        json!({"text": text, "category": "sexual.services", "contact": {"name": "First Reporter", "account": "alipay:first@example.org"}}),
+    );
+    let second = receipt(
+        &s,
+        json!({"text": text, "category": "sexual.services", "contact": {"name": "Second Reporter", "email": "second@example.org"}}),
+    );
+    triaged(&s, &first);
+    let d = report_decisions(&s)[0].clone();
+    let id = d["decision_id"].as_str().unwrap().to_owned();
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{id}"));
+    let r = amy.post(
+        &format!("/console/items/{id}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "violation"),
+            ("category", "sexual.services"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    for rc in [&first, &second] {
+        assert_eq!(
+            s.get(&format!("/v1/reports/{rc}"), None).json()["status"],
+            "confirmed"
+        );
+    }
+    let data = dir.path().join("data");
+    let (code, csv, err) = cleanweb(
+        &data,
+        &["rewards", "export", "--reason", "monthly payout"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "one entry: {csv}");
+    let severe = d["decision"]["verdict"] == "block";
+    let amount = if severe { "200.00" } else { "50.00" };
+    assert!(
+        lines[1].contains("First Reporter") && lines[1].contains("alipay:first@example.org"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains(amount) && lines[1].contains("owed"),
+        "{csv}"
+    );
+    assert!(!csv.contains("Second Reporter"));
+    let (code, _, err) = cleanweb(&data, &["rewards", "export", "--reason", " "], "");
+    assert_ne!(code, 0, "a reason is required: {err}");
+    let reward_id = lines[1].split(',').next().unwrap().to_owned();
+    let (code, _, err) = cleanweb(&data, &["rewards", "pay", &reward_id], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = cleanweb(&data, &["rewards", "pay", &reward_id], "");
+    assert_ne!(code, 0, "paid once");
+    let (_, audit, _) = cleanweb(&data, &["audit", "export", "--format", "jsonl"], "");
+    assert!(audit.contains("\"rewards.export\"") && audit.contains("monthly payout"));
+    assert!(audit.contains("\"reward.paid\""));
+    let mut root = Client::login(&s.base, "root", PW);
+    let ledger = root.get("/console/rewards");
+    assert!(
+        ledger.body.contains(&format!("{amount} CNY")),
+        "{}",
+        ledger.body
+    );
+    assert!(ledger.body.contains("Paid"));
+}

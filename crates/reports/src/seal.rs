@@ -1,0 +1,288 @@
+//! Reporter contact details, sealed with XChaCha20-Poly1305 (a 192-bit
+//! random nonce per message, so random nonces never collide in practice).
+//! The report's id is the associated data: a sealed contact cannot be moved
+//! to another report. The key lives outside the database, from the
+//! environment or a key file, and never appears in logs.
+
+use std::io::Write;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the report key must be 64 hex digits (32 bytes)")]
+    Format,
+    #[error("report key file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("report key file {0} is readable by other users; chmod 600 it")]
+    Permissions(String),
+    #[error("sealed data does not open with this key (wrong key, or tampered)")]
+    Open,
+}
+
+/// Optional contact details a reporter leaves (for a reward, or questions).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// An account to pay a reward to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl std::fmt::Debug for Contact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Contact(<sealed>)")
+    }
+}
+
+impl Contact {
+    /// Trims fields, drops empty ones, and refuses overlong ones.
+    pub fn cleaned(self) -> Result<Option<Contact>, String> {
+        let clean = |v: Option<String>, name: &str| -> Result<Option<String>, String> {
+            let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            match v {
+                Some(s) if s.chars().count() > 200 => {
+                    Err(format!("contact.{name} is longer than 200 characters"))
+                }
+                Some(s) if s.chars().any(char::is_control) => {
+                    Err(format!("contact.{name} has control characters"))
+                }
+                v => Ok(v),
+            }
+        };
+        let c = Contact {
+            name: clean(self.name, "name")?,
+            phone: clean(self.phone, "phone")?,
+            email: clean(self.email, "email")?,
+            account: clean(self.account, "account")?,
+        };
+        Ok((c != Contact::default()).then_some(c))
+    }
+
+    /// A stable pseudonym for reward caps: the same email, phone or account
+    /// (in that order) gives the same value, which reveals nothing without
+    /// the key.
+    fn identity(&self) -> Option<String> {
+        if let Some(e) = &self.email {
+            return Some(format!("email:{}", e.to_lowercase()));
+        }
+        if let Some(p) = &self.phone {
+            let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+            return Some(format!("phone:{digits}"));
+        }
+        self.account
+            .as_ref()
+            .map(|a| format!("account:{}", a.to_lowercase()))
+    }
+}
+
+/// The 256-bit key that seals contacts.
+pub struct ReportKey([u8; 32]);
+
+impl std::fmt::Debug for ReportKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReportKey(<hidden>)")
+    }
+}
+
+impl ReportKey {
+    pub fn from_hex(hex_key: &str) -> Result<ReportKey, KeyError> {
+        let bytes = hex::decode(hex_key.trim()).map_err(|_| KeyError::Format)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Format)?;
+        Ok(ReportKey(key))
+    }
+
+    /// Reads a key file (64 hex digits), refusing one others can read.
+    pub fn load(path: &Path) -> Result<ReportKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Permissions(path.display().to_string()));
+            }
+        }
+        ReportKey::from_hex(&std::fs::read_to_string(path).map_err(io)?)
+    }
+
+    /// Creates a new random key file, readable by its owner only; fails if
+    /// the file exists.
+    pub fn create(path: &Path) -> Result<ReportKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let key: [u8; 32] = rand::random();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(path).map_err(io)?;
+        f.write_all(format!("{}\n", hex::encode(key)).as_bytes())
+            .map_err(io)?;
+        f.sync_all().map_err(io)?;
+        Ok(ReportKey(key))
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&self.0).into())
+    }
+
+    /// nonce ‖ ciphertext ‖ tag of the contact's JSON, bound to `report_id`.
+    pub fn seal(&self, report_id: &str, contact: &Contact) -> Vec<u8> {
+        let nonce: [u8; 24] = rand::random();
+        let plain = serde_json::to_vec(contact).unwrap_or_default();
+        let sealed = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: report_id.as_bytes(),
+                },
+            )
+            // Encryption fails only for messages over 256 GiB.
+            .unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        out
+    }
+
+    pub fn open(&self, report_id: &str, sealed: &[u8]) -> Result<Contact, KeyError> {
+        if sealed.len() < 24 + 16 {
+            return Err(KeyError::Open);
+        }
+        let (nonce, body) = sealed.split_at(24);
+        let plain = self
+            .cipher()
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: report_id.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::Open)?;
+        serde_json::from_slice(&plain).map_err(|_| KeyError::Open)
+    }
+
+    /// The reporter's pseudonym (HMAC under a subkey), for caps.
+    pub fn reporter_id(&self, contact: &Contact) -> Option<String> {
+        let identity = contact.identity()?;
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        m.update(b"cleanweb reporter id\0");
+        m.update(identity.as_bytes());
+        Some(hex::encode(&m.finalize().into_bytes()[..16]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact() -> Contact {
+        Contact {
+            name: Some("张三".into()),
+            phone: Some("+86 138-0000-1234".into()),
+            email: Some("Zhang@Example.com".into()),
+            account: None,
+        }
+    }
+
+    #[test]
+    fn sealed_contacts_open_only_with_the_key_and_their_report() {
+        let key = ReportKey::from_hex(&"ab".repeat(32)).unwrap();
+        let sealed = key.seal("r1", &contact());
+        assert!(!sealed.windows(6).any(|w| w == "张三".as_bytes()));
+        assert!(!String::from_utf8_lossy(&sealed).contains("138"));
+        assert_eq!(key.open("r1", &sealed).unwrap(), contact());
+        assert!(
+            matches!(key.open("r2", &sealed), Err(KeyError::Open)),
+            "bound to its report"
+        );
+        let other = ReportKey::from_hex(&"cd".repeat(32)).unwrap();
+        assert!(other.open("r1", &sealed).is_err());
+        let mut tampered = sealed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(key.open("r1", &tampered).is_err());
+        assert_ne!(key.seal("r1", &contact()), sealed, "fresh nonce");
+        assert!(!format!("{:?} {:?}", key, contact()).contains("ab"));
+    }
+
+    #[test]
+    fn key_files_are_private_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.key");
+        let k = ReportKey::create(&path).unwrap();
+        assert!(ReportKey::create(&path).is_err(), "never overwritten");
+        let back = ReportKey::load(&path).unwrap();
+        assert_eq!(back.0, k.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                ReportKey::load(&path),
+                Err(KeyError::Permissions(_))
+            ));
+        }
+        assert!(ReportKey::from_hex("12").is_err());
+    }
+
+    #[test]
+    fn contacts_are_cleaned_and_pseudonymous() {
+        let key = ReportKey::from_hex(&"ab".repeat(32)).unwrap();
+        let empty = Contact {
+            name: Some("  ".into()),
+            ..Default::default()
+        };
+        assert_eq!(empty.cleaned().unwrap(), None);
+        let long = Contact {
+            name: Some("x".repeat(201)),
+            ..Default::default()
+        };
+        assert!(long.cleaned().is_err());
+        let a = key.reporter_id(&contact()).unwrap();
+        let b = key
+            .reporter_id(&Contact {
+                email: Some("zhang@example.com".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(a, b, "same email, same pseudonym");
+        assert_eq!(
+            key.reporter_id(&Contact {
+                name: Some("n".into()),
+                ..Default::default()
+            }),
+            None
+        );
+    }
+}

@@ -1,0 +1,833 @@
+//! The public reporting centre: the form (`/report`, no JavaScript needed),
+//! the JSON API (`POST /v1/reports`, no key), receipts and status, abuse
+//! limits, and automatic triage of what was reported.
+//!
+//! Intake seals the reporter's contact before it reaches the store, files
+//! the report into one case per target (merging by canonical URL or content
+//! hash), and triages each new case in the background: the page is fetched
+//! through `cleanweb-fetch` (public addresses only, checked after DNS and on
+//! every redirect), the content is moderated, and the decision enters the
+//! review queue, with the report count raising its priority.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cleanweb_core::config::{ReportsConfig, RewardsConfig};
+use cleanweb_core::{Category, Decision, Item, Source, Verdict};
+use cleanweb_reports::{
+    Contact, Pow, Receipt, ReportKey, content_target, normalize_receipt, url_target,
+};
+use cleanweb_store::{Case, DecisionRecord, NewReport, NewTarget, now_ms};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::console::session::ClientIp;
+use crate::console::{Page, locale_of};
+use crate::problem::Problem;
+
+/// The reporting centre's shared parts; `None` in [`AppState`] turns it off.
+pub struct ReportsState {
+    pub config: ReportsConfig,
+    pub rewards: RewardsConfig,
+    /// Seals and opens reporter contacts. Never logged, never stored.
+    pub key: ReportKey,
+    pub pow: Pow,
+    limiter: RateLimiter,
+}
+
+impl ReportsState {
+    pub fn new(config: ReportsConfig, rewards: RewardsConfig, key: ReportKey) -> ReportsState {
+        ReportsState {
+            pow: Pow::new(config.pow_difficulty),
+            config,
+            rewards,
+            key,
+            limiter: RateLimiter::default(),
+        }
+    }
+}
+
+/// Reports per client address in the last minute and hour. In memory, like
+/// the login lockout: addresses are not written anywhere.
+#[derive(Default)]
+struct RateLimiter {
+    seen: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Rate {
+    Free,
+    NeedsChallenge,
+    Refused,
+}
+
+impl RateLimiter {
+    fn check(&self, ip: IpAddr, free_per_minute: u32, max_per_hour: u32) -> Rate {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if seen.len() > 100_000 {
+            seen.retain(|_, ts| ts.iter().any(|t| now - *t < Duration::from_secs(3600)));
+        }
+        let ts = seen.entry(ip).or_default();
+        ts.retain(|t| now - *t < Duration::from_secs(3600));
+        let last_minute = ts
+            .iter()
+            .filter(|t| now - **t < Duration::from_secs(60))
+            .count();
+        if ts.len() >= max_per_hour as usize {
+            Rate::Refused
+        } else if last_minute >= free_per_minute as usize {
+            Rate::NeedsChallenge
+        } else {
+            Rate::Free
+        }
+    }
+
+    fn record(&self, ip: IpAddr) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.entry(ip).or_default().push(Instant::now());
+    }
+}
+
+/// A report as the JSON API takes it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// Pages to report.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// Text to report (a message, a post).
+    pub text: Option<String>,
+    /// An image to report, base64.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, with = "b64")]
+    pub image: Option<Vec<u8>>,
+    /// `sexual.explicit`, `sexual.suggestive`, `sexual.services`, `sexual.minors` or `link.blocked`.
+    pub category: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Optional; sealed at once, needed only for a reward.
+    #[schema(value_type = Option<Object>)]
+    pub contact: Option<Contact>,
+}
+
+mod b64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptResponse {
+    /// Keep it: it is the only way to follow the report.
+    pub receipt: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportStatus {
+    /// `received`, `in_review`, `confirmed` or `not_confirmed`: the best
+    /// news across the report's targets.
+    pub status: String,
+    pub targets: Vec<TargetStatus>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TargetStatus {
+    /// `url`, `image` or `text`.
+    pub kind: String,
+    pub status: String,
+}
+
+/// Why an intake was refused.
+#[derive(Debug)]
+enum Refusal {
+    Invalid(String),
+    TooLarge(String),
+    /// Over the free rate: solve this first.
+    Challenge(String),
+    RateLimited,
+    Unavailable,
+}
+
+impl Refusal {
+    fn problem(&self, difficulty: u8) -> Problem {
+        match self {
+            Refusal::Invalid(m) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-report", m.clone()),
+            Refusal::TooLarge(m) => Problem::too_large(m.clone()),
+            Refusal::Challenge(c) => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "challenge-required",
+                format!(
+                    "too many reports from this address: solve the challenge (find N so that SHA-256(\"{c}:N\") starts with {difficulty} zero bits) and send it as 'X-Cleanweb-Pow: {c}:N'"
+                ),
+            )
+            .with("challenge", c.clone().into())
+            .with("difficulty", difficulty.into()),
+            Refusal::RateLimited => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "too many reports from this address; try again in an hour",
+            ),
+            Refusal::Unavailable => Problem::unavailable("reports cannot be taken right now"),
+        }
+    }
+}
+
+/// A report in the common form both doors produce.
+struct Intake {
+    urls: Vec<String>,
+    text: Option<String>,
+    image: Option<Vec<u8>>,
+    category: Option<String>,
+    description: String,
+    contact: Contact,
+    /// (challenge, counter), when one was solved.
+    pow: Option<(String, u64)>,
+}
+
+fn parse_pow(v: &str) -> Option<(String, u64)> {
+    let (c, n) = v.trim().rsplit_once(':')?;
+    Some((c.to_owned(), n.parse().ok()?))
+}
+
+/// Checks, seals and files a report; starts triage of new cases.
+async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Receipt, Refusal> {
+    let Some(rs) = state.reports.clone() else {
+        return Err(Refusal::Unavailable);
+    };
+    let cfg = &rs.config;
+    let category = match intake
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => Category::SexualExplicit,
+        Some(c) => c
+            .parse::<Category>()
+            .map_err(|e| Refusal::Invalid(e.to_string()))?,
+    };
+    let urls: Vec<String> = intake
+        .urls
+        .iter()
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .collect();
+    if urls.len() > cfg.max_urls {
+        return Err(Refusal::TooLarge(format!(
+            "at most {} URLs per report",
+            cfg.max_urls
+        )));
+    }
+    let text = intake
+        .text
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    for (name, v) in [
+        ("text", text.as_deref()),
+        ("description", Some(intake.description.as_str())),
+    ] {
+        if v.is_some_and(|v| v.chars().count() > cfg.max_text_chars) {
+            return Err(Refusal::TooLarge(format!(
+                "the {name} is longer than {} characters",
+                cfg.max_text_chars
+            )));
+        }
+    }
+    if let Some(img) = &intake.image {
+        if img.len() > cfg.max_image_bytes {
+            return Err(Refusal::TooLarge(format!(
+                "the image is larger than {} bytes",
+                cfg.max_image_bytes
+            )));
+        }
+        // Upload type check by content, not by name or declared type.
+        match image::guess_format(img) {
+            Ok(
+                image::ImageFormat::Png
+                | image::ImageFormat::Jpeg
+                | image::ImageFormat::Gif
+                | image::ImageFormat::WebP
+                | image::ImageFormat::Bmp,
+            ) => {}
+            _ => {
+                return Err(Refusal::Invalid(
+                    "the upload is not a PNG, JPEG, GIF, WebP or BMP image".into(),
+                ));
+            }
+        }
+    }
+    let mut targets: Vec<NewTarget> = Vec::new();
+    for u in &urls {
+        if u.len() > 2048 {
+            return Err(Refusal::TooLarge("a URL is longer than 2048 bytes".into()));
+        }
+        let target = url_target(u).map_err(Refusal::Invalid)?;
+        if !targets.iter().any(|t| t.target == target) {
+            targets.push(NewTarget {
+                target,
+                kind: "url".into(),
+                url: Some(u.clone()),
+            });
+        }
+    }
+    if let Some(img) = &intake.image {
+        targets.push(NewTarget {
+            target: content_target(img),
+            kind: "image".into(),
+            url: None,
+        });
+    }
+    if let Some(t) = &text {
+        targets.push(NewTarget {
+            target: content_target(t.as_bytes()),
+            kind: "text".into(),
+            url: None,
+        });
+    }
+    if targets.is_empty() {
+        return Err(Refusal::Invalid(
+            "a report needs a URL, an image or a text".into(),
+        ));
+    }
+    let contact = intake.contact.cleaned().map_err(Refusal::Invalid)?;
+    // Abuse limits come after validation: a malformed report costs nothing.
+    if let Some(ip) = ip {
+        match rs.limiter.check(ip, cfg.free_per_minute, cfg.max_per_hour) {
+            Rate::Free => {}
+            Rate::Refused => return Err(Refusal::RateLimited),
+            Rate::NeedsChallenge => {
+                let now = now_ms() / 1000;
+                let solved = intake
+                    .pow
+                    .as_ref()
+                    .is_some_and(|(c, n)| rs.pow.verify(c, *n, now));
+                if !solved {
+                    return Err(Refusal::Challenge(rs.pow.challenge(now)));
+                }
+            }
+        }
+        rs.limiter.record(ip);
+    }
+    let id = Uuid::now_v7();
+    let receipt = Receipt::generate();
+    let report = NewReport {
+        id,
+        receipt_hash: receipt.hash(),
+        category: category.as_str().to_owned(),
+        description: intake.description.trim().to_owned(),
+        contact: contact.as_ref().map(|c| rs.key.seal(&id.to_string(), c)),
+        reporter_id: contact.as_ref().and_then(|c| rs.key.reporter_id(c)),
+        targets,
+    };
+    let filed = state.store.file_report(&report).await.map_err(|e| {
+        tracing::error!(error = %e, "a report could not be stored");
+        Refusal::Unavailable
+    })?;
+    tracing::info!(report = %id, cases = filed.len(), new = filed.iter().filter(|f| f.new).count(), "report received");
+    for f in filed.into_iter().filter(|f| f.new) {
+        let st = state.clone();
+        let content = ReportedContent {
+            url: report
+                .targets
+                .iter()
+                .find(|t| t.target == f.target)
+                .and_then(|t| t.url.clone()),
+            image: (f.target.starts_with("sha256:")
+                && intake
+                    .image
+                    .as_deref()
+                    .is_some_and(|i| content_target(i) == f.target))
+            .then(|| intake.image.clone())
+            .flatten(),
+            text: text
+                .clone()
+                .filter(|t| content_target(t.as_bytes()) == f.target),
+        };
+        tokio::spawn(async move { triage(st, f.case_id, content).await });
+    }
+    Ok(receipt)
+}
+
+struct ReportedContent {
+    url: Option<String>,
+    image: Option<Vec<u8>>,
+    text: Option<String>,
+}
+
+/// Scans what a new case is about and puts the decision in the queue. A
+/// page that cannot be fetched still goes to review, with the reason.
+async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
+    let Some(rs) = state.reports.clone() else {
+        return;
+    };
+    let meta = serde_json::json!({"case": case.to_string()});
+    let mut item = Item {
+        meta: Some(meta),
+        ..Item::default()
+    };
+    let mut error = None;
+    if let Some(url) = &content.url {
+        item.url = Some(url.clone());
+        let limits = cleanweb_fetch::FetchLimits {
+            max_bytes: rs.config.fetch_max_bytes,
+            timeout: Duration::from_secs(rs.config.fetch_timeout_secs.max(1)),
+            max_redirects: rs.config.fetch_max_redirects,
+            allow_private: false,
+            ..Default::default()
+        };
+        let target = url::Url::parse(url)
+            .or_else(|_| url::Url::parse(&format!("http://{url}")))
+            .map_err(|e| e.to_string());
+        let fetched = match target {
+            Ok(u) => tokio::task::spawn_blocking(move || {
+                cleanweb_fetch::Fetcher::new(limits)
+                    .get(&u)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string())),
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(page) if (200..300).contains(&page.status) => {
+                let ct = page
+                    .content_type
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if ct.starts_with("image/") {
+                    item.image = Some(page.body);
+                } else {
+                    let max = state.engine.load().limits().max_html_chars;
+                    let html: String = String::from_utf8_lossy(&page.body)
+                        .chars()
+                        .take(max)
+                        .collect();
+                    item.base_url = Some(page.url.to_string());
+                    item.html = Some(html);
+                }
+            }
+            Ok(page) => error = Some(format!("the page answered HTTP {}", page.status)),
+            Err(e) => error = Some(e),
+        }
+    }
+    item.image = item.image.or(content.image);
+    item.text = content.text;
+    let engine = state.engine.load_full();
+    let scanned = if item.text.is_some() || item.html.is_some() || item.image.is_some() {
+        let it = item.clone();
+        tokio::task::spawn_blocking(move || engine.moderate(&it))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+    } else {
+        Err(error.clone().unwrap_or_else(|| "nothing to scan".into()))
+    };
+    let decision = match scanned {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing scanned: people look at it anyway, told why.
+            error.get_or_insert(e);
+            Decision {
+                id: None,
+                verdict: Verdict::Review,
+                labels: Vec::new(),
+                elapsed_us: 0,
+                warnings: Vec::new(),
+                meta: item.meta.clone(),
+                decision_id: None,
+            }
+        }
+    };
+    let mut decision = decision;
+    if let Some(e) = &error {
+        decision.warnings.push(format!("triage: {e}"));
+    }
+    state.metrics.record_decision(Source::Report, &decision);
+    let record = DecisionRecord::new(Source::Report, &item, &decision);
+    if let Err(e) = state
+        .store
+        .set_case_triage(case, Some(&record), error.as_deref())
+        .await
+    {
+        tracing::error!(%case, error = %e, "triage could not be stored");
+    } else {
+        tracing::info!(%case, verdict = %decision.verdict, error = ?error, "case triaged");
+    }
+}
+
+/// File a report (no key needed).
+#[utoipa::path(post, path = "/v1/reports", tag = "reports",
+    request_body = ReportRequest,
+    params(("X-Cleanweb-Pow" = Option<String>, Header, description = "challenge:counter, when a 429 asked for one")),
+    responses(
+        (status = 201, description = "Filed; keep the receipt", body = ReceiptResponse),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing to report, or a bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many reports: solve the challenge, or wait", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn file_report(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<ReceiptResponse>), Problem> {
+    let difficulty = state.reports.as_ref().map_or(0, |r| r.pow.difficulty);
+    let req: ReportRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-json",
+            format!("malformed report: {e}"),
+        )
+    })?;
+    let pow = headers
+        .get("x-cleanweb-pow")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_pow);
+    let intake = Intake {
+        urls: req.urls,
+        text: req.text,
+        image: req.image,
+        category: req.category,
+        description: req.description,
+        contact: req.contact.unwrap_or_default(),
+        pow,
+    };
+    let receipt = take(&state, ip, intake)
+        .await
+        .map_err(|r| r.problem(difficulty))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ReceiptResponse {
+            receipt: receipt.to_string(),
+        }),
+    ))
+}
+
+/// The overall status: confirmed if any target was, then in review, then
+/// not confirmed (all of them), else received.
+fn overall(cases: &[Case]) -> String {
+    let has = |s: &str| cases.iter().any(|c| c.status == s);
+    if has("confirmed") {
+        "confirmed"
+    } else if has("in_review") {
+        "in_review"
+    } else if !cases.is_empty() && cases.iter().all(|c| c.status == "not_confirmed") {
+        "not_confirmed"
+    } else {
+        "received"
+    }
+    .to_owned()
+}
+
+async fn status_of(state: &AppState, typed: &str) -> Result<Option<ReportStatus>, Problem> {
+    let Some(receipt) = normalize_receipt(typed) else {
+        return Ok(None);
+    };
+    let cases = state
+        .store
+        .cases_for_receipt(&receipt.hash())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "receipt lookup failed");
+            Problem::unavailable("cannot look the receipt up right now")
+        })?;
+    Ok(cases.map(|cases| ReportStatus {
+        status: overall(&cases),
+        targets: cases
+            .iter()
+            .map(|c| TargetStatus {
+                kind: c.kind.clone(),
+                status: c.status.clone(),
+            })
+            .collect(),
+    }))
+}
+
+/// A report's status by its receipt (no key needed; never shows other
+/// reporters or internal notes).
+#[utoipa::path(get, path = "/v1/reports/{receipt}", tag = "reports",
+    params(("receipt" = String, Path, description = "The receipt code, as given (dashes optional)")),
+    responses(
+        (status = 200, body = ReportStatus),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn report_status(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+) -> Result<Json<ReportStatus>, Problem> {
+    status_of(&state, &receipt)
+        .await?
+        .map(Json)
+        .ok_or_else(|| Problem::not_found("no report has this receipt code"))
+}
+
+/// The report form. It works without JavaScript; with it, a script solves
+/// the burst challenge in the background.
+pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    form_page(
+        &state,
+        locale_of(&headers),
+        StatusCode::OK,
+        None,
+        &FormValues::default(),
+    )
+}
+
+#[derive(Default, Serialize)]
+struct FormValues {
+    urls: String,
+    text: String,
+    category: String,
+    description: String,
+    name: String,
+    phone: String,
+    email: String,
+    account: String,
+}
+
+fn form_page(
+    state: &AppState,
+    locale: &'static str,
+    status: StatusCode,
+    error: Option<String>,
+    values: &FormValues,
+) -> Response {
+    let Some(rs) = &state.reports else {
+        return crate::console::page_error(locale, StatusCode::NOT_FOUND, "report_disabled", &[]);
+    };
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    Page::new("report.html", locale)
+        .with("categories", &categories)
+        .with("challenge", &rs.pow.challenge(now_ms() / 1000))
+        .with("difficulty", &rs.pow.difficulty)
+        .with("error", &error)
+        .with("v", values)
+        .with("max_image_mb", &(rs.config.max_image_bytes >> 20).max(1))
+        .status(status)
+        .into_response()
+}
+
+/// The form's POST (multipart, for the image).
+pub async fn submit_form(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let locale = locale_of(&headers);
+    let mut v = FormValues::default();
+    let mut image = None;
+    let mut challenge = String::new();
+    let mut pow = String::new();
+    let max_image = state
+        .reports
+        .as_ref()
+        .map_or(0, |r| r.config.max_image_bytes);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return form_page(
+                    &state,
+                    locale,
+                    StatusCode::BAD_REQUEST,
+                    Some(e.body_text()),
+                    &v,
+                );
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "image" {
+            match field.bytes().await {
+                Ok(b) if b.is_empty() => {}
+                Ok(b) if b.len() > max_image => {
+                    let msg = crate::console::message(locale, "report_image_too_large", &[]);
+                    return form_page(&state, locale, StatusCode::PAYLOAD_TOO_LARGE, Some(msg), &v);
+                }
+                Ok(b) => image = Some(b.to_vec()),
+                Err(e) => {
+                    return form_page(
+                        &state,
+                        locale,
+                        StatusCode::BAD_REQUEST,
+                        Some(e.body_text()),
+                        &v,
+                    );
+                }
+            }
+            continue;
+        }
+        let Ok(text) = field.text().await else {
+            return form_page(&state, locale, StatusCode::BAD_REQUEST, None, &v);
+        };
+        match name.as_str() {
+            "urls" => v.urls = text,
+            "text" => v.text = text,
+            "category" => v.category = text,
+            "description" => v.description = text,
+            "name" => v.name = text,
+            "phone" => v.phone = text,
+            "email" => v.email = text,
+            "account" => v.account = text,
+            "challenge" => challenge = text,
+            "pow" => pow = text,
+            _ => {}
+        }
+    }
+    let intake = Intake {
+        urls: v.urls.lines().map(str::to_owned).collect(),
+        text: Some(v.text.clone()),
+        image,
+        category: Some(v.category.clone()),
+        description: v.description.clone(),
+        contact: Contact {
+            name: Some(v.name.clone()),
+            phone: Some(v.phone.clone()),
+            email: Some(v.email.clone()),
+            account: Some(v.account.clone()),
+        },
+        pow: pow
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|n| (challenge.clone(), n)),
+    };
+    match take(&state, ip, intake).await {
+        Ok(receipt) => Page::new("receipt.html", locale)
+            .with("receipt", &receipt.to_string())
+            .status(StatusCode::CREATED)
+            .into_response(),
+        Err(refusal) => {
+            let (status, key) = match &refusal {
+                Refusal::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+                Refusal::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
+                Refusal::Challenge(_) => (StatusCode::TOO_MANY_REQUESTS, Some("report_challenge")),
+                Refusal::RateLimited => {
+                    (StatusCode::TOO_MANY_REQUESTS, Some("report_rate_limited"))
+                }
+                Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, Some("error_store")),
+            };
+            let msg = match (&refusal, key) {
+                (Refusal::Invalid(m) | Refusal::TooLarge(m), _) => m.clone(),
+                (_, Some(k)) => crate::console::message(locale, k, &[]),
+                _ => String::new(),
+            };
+            form_page(&state, locale, status, Some(msg), &v)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    receipt: Option<String>,
+}
+
+/// The status page for a receipt code.
+pub async fn status_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let locale = locale_of(&headers);
+    let typed = q.receipt.unwrap_or_default();
+    let (status, code) = if typed.trim().is_empty() {
+        (None, StatusCode::OK)
+    } else {
+        match status_of(&state, &typed).await {
+            Ok(Some(s)) => (Some(s), StatusCode::OK),
+            Ok(None) => (None, StatusCode::NOT_FOUND),
+            Err(p) => return p.into_response(),
+        }
+    };
+    let mut resp = Page::new("report_status.html", locale)
+        .with("receipt", &typed)
+        .with("found", &status.is_some())
+        .with("asked", &!typed.trim().is_empty())
+        .with("status", &status)
+        .status(code)
+        .into_response();
+    // The receipt is in the query string: keep it out of referrers.
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(status: &str) -> Case {
+        Case {
+            id: Uuid::nil(),
+            target: String::new(),
+            kind: "url".into(),
+            url: None,
+            category: String::new(),
+            status: status.into(),
+            report_count: 1,
+            first_report: Uuid::nil(),
+            decision_id: None,
+            triage_error: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_overall_status_is_the_best_news() {
+        assert_eq!(overall(&[case("received"), case("confirmed")]), "confirmed");
+        assert_eq!(overall(&[case("received"), case("in_review")]), "in_review");
+        assert_eq!(
+            overall(&[case("not_confirmed"), case("not_confirmed")]),
+            "not_confirmed"
+        );
+        assert_eq!(
+            overall(&[case("not_confirmed"), case("received")]),
+            "received"
+        );
+        assert_eq!(overall(&[]), "received");
+    }
+
+    #[test]
+    fn bursts_need_a_challenge_then_stop() {
+        let l = RateLimiter::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..2 {
+            assert_eq!(l.check(ip, 2, 4), Rate::Free);
+            l.record(ip);
+        }
+        assert_eq!(l.check(ip, 2, 4), Rate::NeedsChallenge);
+        l.record(ip);
+        l.record(ip);
+        assert_eq!(l.check(ip, 2, 4), Rate::Refused);
+        assert_eq!(
+            l.check("192.0.2.8".parse().unwrap(), 2, 4),
+            Rate::Free,
+            "per address"
+        );
+        assert_eq!(parse_pow("v1.1.ab.cd:42"), Some(("v1.1.ab.cd".into(), 42)));
+        assert_eq!(parse_pow("nonsense"), None);
+    }
+}

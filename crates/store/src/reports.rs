@@ -1,0 +1,334 @@
+//! What the reporting centre persists: reports (contacts sealed), cases
+//! (one per target, merging reports), their triage decisions, and the
+//! reward ledger. Shared SQL for both backends, like `review`.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{DecisionRecord, Result};
+
+/// One target of a new report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTarget {
+    /// The merge key: `url:<canonical>` or `sha256:<hex>`.
+    pub target: String,
+    /// `url`, `image` or `text`.
+    pub kind: String,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewReport {
+    pub id: Uuid,
+    pub receipt_hash: String,
+    pub category: String,
+    pub description: String,
+    /// nonce ‖ ciphertext of the contact, sealed by the caller.
+    pub contact: Option<Vec<u8>>,
+    pub reporter_id: Option<String>,
+    pub targets: Vec<NewTarget>,
+}
+
+/// A case a report joined or opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filed {
+    pub case_id: Uuid,
+    pub target: String,
+    /// This report opened the case (so it needs triage).
+    pub new: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub id: Uuid,
+    pub target: String,
+    pub kind: String,
+    pub url: Option<String>,
+    pub category: String,
+    pub status: String,
+    pub report_count: u64,
+    pub first_report: Uuid,
+    pub decision_id: Option<Uuid>,
+    pub triage_error: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportRecord {
+    pub id: Uuid,
+    pub category: String,
+    pub description: String,
+    /// Sealed; only an audited disclosure opens it.
+    pub contact: Option<Vec<u8>>,
+    pub reporter_id: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// A reward to grant when a case is confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewReward {
+    pub report_id: Uuid,
+    pub reporter_id: Option<String>,
+    pub category: String,
+    pub amount: i64,
+    pub currency: String,
+    pub capped: bool,
+}
+
+/// What a reviewer's decision does to the case behind the item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseSettlement {
+    pub case_id: Uuid,
+    /// `in_review`, `confirmed` or `not_confirmed`.
+    pub status: String,
+    pub reward: Option<NewReward>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reward {
+    pub id: i64,
+    pub case_id: Uuid,
+    pub report_id: Uuid,
+    pub reporter_id: Option<String>,
+    pub category: String,
+    pub amount: i64,
+    pub currency: String,
+    pub capped: bool,
+    pub status: String,
+    pub created_at_ms: i64,
+    pub paid_at_ms: Option<i64>,
+    pub paid_by: Option<String>,
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores a report and joins or opens a case per target, in one
+    /// transaction. A joined case's decision rises in the queue.
+    async fn file_report(&self, r: &NewReport) -> Result<Vec<Filed>>;
+    /// Records a case's triage: its decision (stored now), or why there is
+    /// none; the case is then in review.
+    async fn set_case_triage(
+        &self,
+        case: Uuid,
+        decision: Option<&DecisionRecord>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    async fn case(&self, id: Uuid) -> Result<Option<Case>>;
+    async fn case_by_decision(&self, decision: Uuid) -> Result<Option<Case>>;
+    /// The cases of the report with this receipt hash (`None`: no report).
+    async fn cases_for_receipt(&self, receipt_hash: &str) -> Result<Option<Vec<Case>>>;
+    /// A case's reports, first first.
+    async fn case_reports(&self, case: Uuid) -> Result<Vec<ReportRecord>>;
+    async fn report(&self, id: Uuid) -> Result<Option<ReportRecord>>;
+    /// Rewards, oldest first; `status` filters (`owed`, `paid`).
+    async fn rewards(&self, status: Option<&str>) -> Result<Vec<Reward>>;
+    /// (this reporter's, everyone's) granted amounts since a time.
+    async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)>;
+    /// Marks an owed reward paid; false if it is not owed.
+    async fn mark_reward_paid(&self, id: i64, by: &str) -> Result<bool>;
+}
+
+macro_rules! reports_impl {
+    ($ty:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::reports::ReportStore for $ty {
+            async fn file_report(&self, r: &NewReport) -> Result<Vec<Filed>> {
+                let now = now_ms();
+                let id = r.id.to_string();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO reports (id, receipt_hash, category, description, contact, reporter_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&id)
+                .bind(&r.receipt_hash)
+                .bind(&r.category)
+                .bind(&r.description)
+                .bind(r.contact.as_deref())
+                .bind(r.reporter_id.as_deref())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let mut filed = Vec::new();
+                for t in &r.targets {
+                    let case_id = Uuid::now_v7();
+                    let opened = sqlx::query(
+                        "INSERT INTO cases (id, target, kind, url, category, status, report_count, first_report, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, 'received', 0, $6, $7, $7) ON CONFLICT (target) DO NOTHING",
+                    )
+                    .bind(case_id.to_string())
+                    .bind(&t.target)
+                    .bind(&t.kind)
+                    .bind(t.url.as_deref())
+                    .bind(&r.category)
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    let (existing,): (String,) = sqlx::query_as("SELECT id FROM cases WHERE target = $1")
+                        .bind(&t.target)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let joined = sqlx::query(
+                        "INSERT INTO case_reports (case_id, report_id, at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&existing)
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if joined == 1 {
+                        sqlx::query("UPDATE cases SET report_count = report_count + 1, updated_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(&existing)
+                            .execute(&mut *tx)
+                            .await?;
+                        if !opened {
+                            // More reports, more urgency (bounded: ten reports at most count).
+                            sqlx::query(
+                                "UPDATE decisions SET priority = priority + 2 WHERE id = \
+                                 (SELECT decision_id FROM cases WHERE id = $1 AND report_count <= 11)",
+                            )
+                            .bind(&existing)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    filed.push(Filed {
+                        case_id: Uuid::parse_str(&existing).map_err(|e| corrupt("cases", e))?,
+                        target: t.target.clone(),
+                        new: opened,
+                    });
+                }
+                tx.commit().await?;
+                Ok(filed)
+            }
+
+            async fn set_case_triage(
+                &self,
+                case: Uuid,
+                decision: Option<&DecisionRecord>,
+                error: Option<&str>,
+            ) -> Result<()> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(d) = decision {
+                    Self::insert_decision(&mut tx, d).await?;
+                    // Reports that arrived before triage finished count too.
+                    sqlx::query(
+                        "UPDATE decisions SET priority = priority + 2 * \
+                         (SELECT CASE WHEN report_count > 11 THEN 10 ELSE report_count - 1 END \
+                          FROM cases WHERE id = $1) WHERE id = $2",
+                    )
+                    .bind(case.to_string())
+                    .bind(d.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "UPDATE cases SET decision_id = $1, triage_error = $2, \
+                     status = CASE WHEN status = 'received' THEN 'in_review' ELSE status END, updated_at = $3 \
+                     WHERE id = $4",
+                )
+                .bind(decision.map(|d| d.id.to_string()))
+                .bind(error)
+                .bind(now_ms())
+                .bind(case.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn case(&self, id: Uuid) -> Result<Option<Case>> {
+                let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(case_from_row).transpose()
+            }
+
+            async fn case_by_decision(&self, decision: Uuid) -> Result<Option<Case>> {
+                let row = sqlx::query("SELECT * FROM cases WHERE decision_id = $1")
+                    .bind(decision.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(case_from_row).transpose()
+            }
+
+            async fn cases_for_receipt(&self, receipt_hash: &str) -> Result<Option<Vec<Case>>> {
+                let report: Option<(String,)> = sqlx::query_as("SELECT id FROM reports WHERE receipt_hash = $1")
+                    .bind(receipt_hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some((report,)) = report else { return Ok(None) };
+                let rows = sqlx::query(
+                    "SELECT c.* FROM cases c JOIN case_reports cr ON cr.case_id = c.id \
+                     WHERE cr.report_id = $1 ORDER BY c.id",
+                )
+                .bind(report)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(case_from_row).collect::<Result<Vec<_>>>().map(Some)
+            }
+
+            async fn case_reports(&self, case: Uuid) -> Result<Vec<ReportRecord>> {
+                let rows = sqlx::query(
+                    "SELECT r.* FROM reports r JOIN case_reports cr ON cr.report_id = r.id \
+                     WHERE cr.case_id = $1 ORDER BY cr.at_ms, r.id",
+                )
+                .bind(case.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(report_from_row).collect()
+            }
+
+            async fn report(&self, id: Uuid) -> Result<Option<ReportRecord>> {
+                let row = sqlx::query("SELECT * FROM reports WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(report_from_row).transpose()
+            }
+
+            async fn rewards(&self, status: Option<&str>) -> Result<Vec<Reward>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM rewards WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY id",
+                )
+                .bind(status)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(reward_from_row).collect()
+            }
+
+            async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)> {
+                let (mine, all): (i64, i64) = sqlx::query_as(
+                    "SELECT CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2",
+                )
+                .bind(reporter_id)
+                .bind(since_ms)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((mine, all))
+            }
+
+            async fn mark_reward_paid(&self, id: i64, by: &str) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE rewards SET status = 'paid', paid_at = $1, paid_by = $2 WHERE id = $3 AND status = 'owed'",
+                )
+                .bind(now_ms())
+                .bind(by)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use reports_impl;
