@@ -308,3 +308,109 @@ fn pages_work_in_chinese_from_accept_language() {
         c.close().await.unwrap();
     });
 }
+
+#[test]
+fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, "amy", "reviewer", PW);
+    let cfg = dir.path().join("cleanweb.toml");
+    std::fs::write(
+        &cfg,
+        "[image]\nnudity = false\n\n[rewards]\nenabled = true\n\n[rewards.amounts.\"sexual.explicit\"]\nstandard = 3000\nsevere = 9000\n",
+    )
+    .unwrap();
+    let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg")
+        .canonicalize()
+        .unwrap();
+    let driver = chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let receipt = rt.block_on(async {
+        let c = browser(&driver).await;
+        // The form, as the public sees it.
+        c.goto(&format!("{}/report", s.base)).await.unwrap();
+        c.find(Locator::Id("image"))
+            .await
+            .unwrap()
+            .send_keys(photo.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Css("textarea[name=description]"))
+            .await
+            .unwrap()
+            .send_keys("seen in a group chat")
+            .await
+            .unwrap();
+        c.find(Locator::Id("contact_name")).await.unwrap().send_keys("Li Si").await.unwrap();
+        c.find(Locator::Id("contact_email"))
+            .await
+            .unwrap()
+            .send_keys("lisi@example.org")
+            .await
+            .unwrap();
+        c.find(Locator::Id("submit")).await.unwrap().click().await.unwrap();
+        wait_for(&c, "return !!document.getElementById('receipt')").await;
+        let receipt = c.find(Locator::Id("receipt")).await.unwrap().text().await.unwrap();
+        assert_eq!(receipt.len(), 19, "{receipt}");
+
+        // Its status page.
+        c.find(Locator::Id("status-link")).await.unwrap().click().await.unwrap();
+        wait_for(&c, "return !!document.getElementById('status')").await;
+        let status = js(&c, "return document.getElementById('status').dataset.status").await;
+        assert!(status == json!("received") || status == json!("in_review"), "{status}");
+
+        // A reviewer confirms it in the console.
+        c.goto(&format!("{}/console/login", s.base)).await.unwrap();
+        c.find(Locator::Id("name")).await.unwrap().send_keys("amy").await.unwrap();
+        c.find(Locator::Id("password")).await.unwrap().send_keys(PW).await.unwrap();
+        c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+        wait_for(&c, "return location.pathname === '/console/queue'").await;
+        // Triage runs in the background: wait for the case to be queued.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            c.goto(&format!("{}/console/next", s.base)).await.unwrap();
+            if js(&c, "return location.pathname.startsWith('/console/items/')").await == json!(true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the reported image never reached the queue");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let case = c.find(Locator::Id("case")).await.unwrap().text().await.unwrap();
+        assert!(case.contains("seen in a group chat"), "{case}");
+        assert!(!case.contains("Li Si") && !case.contains("lisi@"), "no contact for reviewers");
+        js(&c, "document.querySelector('select[name=category]').value = 'sexual.explicit'; return true").await;
+        c.find(Locator::Id("violation")).await.unwrap().click().await.unwrap();
+        wait_for(&c, "return location.pathname === '/console/queue'").await;
+
+        // The public status page says so.
+        c.goto(&format!("{}/report/status?receipt={}", s.base, receipt.to_lowercase()))
+            .await
+            .unwrap();
+        wait_for(&c, "return !!document.getElementById('status')").await;
+        assert_eq!(
+            js(&c, "return document.getElementById('status').dataset.status").await,
+            json!("confirmed")
+        );
+        c.close().await.unwrap();
+        receipt
+    });
+    assert_eq!(
+        s.get(&format!("/v1/reports/{receipt}"), None).json()["status"],
+        "confirmed"
+    );
+    // The ledger holds the first reporter's reward.
+    let (code, csv, err) =
+        common::cleanweb(&data, &["rewards", "export", "--reason", "e2e check"], "");
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].contains("Li Si") && rows[0].contains("30.00") && rows[0].contains("owed"),
+        "{csv}"
+    );
+}
