@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -386,13 +386,7 @@ async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
     let mut error = None;
     if let Some(url) = &content.url {
         item.url = Some(url.clone());
-        let limits = cleanweb_fetch::FetchLimits {
-            max_bytes: rs.config.fetch_max_bytes,
-            timeout: Duration::from_secs(rs.config.fetch_timeout_secs.max(1)),
-            max_redirects: rs.config.fetch_max_redirects,
-            allow_private: false,
-            ..Default::default()
-        };
+        let limits = fetch_limits(&rs.config);
         let target = url::Url::parse(url)
             .or_else(|_| url::Url::parse(&format!("http://{url}")))
             .map_err(|e| e.to_string());
@@ -458,6 +452,21 @@ async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
         }
     };
     let mut decision = decision;
+    // The page's pictures: the worst one joins the decision, and is the
+    // picture reviewers see.
+    if let (Some(html), Some(base)) = (&item.html, &item.base_url) {
+        let engine = state.engine.load_full();
+        if let Some((url, bytes, d)) =
+            worst_page_image(engine, html, base, fetch_limits(&rs.config)).await
+        {
+            decision.verdict = decision.verdict.max(d.verdict);
+            decision.labels.extend(d.labels);
+            decision
+                .warnings
+                .push(format!("triage: the image {url} scored {}", d.verdict));
+            item.image = Some(bytes);
+        }
+    }
     if let Some(e) = &error {
         decision.warnings.push(format!("triage: {e}"));
     }
@@ -472,6 +481,83 @@ async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
     } else {
         tracing::info!(%case, verdict = %decision.verdict, error = ?error, "case triaged");
     }
+}
+
+/// Triage fetches: public addresses only, always.
+fn fetch_limits(cfg: &ReportsConfig) -> cleanweb_fetch::FetchLimits {
+    cleanweb_fetch::FetchLimits {
+        max_bytes: cfg.fetch_max_bytes,
+        timeout: Duration::from_secs(cfg.fetch_timeout_secs.max(1)),
+        max_redirects: cfg.fetch_max_redirects,
+        allow_private: false,
+        ..Default::default()
+    }
+}
+
+/// Pictures of a reported page that triage fetches and scans.
+const MAX_PAGE_IMAGES: usize = 4;
+
+/// Fetches up to [`MAX_PAGE_IMAGES`] pictures the page links to (through
+/// the same public-only fetcher), moderates each, and returns the worst
+/// with its bytes, if any scored above `allow`.
+async fn worst_page_image(
+    engine: Arc<cleanweb_engine::Engine>,
+    html: &str,
+    base: &str,
+    limits: cleanweb_fetch::FetchLimits,
+) -> Option<(String, Vec<u8>, Decision)> {
+    const EXTENSIONS: [&str; 6] = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"];
+    let mut urls: Vec<String> = Vec::new();
+    for l in cleanweb_html::links(html, Some(base)) {
+        let Ok(u) = url::Url::parse(&l.url) else {
+            continue;
+        };
+        let path = u.path().to_ascii_lowercase();
+        if EXTENSIONS.iter().any(|e| path.ends_with(e)) && !urls.contains(&l.url) {
+            urls.push(l.url);
+            if urls.len() == MAX_PAGE_IMAGES {
+                break;
+            }
+        }
+    }
+    if urls.is_empty() {
+        return None;
+    }
+    tokio::task::spawn_blocking(move || {
+        let fetcher = cleanweb_fetch::Fetcher::new(limits);
+        let mut worst: Option<(String, Vec<u8>, Decision)> = None;
+        for u in urls {
+            let Ok(parsed) = url::Url::parse(&u) else {
+                continue;
+            };
+            let Ok(got) = fetcher.get(&parsed) else {
+                continue;
+            };
+            let is_image = got
+                .content_type
+                .as_deref()
+                .is_some_and(|c| c.to_ascii_lowercase().starts_with("image/"));
+            if !(200..300).contains(&got.status) || !is_image {
+                continue;
+            }
+            let item = Item {
+                url: Some(u.clone()),
+                image: Some(got.body),
+                ..Item::default()
+            };
+            let Ok(d) = engine.moderate(&item) else {
+                continue;
+            };
+            let rank = |d: &Decision| (d.verdict, cleanweb_core::review::priority(d));
+            if d.verdict > Verdict::Allow && worst.as_ref().is_none_or(|w| rank(&d) > rank(&w.2)) {
+                worst = Some((u, item.image.unwrap_or_default(), d));
+            }
+        }
+        worst
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// File a report (no key needed).
@@ -808,6 +894,108 @@ mod tests {
             "received"
         );
         assert_eq!(overall(&[]), "received");
+    }
+
+    /// Flags images whose URL names them "bad": a stand-in for the model.
+    struct BadByName;
+
+    impl cleanweb_core::Detector for BadByName {
+        fn name(&self) -> &'static str {
+            "test.image"
+        }
+        fn fields(&self) -> &'static [&'static str] {
+            &["image"]
+        }
+        fn detect(
+            &self,
+            input: &cleanweb_core::Input<'_>,
+            out: &mut Vec<cleanweb_core::Label>,
+        ) -> Result<(), cleanweb_core::DetectError> {
+            let bad = input.item.url.as_deref().is_some_and(|u| u.contains("bad"));
+            if bad && input.item.image.is_some() {
+                out.push(cleanweb_core::Label::new(
+                    Category::SexualExplicit,
+                    0.99,
+                    "test.image",
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_worst_picture_of_a_page_is_found_and_kept() {
+        use std::io::{Read, Write};
+        let png = {
+            let img = image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]));
+            let mut out = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+            out.into_inner()
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let body = png.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { break };
+                let mut buf = [0u8; 2048];
+                let n = c.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let (ct, payload) = if req.starts_with("GET /missing") {
+                    ("text/plain", b"no".to_vec())
+                } else {
+                    ("image/png", body.clone())
+                };
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    payload.len()
+                );
+                let _ = c.write_all(&payload);
+            }
+        });
+        let engine = Arc::new(
+            cleanweb_engine::Engine::new(Default::default(), Default::default())
+                .with_detector(Arc::new(BadByName)),
+        );
+        let html = "<img src='/ok.png'><img src='/missing.jpg'><a href='/bad.png'>x</a><a href='/page.html'>p</a>";
+        // Only for this test: the local server stands in for a public site.
+        let limits = cleanweb_fetch::FetchLimits {
+            allow_private: true,
+            ..Default::default()
+        };
+        let (url, bytes, d) = worst_page_image(
+            engine.clone(),
+            html,
+            &format!("http://{addr}/"),
+            limits.clone(),
+        )
+        .await
+        .expect("the bad picture");
+        assert!(url.ends_with("/bad.png"), "{url}");
+        assert_eq!(bytes, png);
+        assert_eq!(d.verdict, Verdict::Block);
+        assert!(
+            worst_page_image(
+                engine.clone(),
+                "<img src='/ok.png'>",
+                &format!("http://{addr}/"),
+                limits.clone()
+            )
+            .await
+            .is_none()
+        );
+        // The public-only fetcher refuses the same local pictures.
+        assert!(
+            worst_page_image(
+                engine,
+                html,
+                &format!("http://{addr}/"),
+                fetch_limits(&ReportsConfig::default())
+            )
+            .await
+            .is_none()
+        );
     }
 
     #[test]
