@@ -359,6 +359,28 @@ fn bad_reports_get_clear_refusals() {
     }
     let r = s.post_raw("/v1/reports", None, b"{not json");
     assert_eq!(r.status, 400);
+    // Only JSON: a browser cannot send that cross-site without a preflight.
+    let r = s.post_typed("/v1/reports", None, "text/plain", br#"{"text":"x"}"#);
+    assert_eq!(r.status, 415, "{}", r.body);
+    // The form refuses posts another site's page makes.
+    let r = s.post_typed_headers(
+        "/report",
+        "multipart/form-data; boundary=b",
+        &[("Sec-Fetch-Site", "cross-site")],
+        b"--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nx\r\n--b--\r\n",
+    );
+    assert_eq!(r.status, 403);
+    let r = s.post_typed_headers(
+        "/report",
+        "multipart/form-data; boundary=b",
+        &[("Sec-Fetch-Site", "same-origin")],
+        "--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n约炮\r\n--b--\r\n".as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body.contains("id=\"receipt\""));
+    // Bodies past one image's worth are refused before parsing.
+    let big = format!("{{\"text\":\"{}\"}}", "x".repeat(12 << 20));
+    assert_eq!(s.post_raw("/v1/reports", None, big.as_bytes()).status, 413);
     assert_eq!(s.get("/v1/reports/NOT-A-CODE", None).status, 404);
     assert_eq!(s.get("/v1/reports/0000-0000-0000-0000", None).status, 404);
 }
@@ -437,4 +459,40 @@ fn a_confirmed_case_pays_its_first_reporter_once() {
         ledger.body
     );
     assert!(ledger.body.contains("Paid"));
+}
+
+#[test]
+fn images_reported_as_involving_minors_are_escalated_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    use base64::Engine as _;
+    let photo = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
+    )
+    .unwrap();
+    let r = receipt(
+        &s,
+        json!({"image": base64::engine::general_purpose::STANDARD.encode(&photo), "category": "sexual.minors"}),
+    );
+    triaged(&s, &r);
+    let id = report_decisions(&s)[0]["decision_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut amy = Client::login(&s.base, "amy", PW);
+    assert!(
+        !amy.get("/console/queue").body.contains(&id),
+        "not in the reviewers' queue"
+    );
+    let mut root = Client::login(&s.base, "root", PW);
+    assert!(
+        root.get("/console/queue?queue=escalated")
+            .body
+            .contains(&id)
+    );
+    let page = root.get(&format!("/console/items/{id}"));
+    assert!(page.body.contains("id=\"withheld\""), "{}", page.body);
+    assert!(!page.body.contains("/console/media/"));
+    assert_eq!(root.get(&format!("/console/media/{id}")).status, 403);
 }

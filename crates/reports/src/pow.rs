@@ -58,14 +58,15 @@ impl Pow {
                     == 0
         };
         let issued = body.split('.').nth(1).and_then(|t| t.parse::<i64>().ok());
-        let fresh = issued.is_some_and(|t| (0..=MAX_AGE_SECS).contains(&(now_secs - t)));
+        let fresh =
+            issued.is_some_and(|t| (0..=MAX_AGE_SECS).contains(&now_secs.saturating_sub(t)));
         if !(ok_mac && fresh && leading_zero_bits(challenge, counter) >= u32::from(self.difficulty))
         {
             return false;
         }
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         if used.len() > 100_000 {
-            used.retain(|_, t| now_secs - *t <= MAX_AGE_SECS);
+            used.retain(|_, t| now_secs.saturating_sub(*t) <= MAX_AGE_SECS);
         }
         used.insert(challenge.to_owned(), now_secs).is_none()
     }

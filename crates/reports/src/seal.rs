@@ -73,20 +73,30 @@ impl Contact {
         Ok((c != Contact::default()).then_some(c))
     }
 
-    /// A stable pseudonym for reward caps: the same email, phone or account
-    /// (in that order) gives the same value, which reveals nothing without
-    /// the key.
+    /// A stable pseudonym for reward caps, from what a reward is paid to:
+    /// the account, else the phone, else the email (lower-cased, with any
+    /// `+tag` dropped, so one mailbox is one reporter). Without any of them
+    /// there is nobody to pay, and no pseudonym.
     fn identity(&self) -> Option<String> {
-        if let Some(e) = &self.email {
-            return Some(format!("email:{}", e.to_lowercase()));
+        if let Some(a) = &self.account {
+            return Some(format!("account:{}", a.to_lowercase()));
         }
         if let Some(p) = &self.phone {
             let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-            return Some(format!("phone:{digits}"));
+            if !digits.is_empty() {
+                return Some(format!("phone:{digits}"));
+            }
         }
-        self.account
-            .as_ref()
-            .map(|a| format!("account:{}", a.to_lowercase()))
+        self.email.as_ref().map(|e| {
+            let e = e.to_lowercase();
+            let e = match e.split_once('@') {
+                Some((local, domain)) => {
+                    format!("{}@{domain}", local.split('+').next().unwrap_or(local))
+                }
+                None => e,
+            };
+            format!("email:{e}")
+        })
     }
 }
 
@@ -272,11 +282,34 @@ mod tests {
         let a = key.reporter_id(&contact()).unwrap();
         let b = key
             .reporter_id(&Contact {
-                email: Some("zhang@example.com".into()),
+                phone: Some("8613800001234".into()),
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!(a, b, "same email, same pseudonym");
+        assert_eq!(
+            a, b,
+            "same phone, same pseudonym (the phone outranks the email)"
+        );
+        let tagged = |e: &str| {
+            key.reporter_id(&Contact {
+                email: Some(e.into()),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            tagged("Li+1@Example.org"),
+            tagged("li+2@example.org"),
+            "+tags are one mailbox"
+        );
+        let paid = Contact {
+            account: Some("alipay:x".into()),
+            ..contact()
+        };
+        assert_ne!(
+            key.reporter_id(&paid).unwrap(),
+            a,
+            "the payee account comes first"
+        );
         assert_eq!(
             key.reporter_id(&Contact {
                 name: Some("n".into()),

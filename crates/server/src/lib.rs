@@ -129,10 +129,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/blocklists/{file}", get(api::blocklist_export))
         .merge(admin)
         .layer(from_fn_with_state(state.clone(), auth::require_key));
-    let open = Router::new()
+    // The public report routes take bodies no larger than one image (base64
+    // in JSON) and the form's text.
+    let report_limit = state
+        .reports
+        .as_ref()
+        .map_or(64 << 10, |r| r.config.max_image_bytes / 3 * 4 + (256 << 10));
+    let reporting = Router::new()
         .route("/v1/reports", post(reports::file_report))
-        .route("/v1/reports/{receipt}", get(reports::report_status))
         .route("/report", get(reports::form).post(reports::submit_form))
+        .layer(DefaultBodyLimit::max(report_limit));
+    let open = Router::new()
+        .merge(reporting)
+        .route("/v1/reports/{receipt}", get(reports::report_status))
         .route("/report/status", get(reports::status_page))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
@@ -154,7 +163,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             Problem::internal("the server failed on this request").into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 
@@ -171,6 +180,20 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// The request span: method and path, never the query string, and receipt
+/// codes cut out (they are the only key to a report's status).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+}
+
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/v1/reports/") {
+        "/v1/reports/{receipt}"
+    } else {
+        path
+    }
 }
 
 async fn openapi_json() -> impl IntoResponse {

@@ -41,6 +41,9 @@ pub struct ReportsState {
     pub key: ReportKey,
     pub pow: Pow,
     limiter: RateLimiter,
+    /// Triage runs at most this many at once; the rest wait their turn, so
+    /// a burst of reports cannot turn into a burst of fetches.
+    triage: tokio::sync::Semaphore,
 }
 
 impl ReportsState {
@@ -51,6 +54,7 @@ impl ReportsState {
             rewards,
             key,
             limiter: RateLimiter::default(),
+            triage: tokio::sync::Semaphore::new(2),
         }
     }
 }
@@ -60,6 +64,23 @@ impl ReportsState {
 #[derive(Default)]
 struct RateLimiter {
     seen: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+}
+
+/// Whom a rate applies to: an IPv4 address, or an IPv6 /64 (one subscriber
+/// usually holds a whole /64, so single addresses would be free to rotate).
+/// Clients without a known address share one bucket.
+fn rate_key(ip: Option<IpAddr>) -> IpAddr {
+    match ip {
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        Some(v4) => v4,
+        None => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -309,23 +330,22 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
     }
     let contact = intake.contact.cleaned().map_err(Refusal::Invalid)?;
     // Abuse limits come after validation: a malformed report costs nothing.
-    if let Some(ip) = ip {
-        match rs.limiter.check(ip, cfg.free_per_minute, cfg.max_per_hour) {
-            Rate::Free => {}
-            Rate::Refused => return Err(Refusal::RateLimited),
-            Rate::NeedsChallenge => {
-                let now = now_ms() / 1000;
-                let solved = intake
-                    .pow
-                    .as_ref()
-                    .is_some_and(|(c, n)| rs.pow.verify(c, *n, now));
-                if !solved {
-                    return Err(Refusal::Challenge(rs.pow.challenge(now)));
-                }
+    let who = rate_key(ip);
+    match rs.limiter.check(who, cfg.free_per_minute, cfg.max_per_hour) {
+        Rate::Free => {}
+        Rate::Refused => return Err(Refusal::RateLimited),
+        Rate::NeedsChallenge => {
+            let now = now_ms() / 1000;
+            let solved = intake
+                .pow
+                .as_ref()
+                .is_some_and(|(c, n)| rs.pow.verify(c, *n, now));
+            if !solved {
+                return Err(Refusal::Challenge(rs.pow.challenge(now)));
             }
         }
-        rs.limiter.record(ip);
     }
+    rs.limiter.record(who);
     let id = Uuid::now_v7();
     let receipt = Receipt::generate();
     let report = NewReport {
@@ -345,11 +365,10 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
     for f in filed.into_iter().filter(|f| f.new) {
         let st = state.clone();
         let content = ReportedContent {
-            url: report
-                .targets
-                .iter()
-                .find(|t| t.target == f.target)
-                .and_then(|t| t.url.clone()),
+            // The canonical form is what gets fetched: it always has a
+            // scheme, and it is what the case is keyed on.
+            url: f.target.strip_prefix("url:").map(str::to_owned),
+            category,
             image: (f.target.starts_with("sha256:")
                 && intake
                     .image
@@ -368,6 +387,8 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
 
 struct ReportedContent {
     url: Option<String>,
+    /// What the (first) reporter says it is.
+    category: Category,
     image: Option<Vec<u8>>,
     text: Option<String>,
 }
@@ -376,6 +397,10 @@ struct ReportedContent {
 /// page that cannot be fetched still goes to review, with the reason.
 async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
     let Some(rs) = state.reports.clone() else {
+        return;
+    };
+    // Closed only at shutdown, when nothing is triaged any more.
+    let Ok(_permit) = rs.triage.acquire().await else {
         return;
     };
     let meta = serde_json::json!({"case": case.to_string()});
@@ -471,7 +496,12 @@ async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
         decision.warnings.push(format!("triage: {e}"));
     }
     state.metrics.record_decision(Source::Report, &decision);
-    let record = DecisionRecord::new(Source::Report, &item, &decision);
+    let mut record = DecisionRecord::new(Source::Report, &item, &decision);
+    // Reported as involving minors: straight to escalation, media withheld,
+    // whatever the machine saw.
+    if content.category == Category::SexualMinors {
+        record.review_state = Some(cleanweb_core::review::ReviewState::Escalated);
+    }
     if let Err(e) = state
         .store
         .set_case_triage(case, Some(&record), error.as_deref())
@@ -577,6 +607,23 @@ pub async fn file_report(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<ReceiptResponse>), Problem> {
     let difficulty = state.reports.as_ref().map_or(0, |r| r.pow.difficulty);
+    // JSON only: a browser cannot send it from another site without a CORS
+    // preflight, which this route never grants.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the report as JSON with Content-Type: application/json",
+        ));
+    }
     let req: ReportRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -721,6 +768,14 @@ pub async fn submit_form(
 ) -> Response {
     let locale = locale_of(&headers);
     let mut v = FormValues::default();
+    // Another site's page may not file reports from its visitors' browsers.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    if cross_site {
+        return crate::console::page_error(locale, StatusCode::FORBIDDEN, "error_csrf", &[]);
+    }
     let mut image = None;
     let mut challenge = String::new();
     let mut pow = String::new();
@@ -1017,5 +1072,14 @@ mod tests {
         );
         assert_eq!(parse_pow("v1.1.ab.cd:42"), Some(("v1.1.ab.cd".into(), 42)));
         assert_eq!(parse_pow("nonsense"), None);
+        let key = |s: &str| rate_key(Some(s.parse().unwrap()));
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::1"),
+            key("2001:db8:1:2:bbbb::2"),
+            "one /64"
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_eq!(rate_key(None), rate_key(None));
     }
 }

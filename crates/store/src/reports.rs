@@ -34,7 +34,8 @@ pub struct NewReport {
 pub struct Filed {
     pub case_id: Uuid,
     pub target: String,
-    /// This report opened the case (so it needs triage).
+    /// This report opened the case, or reopened one found `not_confirmed`
+    /// (so it needs triage).
     pub new: bool,
 }
 
@@ -136,7 +137,12 @@ macro_rules! reports_impl {
             async fn file_report(&self, r: &NewReport) -> Result<Vec<Filed>> {
                 let now = now_ms();
                 let id = r.id.to_string();
-                let mut tx = self.pool.begin().await?;
+                // The review lock: filing and deciding touch cases and
+                // decisions in opposite orders, so on PostgreSQL they must
+                // not interleave (a deadlock); on SQLite this is the write lock.
+                let mut tx = self.begin_audited().await?;
+                let mut targets: Vec<&$crate::reports::NewTarget> = r.targets.iter().collect();
+                targets.sort_by(|a, b| a.target.cmp(&b.target));
                 sqlx::query(
                     "INSERT INTO reports (id, receipt_hash, category, description, contact, reporter_id, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -151,7 +157,7 @@ macro_rules! reports_impl {
                 .execute(&mut *tx)
                 .await?;
                 let mut filed = Vec::new();
-                for t in &r.targets {
+                for t in targets {
                     let case_id = Uuid::now_v7();
                     let opened = sqlx::query(
                         "INSERT INTO cases (id, target, kind, url, category, status, report_count, first_report, created_at, updated_at) \
@@ -168,10 +174,23 @@ macro_rules! reports_impl {
                     .await?
                     .rows_affected()
                         == 1;
-                    let (existing,): (String,) = sqlx::query_as("SELECT id FROM cases WHERE target = $1")
-                        .bind(&t.target)
-                        .fetch_one(&mut *tx)
+                    let (existing, status): (String, String) =
+                        sqlx::query_as("SELECT id, status FROM cases WHERE target = $1")
+                            .bind(&t.target)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    // A page found fine before may have changed: a new report
+                    // reopens it for a fresh triage and review.
+                    let reopened = !opened && status == "not_confirmed";
+                    if reopened {
+                        sqlx::query(
+                            "UPDATE cases SET status = 'received', decision_id = NULL, triage_error = NULL, updated_at = $1 WHERE id = $2",
+                        )
+                        .bind(now)
+                        .bind(&existing)
+                        .execute(&mut *tx)
                         .await?;
+                    }
                     let joined = sqlx::query(
                         "INSERT INTO case_reports (case_id, report_id, at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     )
@@ -201,7 +220,7 @@ macro_rules! reports_impl {
                     filed.push(Filed {
                         case_id: Uuid::parse_str(&existing).map_err(|e| corrupt("cases", e))?,
                         target: t.target.clone(),
-                        new: opened,
+                        new: opened || reopened,
                     });
                 }
                 tx.commit().await?;

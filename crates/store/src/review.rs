@@ -376,7 +376,10 @@ macro_rules! review_impl {
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
-                for d in &r.deliveries {
+                // A violation already acted on is not taken down twice.
+                let already = state.as_deref() == Some("violation")
+                    && r.outcome == cleanweb_core::review::Outcome::Violation;
+                for d in r.deliveries.iter().filter(|_| !already) {
                     sqlx::query(
                         "INSERT INTO webhook_deliveries (id, webhook, event, subject, payload, status, attempts, next_at, created_at) \
                          VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
@@ -410,6 +413,13 @@ macro_rules! review_impl {
                         .bind(c.case_id.to_string())
                         .execute(&mut *tx)
                         .await?;
+                    if c.status != "confirmed" {
+                        // Overturned: an unpaid reward lapses (a paid one stays on record).
+                        sqlx::query("UPDATE rewards SET status = 'void' WHERE case_id = $1 AND status = 'owed'")
+                            .bind(c.case_id.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     if let Some(w) = &c.reward {
                         // One entry per case, ever: a re-decision cannot pay twice.
                         sqlx::query(

@@ -333,7 +333,10 @@ pub async fn item(
         }
     }
     let d = &record.decision;
-    let minors = is_minors(d);
+    let minors = match withheld(&state, &record).await {
+        Ok(w) => w,
+        Err(e) => return store_error(&u, e),
+    };
     let labels: Vec<LabelView> = d
         .labels
         .iter()
@@ -880,6 +883,28 @@ async fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8
         .ok_or_else(|| "the image was not kept".to_owned())
 }
 
+/// Whether an item's media must never reach a browser: the machine, the
+/// reporter or a reviewer said it involves minors.
+async fn withheld(
+    state: &AppState,
+    record: &DecisionRecord,
+) -> Result<bool, cleanweb_store::StoreError> {
+    if is_minors(&record.decision) {
+        return Ok(true);
+    }
+    if let Some(c) = state.store.case_by_decision(record.id).await?
+        && c.category == Category::SexualMinors.as_str()
+    {
+        return Ok(true);
+    }
+    Ok(state
+        .store
+        .reviews_of(record.id)
+        .await?
+        .iter()
+        .any(|r| r.category == Some(Category::SexualMinors)))
+}
+
 /// The largest side of a picture sent to the console.
 const MEDIA_SIDE: u32 = 1024;
 
@@ -902,7 +927,11 @@ pub async fn media(
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return store_error(&u, e),
     };
-    if is_minors(&record.decision) {
+    let withhold = match withheld(&state, &record).await {
+        Ok(w) => w,
+        Err(e) => return store_error(&u, e),
+    };
+    if withhold {
         return page_error(u.locale, StatusCode::FORBIDDEN, "error_minors", &[]);
     }
     let bytes = match image_bytes(&state, &record).await {

@@ -168,47 +168,89 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Failed-login counters per account and per address. In memory: a restart
+/// Login attempts per account and per address. In memory: a restart
 /// forgets them, which costs an attacker a restart they cannot cause.
 #[derive(Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    entries: Mutex<HashMap<String, Attempts>>,
+}
+
+struct Attempts {
+    count: u32,
+    locked_until: Option<Instant>,
+    last: Instant,
 }
 
 impl LoginLimiter {
     const MAX_KEYS: usize = 100_000;
+    /// Quiet this long and the count starts again.
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+    /// Lockouts double at most this many times (×32).
+    const MAX_DOUBLINGS: u32 = 5;
 
-    /// How long until `keys` may try again, if any is locked.
-    fn locked_for(&self, keys: &[String]) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        keys.iter()
-            .filter_map(|k| map.get(k).and_then(|(_, until)| *until))
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-            .max()
-    }
-
-    fn fail(&self, keys: &[String], max: u32, lockout: Duration) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts an attempt for every key before the password is checked, so
+    /// parallel guesses cannot exceed the limit; or says how long to wait.
+    fn begin(&self, keys: &[String], max: u32, lockout: Duration) -> Result<(), Duration> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if map.len() > Self::MAX_KEYS {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+            map.retain(|_, a| {
+                now.duration_since(a.last) < Self::WINDOW || a.locked_until.is_some_and(|u| u > now)
+            });
+        }
+        let mut wait = Duration::ZERO;
+        for k in keys {
+            if let Some(a) = map.get(k) {
+                match a.locked_until {
+                    Some(u) if u > now => wait = wait.max(u - now),
+                    // Attempts in flight already reach the limit.
+                    None if a.count >= max && now.duration_since(a.last) < Self::WINDOW => {
+                        wait = wait.max(lockout);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if wait > Duration::ZERO {
+            return Err(wait);
         }
         for k in keys {
-            let e = map.entry(k.clone()).or_insert((0, None));
-            e.0 += 1;
-            if e.0 >= max {
-                let doublings = (e.0 - max).min(10);
-                e.1 = Some(now + lockout * (1u32 << doublings));
+            let a = map.entry(k.clone()).or_insert(Attempts {
+                count: 0,
+                locked_until: None,
+                last: now,
+            });
+            if now.duration_since(a.last) >= Self::WINDOW {
+                a.count = 0;
+                a.locked_until = None;
+            }
+            a.count += 1;
+            a.last = now;
+        }
+        Ok(())
+    }
+
+    /// The attempt failed: at the limit, lock (doubling each time after).
+    fn fail(&self, keys: &[String], max: u32, lockout: Duration) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        for k in keys {
+            if let Some(a) = map.get_mut(k)
+                && a.count >= max
+            {
+                let doublings = (a.count - max).min(Self::MAX_DOUBLINGS);
+                a.locked_until = Some(now + lockout * (1u32 << doublings));
             }
         }
     }
 
-    fn succeed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for k in keys {
-            map.remove(k);
+    /// The attempt succeeded: the account starts afresh; the address's
+    /// count drops this attempt (its failures against other accounts stay).
+    fn succeed(&self, user_key: &str, ip_key: &str) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(user_key);
+        if let Some(a) = map.get_mut(ip_key) {
+            a.count = a.count.saturating_sub(1);
         }
     }
 }
@@ -263,7 +305,11 @@ pub async fn login(
         format!("ip:{}", ip.map_or("unknown".into(), |i| i.to_string())),
     ];
     let cfg = &state.console.console;
-    if let Some(wait) = state.console.logins.locked_for(&keys) {
+    let (max, lockout) = (
+        cfg.max_failed_logins.max(1),
+        Duration::from_secs(cfg.lockout_secs),
+    );
+    if let Err(wait) = state.console.logins.begin(&keys, max, lockout) {
         let secs = wait.as_secs().max(1).to_string();
         let msg = super::i18n::message(locale, "login_locked", &[("secs", &secs)]);
         return login_page(&state, locale, StatusCode::TOO_MANY_REQUESTS, Some(msg));
@@ -284,24 +330,28 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false);
+    let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        state.console.logins.fail(
-            &keys,
-            cfg.max_failed_logins.max(1),
-            Duration::from_secs(cfg.lockout_secs),
-        );
+        state.console.logins.fail(&keys, max, lockout);
+        // A name that is no account may be a password typed in the wrong
+        // field: the log keeps only a digest of it.
+        let subject = if known {
+            name.clone()
+        } else {
+            format!("unknown:{}", &token_hash(&name)[..16])
+        };
         super::audit(
             &state,
             "anonymous",
             "login.failed",
-            &name,
+            &subject,
             serde_json::json!({"ip": ip.map(|i| i.to_string())}),
         )
         .await;
         let msg = super::i18n::message(locale, "login_failed", &[]);
         return login_page(&state, locale, StatusCode::UNAUTHORIZED, Some(msg));
     };
-    state.console.logins.succeed(&keys);
+    state.console.logins.succeed(&keys[0], &keys[1]);
     let session = token();
     let csrf = token();
     let hours = cfg.session_hours.max(1);
@@ -387,20 +437,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lockout_starts_at_the_limit_and_doubles() {
+    fn lockout_starts_at_the_limit_doubles_and_spares_other_accounts() {
         let l = LoginLimiter::default();
-        let keys = ["user:a".to_owned()];
+        let min = Duration::from_secs(60);
+        let keys = ["user:a".to_owned(), "ip:1".to_owned()];
         for _ in 0..4 {
-            l.fail(&keys, 5, Duration::from_secs(60));
+            l.begin(&keys, 5, min).unwrap();
+            l.fail(&keys, 5, min);
         }
-        assert!(l.locked_for(&keys).is_none());
-        l.fail(&keys, 5, Duration::from_secs(60));
-        let first = l.locked_for(&keys).unwrap();
-        assert!(first > Duration::from_secs(55) && first <= Duration::from_secs(60));
-        l.fail(&keys, 5, Duration::from_secs(60));
-        assert!(l.locked_for(&keys).unwrap() > Duration::from_secs(110));
-        l.succeed(&keys);
-        assert!(l.locked_for(&keys).is_none());
+        l.begin(&keys, 5, min).unwrap();
+        l.fail(&keys, 5, min);
+        let first = l.begin(&keys, 5, min).unwrap_err();
+        assert!(first > Duration::from_secs(55) && first <= min, "{first:?}");
+        // Parallel attempts cannot get past the limit: the count is taken first.
+        let other = ["user:b".to_owned(), "ip:2".to_owned()];
+        for _ in 0..3 {
+            l.begin(&other, 3, min).unwrap();
+        }
+        assert!(
+            l.begin(&other, 3, min).is_err(),
+            "three in flight, the fourth waits"
+        );
+        // Success clears the account, not the address's failures elsewhere.
+        let mine = ["user:c".to_owned(), "ip:3".to_owned()];
+        for _ in 0..2 {
+            l.begin(&mine, 3, min).unwrap();
+            l.fail(&mine, 3, min);
+        }
+        l.begin(&mine, 3, min).unwrap();
+        l.succeed("user:c", "ip:3");
+        let next = ["user:d".to_owned(), "ip:3".to_owned()];
+        l.begin(&next, 3, min).unwrap();
+        l.fail(&next, 3, min);
+        assert!(
+            l.begin(&next, 3, min).is_err(),
+            "ip:3 keeps its two earlier failures"
+        );
     }
 
     #[test]
