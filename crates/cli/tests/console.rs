@@ -8,18 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::web::{Client, Receiver, add_user};
-use common::{Server, cleanweb};
+use common::{Server, cleanweb, photo};
 use serde_json::json;
 
 const PW: &str = "correct horse battery";
-
-fn photo() -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
-    )
-    .unwrap()
-}
 
 fn config(dir: &Path, extra: &str) -> String {
     let path = dir.join("cleanweb.toml");

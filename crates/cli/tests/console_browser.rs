@@ -90,6 +90,30 @@ async fn js(c: &Client, script: &str) -> serde_json::Value {
     c.execute(script, vec![]).await.expect(script)
 }
 
+/// Signs in through the login form and waits for the queue.
+async fn sign_in(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/console/login")).await.unwrap();
+    c.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PW)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "return location.pathname === '/console/queue'").await;
+}
+
 /// Polls a script until it returns true.
 async fn wait_for(c: &Client, script: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -118,11 +142,7 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
     )
     .unwrap();
     let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
-    let photo = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
-    )
-    .unwrap();
+    let photo = common::photo();
     use base64::Engine as _;
     let r = s.post_json(
         "/v1/moderate",
@@ -141,26 +161,7 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
         .unwrap();
     rt.block_on(async {
         let c = browser(&driver).await;
-        c.goto(&format!("{}/console/login", s.base)).await.unwrap();
-        c.find(Locator::Id("name"))
-            .await
-            .unwrap()
-            .send_keys("amy")
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(PW)
-            .await
-            .unwrap();
-        c.find(Locator::Id("login"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_for(&c, "return location.pathname === '/console/queue'").await;
+        sign_in(&c, &s.base, "amy").await;
         let queue = c.source().await.unwrap();
         assert!(
             queue.contains(&format!("/console/items/{decision}")),
@@ -321,10 +322,7 @@ fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
     )
     .unwrap();
     let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
-    let photo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg")
-        .canonicalize()
-        .unwrap();
+    let photo = common::photo_path().canonicalize().unwrap();
     let driver = chromedriver();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -365,11 +363,7 @@ fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
         assert!(status == json!("received") || status == json!("in_review"), "{status}");
 
         // A reviewer confirms it in the console.
-        c.goto(&format!("{}/console/login", s.base)).await.unwrap();
-        c.find(Locator::Id("name")).await.unwrap().send_keys("amy").await.unwrap();
-        c.find(Locator::Id("password")).await.unwrap().send_keys(PW).await.unwrap();
-        c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
-        wait_for(&c, "return location.pathname === '/console/queue'").await;
+        sign_in(&c, &s.base, "amy").await;
         // Triage runs in the background: wait for the case to be queued.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -466,11 +466,7 @@ fn images_reported_as_involving_minors_are_escalated_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let s = setup(dir.path(), "");
     use base64::Engine as _;
-    let photo = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../vision/tests/data/pdq/photo_coffee_512x341.jpg"),
-    )
-    .unwrap();
+    let photo = common::photo();
     let r = receipt(
         &s,
         json!({"image": base64::engine::general_purpose::STANDARD.encode(&photo), "category": "sexual.minors"}),

@@ -23,6 +23,7 @@ mod detector;
 mod item;
 mod policy;
 pub mod review;
+pub mod rewards;
 mod site;
 
 pub use action::Action;

@@ -1,15 +1,14 @@
 //! The pieces of the public reporting centre that need no server: receipt
 //! codes, reporter contact encryption, proof-of-work challenges for
-//! bursts, the keys that merge reports about one target, and reward rules.
+//! bursts, and the keys that merge reports about one target. (Reward rules
+//! live in `cleanweb_core::rewards`, where the store can apply the caps.)
 
 mod pow;
 mod receipt;
-mod rewards;
 mod seal;
 
 pub use pow::{Pow, leading_zero_bits, solve};
 pub use receipt::{Receipt, normalize_receipt};
-pub use rewards::{RewardCalc, reward_amount};
 pub use seal::{Contact, KeyError, ReportKey};
 
 /// What a report is about, as the key that merges reports: a canonical URL

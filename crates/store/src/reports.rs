@@ -72,9 +72,10 @@ pub struct NewReward {
     pub report_id: Uuid,
     pub reporter_id: Option<String>,
     pub category: String,
+    /// The rule's amount; the store cuts it to the caps.
     pub amount: i64,
     pub currency: String,
-    pub capped: bool,
+    pub caps: cleanweb_core::rewards::RewardCaps,
 }
 
 /// What a reviewer's decision does to the case behind the item.
@@ -124,7 +125,8 @@ pub trait ReportStore: Send + Sync {
     async fn report(&self, id: Uuid) -> Result<Option<ReportRecord>>;
     /// Rewards, oldest first; `status` filters (`owed`, `paid`).
     async fn rewards(&self, status: Option<&str>) -> Result<Vec<Reward>>;
-    /// (this reporter's, everyone's) granted amounts since a time.
+    /// (this reporter's, everyone's) granted amounts since a time (lapsed
+    /// rewards do not count).
     async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)>;
     /// Marks an owed reward paid; false if it is not owed.
     async fn mark_reward_paid(&self, id: i64, by: &str) -> Result<bool>;
@@ -326,7 +328,7 @@ macro_rules! reports_impl {
             async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)> {
                 let (mine, all): (i64, i64) = sqlx::query_as(
                     "SELECT CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
-                     CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2",
+                     CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2 AND status <> 'void'",
                 )
                 .bind(reporter_id)
                 .bind(since_ms)

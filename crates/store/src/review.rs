@@ -421,6 +421,17 @@ macro_rules! review_impl {
                             .await?;
                     }
                     if let Some(w) = &c.reward {
+                        // Caps are read under the review lock, so concurrent
+                        // confirmations cannot both fit under one cap.
+                        let (mine, all): (i64, i64) = sqlx::query_as(
+                            "SELECT CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
+                             CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2 AND status <> 'void'",
+                        )
+                        .bind(w.reporter_id.as_deref())
+                        .bind(w.caps.since_ms)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let (amount, capped) = cleanweb_core::rewards::apply_caps(w.amount, &w.caps, mine, all);
                         // One entry per case, ever: a re-decision cannot pay twice.
                         sqlx::query(
                             "INSERT INTO rewards (case_id, report_id, reporter_id, category, amount, currency, capped, status, created_at) \
@@ -430,9 +441,9 @@ macro_rules! review_impl {
                         .bind(w.report_id.to_string())
                         .bind(w.reporter_id.as_deref())
                         .bind(&w.category)
-                        .bind(w.amount)
+                        .bind(amount)
                         .bind(&w.currency)
-                        .bind(i64::from(w.capped))
+                        .bind(i64::from(capped))
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;

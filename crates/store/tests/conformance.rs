@@ -585,7 +585,11 @@ async fn reports_flow(store: &dyn Store) {
             category: "sexual.explicit".into(),
             amount,
             currency: "CNY".into(),
-            capped: false,
+            caps: cleanweb_core::rewards::RewardCaps {
+                per_reporter: Some(6000),
+                per_all: Some(5000),
+                since_ms: 0,
+            },
         }),
     };
     let review = |amount, admin| NewReview {
@@ -637,6 +641,91 @@ async fn reports_flow(store: &dyn Store) {
             .paid_by
             .as_deref(),
         Some("root")
+    );
+
+    // Another case: the monthly cap (5000 in all, already granted) cuts its
+    // reward to nothing; confirming twice takes down once; overturning
+    // voids the unpaid entry; a page found fine is reopened by its next
+    // report.
+    let other = NewTarget {
+        target: "url:http://bad.example/y".into(),
+        kind: "url".into(),
+        url: None,
+    };
+    let mut r5 = report(5, Some(vec![9]));
+    r5.targets = vec![other.clone()];
+    let case2 = store.file_report(&r5).await.unwrap()[0].case_id;
+    let d2 = record("page y", Verdict::Review, Source::Report);
+    store.set_case_triage(case2, Some(&d2), None).await.unwrap();
+    let decide = |outcome, status: &str| NewReview {
+        decision_id: d2.id,
+        case: Some(CaseSettlement {
+            case_id: case2,
+            status: status.into(),
+            reward: Some(NewReward {
+                report_id: r5.id,
+                reporter_id: Some("who-5".into()),
+                category: "sexual.explicit".into(),
+                amount: 100,
+                currency: "CNY".into(),
+                caps: cleanweb_core::rewards::RewardCaps {
+                    per_reporter: None,
+                    per_all: Some(5000),
+                    since_ms: 0,
+                },
+            }),
+        }),
+        outcome,
+        deliveries: vec![cleanweb_store::NewDelivery {
+            id: uuid::Uuid::now_v7(),
+            webhook: "w".into(),
+            event: "takedown".into(),
+            subject: d2.id.to_string(),
+            payload: "{}".into(),
+        }],
+        ..review(0, true)
+    };
+    for _ in 0..2 {
+        store
+            .record_review(&decide(Outcome::Violation, "confirmed"))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .deliveries_for(&d2.id.to_string())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "taken down once"
+    );
+    let mine =
+        |all: Vec<cleanweb_store::Reward>| all.into_iter().find(|w| w.case_id == case2).unwrap();
+    let capped = mine(store.rewards(None).await.unwrap());
+    assert_eq!(
+        (capped.amount, capped.capped, capped.status.as_str()),
+        (0, true, "owed")
+    );
+    store
+        .record_review(&decide(Outcome::NotViolation, "not_confirmed"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine(store.rewards(None).await.unwrap()).status, "void");
+    let mut r6 = report(6, None);
+    r6.targets = vec![other];
+    let f = store.file_report(&r6).await.unwrap();
+    assert_eq!(
+        (f[0].case_id, f[0].new),
+        (case2, true),
+        "reopened for triage"
+    );
+    let c2 = store.case(case2).await.unwrap().unwrap();
+    assert_eq!(
+        (c2.status.as_str(), c2.decision_id, c2.report_count),
+        ("received", None, 2)
     );
 }
 

@@ -24,6 +24,15 @@ pub fn models_dir() -> PathBuf {
     }
 }
 
+/// A benign photo from the PDQ fixtures (CC0, see its LICENSES.md).
+pub fn photo_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vision/tests/data/pdq/photo_coffee_512x341.jpg")
+}
+
+pub fn photo() -> Vec<u8> {
+    std::fs::read(photo_path()).expect("the photo fixture")
+}
+
 /// `cleanweb` with a data dir, run to completion.
 pub fn cleanweb(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;

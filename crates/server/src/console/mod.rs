@@ -241,6 +241,17 @@ fn secure_headers(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// The page for a store that did not answer (the cause goes to the log).
+pub fn store_error(u: &session::ConsoleUser, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console store call failed");
+    page_error(
+        u.locale,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error_store",
+        &[],
+    )
+}
+
 /// A time for people: RFC 3339, to the second, UTC.
 pub fn when(ms: i64) -> String {
     let d = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0).unsigned_abs());

@@ -15,21 +15,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::session::ConsoleUser;
-use super::{Page, audit, page_error};
+use super::{Page, audit, page_error, store_error};
 use crate::AppState;
 
 const AUDITORS: &[UserRole] = &[UserRole::Admin, UserRole::Auditor];
 const ADMINS: &[UserRole] = &[UserRole::Admin];
-
-fn store_error(u: &ConsoleUser, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console store call failed");
-    page_error(
-        u.locale,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "error_store",
-        &[],
-    )
-}
 
 pub async fn home(u: ConsoleUser) -> Response {
     let to = if u.user.role == UserRole::Auditor {
@@ -345,10 +335,7 @@ pub async fn retry_webhook(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r.into_response();
-    }
-    if let Err(r) = u.require(ADMINS) {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), ADMINS) {
         return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {
@@ -390,10 +377,7 @@ pub async fn disclose(
     Path(id): Path<String>,
     Form(f): Form<DiscloseForm>,
 ) -> Response {
-    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r.into_response();
-    }
-    if let Err(r) = u.require(ADMINS) {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), ADMINS) {
         return r.into_response();
     }
     let reason: String = f.reason.trim().chars().take(500).collect();
@@ -527,10 +511,7 @@ pub async fn reward_paid(
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r.into_response();
-    }
-    if let Err(r) = u.require(ADMINS) {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), ADMINS) {
         return r.into_response();
     }
     match state.store.mark_reward_paid(id, &u.user.name).await {

@@ -15,20 +15,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::session::ConsoleUser;
-use super::{Page, audit, i18n, page_error, when};
+use super::{Page, audit, i18n, page_error, store_error, when};
 use crate::AppState;
 
 const REVIEWERS: &[UserRole] = &[UserRole::Admin, UserRole::Reviewer];
-
-fn store_error(u: &ConsoleUser, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console store call failed");
-    page_error(
-        u.locale,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "error_store",
-        &[],
-    )
-}
 
 #[derive(Deserialize, Default)]
 pub struct QueueParams {
@@ -553,27 +543,28 @@ async fn settlement(
     if let (Outcome::Violation, Some(rs)) = (outcome, &state.reports)
         && let Some(first) = state.store.report(case.first_report).await?
         && first.contact.is_some()
+        // Nobody to pay without a payable contact (a name alone is not one).
+        && first.reporter_id.is_some()
     {
         let category = category
             .or_else(|| case.category.parse().ok())
             .unwrap_or(Category::SexualExplicit);
         let severe = record.decision.verdict == cleanweb_core::Verdict::Block
             || category == Category::SexualMinors;
-        let (mine, all) = state
-            .store
-            .reward_totals(first.reporter_id.as_deref(), month_start_ms(now_ms()))
-            .await?;
-        reward =
-            cleanweb_reports::reward_amount(&rs.rewards, category, severe, mine, all).map(|calc| {
-                cleanweb_store::NewReward {
-                    report_id: first.id,
-                    reporter_id: first.reporter_id.clone(),
-                    category: category.as_str().to_owned(),
-                    amount: calc.amount,
-                    currency: rs.rewards.currency.clone(),
-                    capped: calc.capped,
-                }
-            });
+        reward = cleanweb_core::rewards::base_amount(&rs.rewards, category, severe).map(|amount| {
+            cleanweb_store::NewReward {
+                report_id: first.id,
+                reporter_id: first.reporter_id.clone(),
+                category: category.as_str().to_owned(),
+                amount,
+                currency: rs.rewards.currency.clone(),
+                caps: cleanweb_core::rewards::RewardCaps {
+                    per_reporter: rs.rewards.per_reporter_month,
+                    per_all: rs.rewards.per_month,
+                    since_ms: month_start_ms(now_ms()),
+                },
+            }
+        });
     }
     Ok(Some(cleanweb_store::CaseSettlement {
         case_id: case.id,
@@ -613,10 +604,7 @@ pub async fn decide(
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    if let Err(r) = u.check_csrf(f.csrf.as_deref()) {
-        return r.into_response();
-    }
-    if let Err(r) = u.require(REVIEWERS) {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), REVIEWERS) {
         return r.into_response();
     }
     let Ok(id) = Uuid::parse_str(&id) else {

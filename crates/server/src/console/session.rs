@@ -91,6 +91,13 @@ impl ConsoleUser {
         }
     }
 
+    /// A form post: the session's token first (a forged post learns
+    /// nothing, not even the role it lacks), then the role.
+    pub fn check_form(&self, token: Option<&str>, roles: &[UserRole]) -> Result<(), Refusal> {
+        self.check_csrf(token)?;
+        self.require(roles)
+    }
+
     pub fn actor(&self) -> String {
         format!("user:{}", self.user.name)
     }
