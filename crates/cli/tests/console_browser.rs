@@ -105,13 +105,21 @@ async fn sign_in(c: &Client, base: &str, name: &str) {
         .send_keys(PW)
         .await
         .unwrap();
-    c.find(Locator::Id("login"))
+    click(&c, "login").await;
+    wait_for(c, "return location.pathname === '/console/queue'").await;
+}
+
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_for(c, "return location.pathname === '/console/queue'").await;
+}
+
+async fn text_of(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
 
 /// Polls a script until it returns true.
@@ -169,12 +177,7 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
         );
 
         // Open the next item: the page shows the text inert, the image blurred.
-        c.find(Locator::Id("next"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "next").await;
         wait_for(
             &c,
             &format!("return location.pathname === '/console/items/{decision}'"),
@@ -185,13 +188,7 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
             "pwned",
             "the item's script did not run"
         );
-        let text = c
-            .find(Locator::Id("text"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = text_of(&c, "text").await;
         assert!(text.contains("<script>"), "shown as text: {text}");
         wait_for(
             &c,
@@ -210,24 +207,14 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
         );
 
         // Reveal by click.
-        c.find(Locator::Id("media"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "media").await;
         wait_for(
             &c,
             "return document.getElementById('media').classList.contains('revealed')",
         )
         .await;
         // Move the pointer away so hover does not count, then check.
-        c.find(Locator::Id("text"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "text").await;
         assert_eq!(js(&c, filter).await, json!("none"));
 
         // Decide with the keyboard shortcut `v`.
@@ -240,13 +227,7 @@ fn a_reviewer_reveals_an_image_decides_violation_and_the_platform_gets_a_signed_
             "return location.pathname === '/console/queue' && !!document.getElementById('flash')",
         )
         .await;
-        let flash = c
-            .find(Locator::Id("flash"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let flash = text_of(&c, "flash").await;
         assert!(flash.contains(&decision), "{flash}");
         c.close().await.unwrap();
     });
@@ -351,9 +332,9 @@ fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
             .send_keys("lisi@example.org")
             .await
             .unwrap();
-        c.find(Locator::Id("submit")).await.unwrap().click().await.unwrap();
+        click(&c, "submit").await;
         wait_for(&c, "return !!document.getElementById('receipt')").await;
-        let receipt = c.find(Locator::Id("receipt")).await.unwrap().text().await.unwrap();
+        let receipt = text_of(&c, "receipt").await;
         assert_eq!(receipt.len(), 19, "{receipt}");
 
         // Its status page.
@@ -374,11 +355,11 @@ fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
             assert!(Instant::now() < deadline, "the reported image never reached the queue");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let case = c.find(Locator::Id("case")).await.unwrap().text().await.unwrap();
+        let case = text_of(&c, "case").await;
         assert!(case.contains("seen in a group chat"), "{case}");
         assert!(!case.contains("Li Si") && !case.contains("lisi@"), "no contact for reviewers");
         js(&c, "document.querySelector('select[name=category]').value = 'sexual.explicit'; return true").await;
-        c.find(Locator::Id("violation")).await.unwrap().click().await.unwrap();
+        click(&c, "violation").await;
         wait_for(&c, "return location.pathname === '/console/queue'").await;
 
         // The public status page says so.
