@@ -105,7 +105,7 @@ async fn sign_in(c: &Client, base: &str, name: &str) {
         .send_keys(PW)
         .await
         .unwrap();
-    click(&c, "login").await;
+    click(c, "login").await;
     wait_for(c, "return location.pathname === '/console/queue'").await;
 }
 
