@@ -53,6 +53,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.data_dir = Some(global.data_dir());
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         state.console.review = config.review.clone();
+        state.trusted_proxies = Arc::new(config.server.trusted_proxies.clone());
         state.console.console = config.console.clone();
         if config.reports.enabled {
             let (key, source) = global

@@ -492,3 +492,30 @@ fn images_reported_as_involving_minors_are_escalated_and_never_shown() {
     assert!(!page.body.contains("/console/media/"));
     assert_eq!(root.get(&format!("/console/media/{id}")).status, 403);
 }
+
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(
+        dir.path(),
+        "[reports]\nfree_per_minute = 1\nmax_per_hour = 100\npow_difficulty = 8\n\n[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    );
+    let send = |forwarded: &str| {
+        s.post_typed_headers(
+            "/v1/reports",
+            "application/json",
+            &[("X-Forwarded-For", forwarded)],
+            r#"{"text":"约炮"}"#.as_bytes(),
+        )
+        .status
+    };
+    assert_eq!(send("198.51.100.1"), 201);
+    assert_eq!(
+        send("198.51.100.1"),
+        429,
+        "the same client, over its free rate"
+    );
+    assert_eq!(send("198.51.100.2"), 201, "another client behind the proxy");
+    // A forged first hop does not buy a new budget: the proxy's hop counts.
+    assert_eq!(send("203.0.113.9, 198.51.100.1"), 429);
+}

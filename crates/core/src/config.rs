@@ -348,6 +348,10 @@ pub struct ServerConfig {
     pub addr: String,
     /// A request taking longer than this is answered 408.
     pub request_timeout_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// login lockout and the report rate limits). Empty: the socket's peer
+    /// is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -355,6 +359,7 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: "127.0.0.1:8080".into(),
             request_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct AppState {
     pub console: console::ConsoleState,
     /// The public reporting centre; `None` serves no report routes.
     pub reports: Option<Arc<reports::ReportsState>>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             banks: cleanweb_match::SharedBanks::default(),
             console: console::ConsoleState::default(),
             reports: None,
+            trusted_proxies: Arc::new(Vec::new()),
         }
     }
 }

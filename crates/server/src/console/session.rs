@@ -158,21 +158,56 @@ impl FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
-/// The client's address as the socket saw it (proxies' headers are not
-/// trusted: a client could forge them to dodge the lockout).
+/// The client's address: the socket's peer, or, when that peer is one of
+/// `[server] trusted_proxies`, the nearest untrusted address in its
+/// `X-Forwarded-For` (the entries before it could be forged by the client).
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientIp(client_address(
+            peer,
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
     }
+}
+
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .take(64)
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    // Walk from the proxy back towards the client; the first address no
+    // trusted proxy vouches for is the client.
+    Some(
+        hops.iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .copied()
+            .unwrap_or(peer),
+    )
 }
 
 /// Login attempts per account and per address. In memory: a restart
@@ -480,6 +515,35 @@ mod tests {
             l.begin(&next, 3, min).is_err(),
             "ip:3 keeps its two earlier failures"
         );
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4, 198.51.100.7".parse().unwrap());
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_address(Some(proxy), &h, &[]),
+            Some(proxy),
+            "untrusted: the peer"
+        );
+        assert_eq!(
+            client_address(Some(proxy), &h, &[proxy]),
+            ip("198.51.100.7"),
+            "the nearest hop"
+        );
+        let inner: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(
+            client_address(Some(proxy), &h, &[proxy, inner]),
+            ip("1.2.3.4"),
+            "two proxies"
+        );
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+        assert_eq!(client_address(None, &h, &[proxy]), None);
     }
 
     #[test]
