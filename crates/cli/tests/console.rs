@@ -299,11 +299,9 @@ fn a_violation_sends_a_signed_takedown_and_failures_reach_the_dead_letter_list()
         json!({"id": "post-9", "text": "sexy lingerie, call now", "url": "https://shop.bad-example.com/p/9", "meta": {"thread": 4}}),
     );
     let mut amy = Client::login(&s.base, "amy", PW);
-    let page = amy.get(&format!("/console/items/{id}"));
-    let r = amy.post(
-        &format!("/console/items/{id}/decide"),
+    let r = amy.decide(
+        &id,
         &[
-            ("csrf", &page.csrf()),
             ("outcome", "violation"),
             ("category", "sexual.services"),
             ("note", "escort ad"),
@@ -521,14 +519,9 @@ fn false_positives_feed_allow_banks_and_violations_feed_block_banks() {
     );
     // A second item with the same picture: the false positive goes to the allow bank.
     let b = submit(&s, json!({"text": "sexy lingerie b", "image": b64}));
-    let page = amy.get(&format!("/console/items/{b}"));
-    let r = amy.post(
-        &format!("/console/items/{b}/decide"),
-        &[
-            ("csrf", &page.csrf()),
-            ("outcome", "not_violation"),
-            ("add_to_bank", "seen-ok"),
-        ],
+    let r = amy.decide(
+        &b,
+        &[("outcome", "not_violation"), ("add_to_bank", "seen-ok")],
     );
     assert_eq!(r.status, 303);
     assert!(

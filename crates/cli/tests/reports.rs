@@ -405,14 +405,9 @@ fn a_confirmed_case_pays_its_first_reporter_once() {
     let d = report_decisions(&s)[0].clone();
     let id = d["decision_id"].as_str().unwrap().to_owned();
     let mut amy = Client::login(&s.base, "amy", PW);
-    let page = amy.get(&format!("/console/items/{id}"));
-    let r = amy.post(
-        &format!("/console/items/{id}/decide"),
-        &[
-            ("csrf", &page.csrf()),
-            ("outcome", "violation"),
-            ("category", "sexual.services"),
-        ],
+    let r = amy.decide(
+        &id,
+        &[("outcome", "violation"), ("category", "sexual.services")],
     );
     assert_eq!(r.status, 303, "{}", r.body);
     for rc in [&first, &second] {

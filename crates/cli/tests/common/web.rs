@@ -115,6 +115,15 @@ impl Client {
         self.page(resp)
     }
 
+    /// Opens an item (which claims it and gives the form's token) and
+    /// posts a decision with `fields`.
+    pub fn decide(&mut self, id: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(&format!("/console/items/{id}")).csrf();
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(&format!("/console/items/{id}/decide"), &form)
+    }
+
     pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self
             .agent

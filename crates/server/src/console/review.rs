@@ -97,18 +97,29 @@ fn queue_query(state: &AppState, p: &QueueParams, limit: u32) -> QueueQuery {
     }
 }
 
+/// The queue a reviewer asked for (reviewers and admins only).
+async fn load_queue(
+    state: &AppState,
+    u: &ConsoleUser,
+    p: &QueueParams,
+    limit: u32,
+) -> Result<Vec<cleanweb_store::QueueEntry>, Response> {
+    u.require(REVIEWERS).map_err(IntoResponse::into_response)?;
+    state
+        .store
+        .queue(&queue_query(state, p, limit))
+        .await
+        .map_err(|e| store_error(u, e))
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     u: ConsoleUser,
     Query(p): Query<QueueParams>,
 ) -> Response {
-    if let Err(r) = u.require(REVIEWERS) {
-        return r.into_response();
-    }
-    let q = queue_query(&state, &p, 200);
-    let entries = match state.store.queue(&q).await {
+    let entries = match load_queue(&state, &u, &p, 200).await {
         Ok(e) => e,
-        Err(e) => return store_error(&u, e),
+        Err(r) => return r,
     };
     let counts = match state
         .store
@@ -159,13 +170,9 @@ pub async fn next(
     u: ConsoleUser,
     Query(p): Query<QueueParams>,
 ) -> Response {
-    if let Err(r) = u.require(REVIEWERS) {
-        return r.into_response();
-    }
-    let q = queue_query(&state, &p, 50);
-    let entries = match state.store.queue(&q).await {
+    let entries = match load_queue(&state, &u, &p, 50).await {
         Ok(e) => e,
-        Err(e) => return store_error(&u, e),
+        Err(r) => return r,
     };
     for e in entries {
         if e.claim.as_ref().is_some_and(|c| c.reviewer != u.user.name) {
