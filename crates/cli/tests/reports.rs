@@ -378,9 +378,8 @@ fn bad_reports_get_clear_refusals() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.body.contains("id=\"receipt\""));
-    // Bodies past one image's worth are refused before parsing.
-    let big = format!("{{\"text\":\"{}\"}}", "x".repeat(12 << 20));
-    assert_eq!(s.post_raw("/v1/reports", None, big.as_bytes()).status, 413);
+    // (The body cap is tested in the server crate, without a socket: a
+    // server that refuses mid-upload may reset the connection first.)
     assert_eq!(s.get("/v1/reports/NOT-A-CODE", None).status, 404);
     assert_eq!(s.get("/v1/reports/0000-0000-0000-0000", None).status, 404);
 }

@@ -1053,6 +1053,38 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn report_bodies_past_one_images_worth_are_refused_before_parsing() {
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
+        let engine = cleanweb_engine::Engine::new(Default::default(), Default::default());
+        let mut state = AppState::new(engine, store);
+        let cfg = ReportsConfig {
+            max_image_bytes: 3000,
+            ..Default::default()
+        };
+        let key = ReportKey::from_hex(&"ab".repeat(32)).unwrap();
+        state.reports = Some(Arc::new(ReportsState::new(cfg, Default::default(), key)));
+        let limit = 3000 / 3 * 4 + (256 << 10);
+        // Valid JSON padded with spaces: only the size can refuse it.
+        let send = |size: usize| {
+            let json = r#"{"text":"约炮"}"#;
+            let body = format!("{json}{}", " ".repeat(size - json.len()));
+            axum::http::Request::post("/v1/reports")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let over = crate::router(state.clone())
+            .oneshot(send(limit + 1))
+            .await
+            .unwrap();
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let under = crate::router(state).oneshot(send(limit - 1)).await.unwrap();
+        assert_eq!(under.status(), StatusCode::CREATED);
+    }
+
     #[test]
     fn bursts_need_a_challenge_then_stop() {
         let l = RateLimiter::default();
