@@ -759,68 +759,41 @@ fn form_page(
         .into_response()
 }
 
-/// The form's POST (multipart, for the image).
-pub async fn submit_form(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    mut multipart: Multipart,
-) -> Response {
-    let locale = locale_of(&headers);
-    let mut v = FormValues::default();
-    // Another site's page may not file reports from its visitors' browsers.
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "cross-site");
-    if cross_site {
-        return crate::console::page_error(locale, StatusCode::FORBIDDEN, "error_csrf", &[]);
-    }
-    let mut image = None;
-    let mut challenge = String::new();
-    let mut pow = String::new();
-    let max_image = state
-        .reports
-        .as_ref()
-        .map_or(0, |r| r.config.max_image_bytes);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return form_page(
-                    &state,
-                    locale,
-                    StatusCode::BAD_REQUEST,
-                    Some(e.body_text()),
-                    &v,
-                );
-            }
-        };
+/// What the form posted.
+#[derive(Default)]
+struct PostedForm {
+    values: FormValues,
+    image: Option<Vec<u8>>,
+    challenge: String,
+    pow: String,
+}
+
+/// Reads the form's fields into `form` (so a refusal can show them again),
+/// or says why it cannot.
+async fn read_form(
+    multipart: &mut Multipart,
+    max_image: usize,
+    locale: &'static str,
+    form: &mut PostedForm,
+) -> Result<(), (StatusCode, Option<String>)> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        (StatusCode::BAD_REQUEST, Some(e.body_text()))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "image" {
-            match field.bytes().await {
-                Ok(b) if b.is_empty() => {}
-                Ok(b) if b.len() > max_image => {
-                    let msg = crate::console::message(locale, "report_image_too_large", &[]);
-                    return form_page(&state, locale, StatusCode::PAYLOAD_TOO_LARGE, Some(msg), &v);
-                }
-                Ok(b) => image = Some(b.to_vec()),
-                Err(e) => {
-                    return form_page(
-                        &state,
-                        locale,
-                        StatusCode::BAD_REQUEST,
-                        Some(e.body_text()),
-                        &v,
-                    );
-                }
+            let bytes = field.bytes().await.map_err(bad)?;
+            if bytes.len() > max_image {
+                let msg = crate::console::message(locale, "report_image_too_large", &[]);
+                return Err((StatusCode::PAYLOAD_TOO_LARGE, Some(msg)));
+            }
+            if !bytes.is_empty() {
+                form.image = Some(bytes.to_vec());
             }
             continue;
         }
-        let Ok(text) = field.text().await else {
-            return form_page(&state, locale, StatusCode::BAD_REQUEST, None, &v);
-        };
+        let text = field.text().await.map_err(bad)?;
+        let v = &mut form.values;
         match name.as_str() {
             "urls" => v.urls = text,
             "text" => v.text = text,
@@ -830,11 +803,44 @@ pub async fn submit_form(
             "phone" => v.phone = text,
             "email" => v.email = text,
             "account" => v.account = text,
-            "challenge" => challenge = text,
-            "pow" => pow = text,
+            "challenge" => form.challenge = text,
+            "pow" => form.pow = text,
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// The form's POST (multipart, for the image).
+pub async fn submit_form(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let locale = locale_of(&headers);
+    // Another site's page may not file reports from its visitors' browsers.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site");
+    if cross_site {
+        return crate::console::page_error(locale, StatusCode::FORBIDDEN, "error_csrf", &[]);
+    }
+    let max_image = state
+        .reports
+        .as_ref()
+        .map_or(0, |r| r.config.max_image_bytes);
+    let mut form = PostedForm::default();
+    if let Err((status, msg)) = read_form(&mut multipart, max_image, locale, &mut form).await {
+        return form_page(&state, locale, status, msg, &form.values);
+    }
+    let PostedForm {
+        values: v,
+        image,
+        challenge,
+        pow,
+    } = form;
     let intake = Intake {
         urls: v.urls.lines().map(str::to_owned).collect(),
         text: Some(v.text.clone()),

@@ -103,6 +103,12 @@ pub struct Reward {
     pub paid_by: Option<String>,
 }
 
+/// (this reporter's, everyone's) rewards since a time, lapsed ones left
+/// out: `$1` the reporter pseudonym, `$2` the start in Unix milliseconds.
+pub(crate) const REWARD_TOTALS: &str = "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2 AND status <> 'void'";
+
 #[async_trait]
 pub trait ReportStore: Send + Sync {
     /// Stores a report and joins or opens a case per target, in one
@@ -326,10 +332,7 @@ macro_rules! reports_impl {
             }
 
             async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)> {
-                let (mine, all): (i64, i64) = sqlx::query_as(
-                    "SELECT CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
-                     CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2 AND status <> 'void'",
-                )
+                let (mine, all): (i64, i64) = sqlx::query_as($crate::reports::REWARD_TOTALS)
                 .bind(reporter_id)
                 .bind(since_ms)
                 .fetch_one(&self.pool)

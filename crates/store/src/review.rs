@@ -423,10 +423,7 @@ macro_rules! review_impl {
                     if let Some(w) = &c.reward {
                         // Caps are read under the review lock, so concurrent
                         // confirmations cannot both fit under one cap.
-                        let (mine, all): (i64, i64) = sqlx::query_as(
-                            "SELECT CAST(COALESCE(SUM(CASE WHEN reporter_id = $1 THEN amount ELSE 0 END), 0) AS BIGINT), \
-                             CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rewards WHERE created_at >= $2 AND status <> 'void'",
-                        )
+                        let (mine, all): (i64, i64) = sqlx::query_as($crate::reports::REWARD_TOTALS)
                         .bind(w.reporter_id.as_deref())
                         .bind(w.caps.since_ms)
                         .fetch_one(&mut *tx)

@@ -301,6 +301,22 @@ struct HistoryEntry {
     what: String,
 }
 
+/// The stored decision a console path names, or the page that says why
+/// there is none.
+async fn load_record(
+    state: &AppState,
+    u: &ConsoleUser,
+    id: &str,
+) -> Result<DecisionRecord, Response> {
+    let not_found = || page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    match state.store.decision(id).await {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(store_error(u, e)),
+    }
+}
+
 pub async fn item(
     State(state): State<AppState>,
     u: ConsoleUser,
@@ -309,12 +325,15 @@ pub async fn item(
     if let Err(r) = u.require(REVIEWERS) {
         return r.into_response();
     }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    let record = match load_record(&state, &u, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    let record = match state.store.decision(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+    let id = record.id;
+    // Read once: the history, the case panel and the withholding rule all
+    // need them.
+    let (reviews, case) = match review_context(&state, record.id).await {
+        Ok(c) => c,
         Err(e) => return store_error(&u, e),
     };
     let open = record.review_state.is_none_or(ReviewState::is_open);
@@ -330,10 +349,7 @@ pub async fn item(
         }
     }
     let d = &record.decision;
-    let minors = match withheld(&state, &record).await {
-        Ok(w) => w,
-        Err(e) => return store_error(&u, e),
-    };
+    let minors = withheld_by(&record, case.as_ref(), &reviews);
     let labels: Vec<LabelView> = d
         .labels
         .iter()
@@ -388,25 +404,22 @@ pub async fn item(
             ],
         ),
     }];
-    match state.store.reviews_of(id).await {
-        Ok(reviews) => history.extend(reviews.into_iter().map(|r| HistoryEntry {
-            at: when(r.at_ms),
-            what: i18n::message(
-                u.locale,
-                "history_review",
-                &[
-                    ("reviewer", &r.reviewer),
-                    (
-                        "outcome",
-                        &i18n::message(u.locale, &format!("outcome_{}", r.outcome), &[]),
-                    ),
-                    ("category", r.category.map_or("", |c| c.as_str())),
-                    ("note", &r.note),
-                ],
-            ),
-        })),
-        Err(e) => return store_error(&u, e),
-    }
+    history.extend(reviews.iter().map(|r| HistoryEntry {
+        at: when(r.at_ms),
+        what: i18n::message(
+            u.locale,
+            "history_review",
+            &[
+                ("reviewer", &r.reviewer),
+                (
+                    "outcome",
+                    &i18n::message(u.locale, &format!("outcome_{}", r.outcome), &[]),
+                ),
+                ("category", r.category.map_or("", |c| c.as_str())),
+                ("note", &r.note),
+            ],
+        ),
+    }));
     match state.store.deliveries_for(&id.to_string()).await {
         Ok(ds) => history.extend(ds.into_iter().map(|dl| HistoryEntry {
             at: when(dl.created_at_ms),
@@ -441,9 +454,12 @@ pub async fn item(
             .collect(),
         Err(e) => return store_error(&u, e),
     };
-    let case = match case_view(&state, id).await {
-        Ok(c) => c,
-        Err(e) => return store_error(&u, e),
+    let case = match case {
+        Some(c) => match case_view(&state, c).await {
+            Ok(v) => Some(v),
+            Err(e) => return store_error(&u, e),
+        },
+        None => None,
     };
     let text_segments = record.text.as_deref().map(|t| segments(t, &record));
     let top = d
@@ -504,13 +520,10 @@ struct ReportView {
 
 async fn case_view(
     state: &AppState,
-    decision: Uuid,
-) -> Result<Option<CaseView>, cleanweb_store::StoreError> {
-    let Some(case) = state.store.case_by_decision(decision).await? else {
-        return Ok(None);
-    };
+    case: cleanweb_store::Case,
+) -> Result<CaseView, cleanweb_store::StoreError> {
     let reports = state.store.case_reports(case.id).await?;
-    Ok(Some(CaseView {
+    Ok(CaseView {
         status: case.status,
         report_count: case.report_count,
         target: case.url.unwrap_or(case.target),
@@ -526,7 +539,7 @@ async fn case_view(
                 has_contact: r.contact.is_some(),
             })
             .collect(),
-    }))
+    })
 }
 
 /// What a decision does to the public-report case behind the item: its
@@ -614,9 +627,6 @@ pub async fn decide(
     if let Err(r) = u.check_form(f.csrf.as_deref(), REVIEWERS) {
         return r.into_response();
     }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
-    };
     let Ok(outcome) = f.outcome.parse::<Outcome>() else {
         return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]);
     };
@@ -636,11 +646,11 @@ pub async fn decide(
         );
     }
     let note: String = f.note.chars().take(2000).collect();
-    let record = match state.store.decision(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
-        Err(e) => return store_error(&u, e),
+    let record = match load_record(&state, &u, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
     };
+    let id = record.id;
     let category = if outcome == Outcome::Violation {
         category
     } else {
@@ -878,26 +888,35 @@ async fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8
         .ok_or_else(|| "the image was not kept".to_owned())
 }
 
+/// An item's reviews and public-report case.
+async fn review_context(
+    state: &AppState,
+    decision: Uuid,
+) -> Result<
+    (
+        Vec<cleanweb_store::ReviewRecord>,
+        Option<cleanweb_store::Case>,
+    ),
+    cleanweb_store::StoreError,
+> {
+    Ok((
+        state.store.reviews_of(decision).await?,
+        state.store.case_by_decision(decision).await?,
+    ))
+}
+
 /// Whether an item's media must never reach a browser: the machine, the
 /// reporter or a reviewer said it involves minors.
-async fn withheld(
-    state: &AppState,
+fn withheld_by(
     record: &DecisionRecord,
-) -> Result<bool, cleanweb_store::StoreError> {
-    if is_minors(&record.decision) {
-        return Ok(true);
-    }
-    if let Some(c) = state.store.case_by_decision(record.id).await?
-        && c.category == Category::SexualMinors.as_str()
-    {
-        return Ok(true);
-    }
-    Ok(state
-        .store
-        .reviews_of(record.id)
-        .await?
-        .iter()
-        .any(|r| r.category == Some(Category::SexualMinors)))
+    case: Option<&cleanweb_store::Case>,
+    reviews: &[cleanweb_store::ReviewRecord],
+) -> bool {
+    is_minors(&record.decision)
+        || case.is_some_and(|c| c.category == Category::SexualMinors.as_str())
+        || reviews
+            .iter()
+            .any(|r| r.category == Some(Category::SexualMinors))
 }
 
 /// The largest side of a picture sent to the console.
@@ -914,16 +933,13 @@ pub async fn media(
     if let Err(r) = u.require(REVIEWERS) {
         return r.into_response();
     }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let record = match load_record(&state, &u, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    let record = match state.store.decision(id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return store_error(&u, e),
-    };
-    let withhold = match withheld(&state, &record).await {
-        Ok(w) => w,
+    let id = record.id;
+    let withhold = match review_context(&state, record.id).await {
+        Ok((reviews, case)) => withheld_by(&record, case.as_ref(), &reviews),
         Err(e) => return store_error(&u, e),
     };
     if withhold {
