@@ -164,7 +164,10 @@ fn three_workers_one_killed_mid_job_every_item_decided_once() {
     let id = out.split_whitespace().next().unwrap().to_owned();
     assert!(out.contains("12 jobs queued"), "{out}");
 
+    // The first worker lingers over each job it claims, so the test can kill
+    // it mid-job without racing it; the others work at a normal pace.
     let spawn = |i: usize| {
+        let pause_ms = if i == 0 { "10000" } else { "300" };
         let log = std::fs::File::create(tmp.path().join(format!("w{i}.log"))).unwrap();
         Command::new(common::bin())
             .args([
@@ -181,7 +184,7 @@ fn three_workers_one_killed_mid_job_every_item_decided_once() {
                 "2",
                 "--exit-when-idle",
             ])
-            .args(["--pause-after-claim-ms", "300"])
+            .args(["--pause-after-claim-ms", pause_ms])
             .env("CLEANWEB_MODELS_DIR", common::models_dir())
             .stdout(Stdio::null())
             .stderr(log)

@@ -125,9 +125,6 @@ pub async fn work(
             tokio::time::sleep(Duration::from_millis(500).min(options.lease / 2)).await;
             continue;
         };
-        if !options.pause_after_claim.is_zero() {
-            tokio::time::sleep(options.pause_after_claim).await;
-        }
         // Keep the lease while working; a worker that stops renewing (it
         // died, or hung) loses the job to another.
         let renew = {
@@ -146,6 +143,11 @@ pub async fn work(
                 }
             })
         };
+        // The test hook pauses with the lease held and renewed, as a long
+        // job would: killing the worker then is killing it mid-job.
+        if !options.pause_after_claim.is_zero() {
+            tokio::time::sleep(options.pause_after_claim).await;
+        }
         let result = process(engine.clone(), store.as_ref(), &job).await;
         renew.abort();
         let added = result?;
