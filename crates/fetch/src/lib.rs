@@ -7,12 +7,13 @@
 //! connector sees them: the address checked is the address connected to,
 //! so DNS rebinding between a check and the connect cannot slip through.
 //! Redirects are followed here, one hop at a time, each hop resolved and
-//! checked again. No cookies or credentials are sent. Body size, total
-//! time and the number of redirects are bounded.
+//! checked again. No cookies, credentials or proxies are used (a proxy
+//! would resolve the target itself, past the check). Body size, total time
+//! over all hops and the number of redirects are bounded.
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::DefaultConnector;
@@ -21,6 +22,7 @@ use url::Url;
 #[derive(Clone, Debug)]
 pub struct FetchLimits {
     pub max_bytes: u64,
+    /// For the whole fetch: every redirect hop and reading the body.
     pub timeout: Duration,
     pub max_redirects: u32,
     /// Allow private and loopback addresses: only for crawling one's own
@@ -56,6 +58,8 @@ pub enum FetchError {
     Scheme(String),
     #[error("{0}: refused, the address is not public")]
     NotPublic(String),
+    #[error("{0}: no answer within {1:?}")]
+    TimedOut(String, Duration),
     #[error("{0}: more than {1} redirects")]
     TooManyRedirects(String, u32),
     #[error("{0}: the body is larger than {1} bytes")]
@@ -92,7 +96,10 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 to anything
-                || (s[0] == 0x2002)) // 6to4 can embed private IPv4
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard-only
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo embeds any IPv4
+                || (s[0] == 0x2002) // 6to4 can embed private IPv4
+                || s[..6] == [0; 6]) // IPv4-compatible and other ::/80 forms
         }
     }
 }
@@ -109,6 +116,7 @@ fn public_v4(ip: Ipv4Addr) -> bool {
         || o[0] == 0
         || (o[0] == 100 && (o[1] & 0xc0) == 64) // carrier-grade NAT
         || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 6to4 relay anycast
         || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
         || o[0] >= 240) // reserved
 }
@@ -173,6 +181,7 @@ impl Fetcher {
             .http_status_as_error(false)
             .timeout_global(Some(limits.timeout))
             .user_agent(limits.user_agent.as_str())
+            .proxy(None)
             .build();
         let resolver = PublicOnly {
             allow_private: limits.allow_private,
@@ -187,16 +196,32 @@ impl Fetcher {
 
     /// GETs `url`, following redirects hop by hop (each one checked).
     pub fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+        let deadline = Instant::now() + self.limits.timeout;
         let mut current = url.clone();
         for _ in 0..=self.limits.max_redirects {
             let shown = current.to_string();
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(FetchError::Scheme(shown));
             }
-            let response = match self.agent.get(current.as_str()).call() {
+            // Each hop gets what is left of the one budget, so a chain of
+            // slow redirects cannot hold a fetch for hops × timeout.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(FetchError::TimedOut(shown, self.limits.timeout));
+            }
+            let request = self
+                .agent
+                .get(current.as_str())
+                .config()
+                .timeout_global(Some(left))
+                .build();
+            let response = match request.call() {
                 Ok(r) => r,
                 Err(ureq::Error::Other(e)) if e.is::<Refused>() => {
                     return Err(FetchError::NotPublic(shown));
+                }
+                Err(ureq::Error::Timeout(_)) => {
+                    return Err(FetchError::TimedOut(shown, self.limits.timeout));
                 }
                 Err(e) => return Err(FetchError::Http(shown, e.to_string())),
             };
@@ -265,6 +290,10 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "::",
+            "::127.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
+            "192.88.99.1",
         ] {
             assert!(!is_public(a.parse().unwrap()), "{a}");
         }
