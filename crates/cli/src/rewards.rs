@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, cmd: RewardsCommand) -> anyhow::Result<ExitCode>
             }))?;
             let sink: Box<dyn std::io::Write> = match &out {
                 Some(path) => Box::new(
-                    std::fs::File::create(path)
+                    private_file(path)
                         .with_context(|| format!("cannot write {}", path.display()))?,
                 ),
                 None => Box::new(std::io::stdout().lock()),
@@ -92,11 +92,12 @@ pub fn run(global: &GlobalArgs, cmd: RewardsCommand) -> anyhow::Result<ExitCode>
                     r.status.clone(),
                     when(r.created_at_ms),
                     r.paid_at_ms.map(when).unwrap_or_default(),
-                    r.paid_by.clone().unwrap_or_default(),
-                    contact.name.unwrap_or_default(),
-                    contact.phone.unwrap_or_default(),
-                    contact.email.unwrap_or_default(),
-                    contact.account.unwrap_or_default(),
+                    cell(r.paid_by.clone().unwrap_or_default()),
+                    // Typed by reporters: never a formula in a spreadsheet.
+                    cell(contact.name.unwrap_or_default()),
+                    cell(contact.phone.unwrap_or_default()),
+                    cell(contact.email.unwrap_or_default()),
+                    cell(contact.account.unwrap_or_default()),
                 ])?;
             }
             w.flush()?;
@@ -120,4 +121,75 @@ pub fn run(global: &GlobalArgs, cmd: RewardsCommand) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `path` for the export, readable by its owner only: it holds
+/// reporters' names and accounts. An existing file is truncated and made
+/// private too (the mode given at creation applies to new files only).
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// A CSV cell a spreadsheet shows as text: one starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return would be read as a formula (CSV
+/// injection), so it gets a leading single quote.
+fn cell(value: String) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for (typed, cell_text) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+86 139 1234 5678", "'+86 139 1234 5678"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("alipay:first@example.org", "alipay:first@example.org"),
+            ("张三", "张三"),
+            ("", ""),
+        ] {
+            assert_eq!(cell(typed.to_owned()), cell_text, "{typed:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_export_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rewards.csv");
+        drop(private_file(&path).unwrap());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(path.as_path()), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(private_file(&path).unwrap());
+        assert_eq!(
+            mode(path.as_path()),
+            0o600,
+            "an existing file is made private"
+        );
+    }
 }

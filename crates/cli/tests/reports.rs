@@ -110,10 +110,14 @@ fn three_spellings_of_one_url_make_one_case_that_keeps_the_first_reporter() {
             "in_review"
         );
     }
-    // Other pages do not merge.
+    // Other pages do not merge, nor does the same path on another port.
     receipt(&s, json!({"urls": ["http://bad.example.com/pics/other"]}));
+    receipt(
+        &s,
+        json!({"urls": ["http://bad.example.com:8080/pics/~clip?id=7"]}),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while report_decisions(&s).len() < 2 {
+    while report_decisions(&s).len() < 3 {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -171,10 +175,11 @@ fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
     let name = "Quxiang Reporter-7f3a";
     let phone = "+86 139 1234 5678";
     let email = "secret.reporter.7f3a@example.org";
+    let account = "alipay:payee-7f3a-secret";
     let r = receipt(
         &s,
         json!({"text": "加微信 约炮 包夜 全套服务", "category": "sexual.services",
-               "contact": {"name": name, "phone": phone, "email": email}}),
+               "contact": {"name": name, "phone": phone, "email": email, "account": account}}),
     );
     triaged(&s, &r);
     let decision = report_decisions(&s)[0]["decision_id"]
@@ -190,7 +195,7 @@ fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
     ] {
         let page = amy.get(&path);
         assert_eq!(page.status, 200, "{path}");
-        for secret in [name, phone, email] {
+        for secret in [name, phone, email, account] {
             assert!(!page.body.contains(secret), "{path} shows {secret}");
         }
     }
@@ -231,7 +236,7 @@ fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
         ],
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    for secret in [name, phone, email] {
+    for secret in [name, phone, email, account] {
         assert!(r.body.contains(secret), "disclosure shows {secret}");
     }
     assert_eq!(r.headers["cache-control"], "no-store, private");
@@ -249,14 +254,14 @@ fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
     );
     s.stop();
 
-    // Nothing in the database files or the log holds the plaintext.
+    // Nothing in the data directory (at any depth) or the log holds the
+    // plaintext.
     let mut files = vec![log.clone()];
-    for e in std::fs::read_dir(&data).unwrap() {
-        files.push(e.unwrap().path());
-    }
-    for f in files.iter().filter(|f| f.is_file()) {
+    files.extend(files_under(&data));
+    assert!(files.len() > 2, "the scan found the store: {files:?}");
+    for f in &files {
         let bytes = std::fs::read(f).unwrap();
-        for secret in [name, phone, email, "13912345678"] {
+        for secret in [name, phone, email, account, "13912345678"] {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                 "{} holds {secret:?}",
@@ -274,6 +279,24 @@ fn contacts_are_sealed_in_the_store_and_logs_and_disclosure_is_audited() {
         std::fs::metadata(data.join("report.key")).is_ok(),
         "the key sits beside the database"
     );
+}
+
+/// Every file under `dir`, subdirectories included.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let kind = e.file_type().unwrap();
+            if kind.is_dir() {
+                dirs.push(e.path());
+            } else if kind.is_file() {
+                files.push(e.path());
+            }
+        }
+    }
+    files
 }
 
 #[test]
@@ -382,6 +405,36 @@ fn bad_reports_get_clear_refusals() {
     // server that refuses mid-upload may reset the connection first.)
     assert_eq!(s.get("/v1/reports/NOT-A-CODE", None).status, 404);
     assert_eq!(s.get("/v1/reports/0000-0000-0000-0000", None).status, 404);
+    // A receipt in a URL: no cache may keep the answer.
+    let r = receipt(&s, json!({"text": "约炮 lily"}));
+    let mut web = Client::new(&s.base);
+    for path in [
+        format!("/v1/reports/{r}"),
+        format!("/report/status?receipt={r}"),
+    ] {
+        let page = web.get(&path);
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(
+            page.headers.get("cache-control").map(String::as_str),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    // The form's refusals are in the reader's language.
+    let form = |lang: &str| {
+        s.post_typed_headers(
+            "/report",
+            "multipart/form-data; boundary=b",
+            &[("Sec-Fetch-Site", "same-origin"), ("Accept-Language", lang)],
+            b"--b\r\nContent-Disposition: form-data; name=\"urls\"\r\n\r\njavascript:alert(1)\r\n--b--\r\n",
+        )
+    };
+    let zh = form("zh-CN");
+    assert_eq!(zh.status, 422, "{}", zh.body);
+    assert!(zh.body.contains("只能举报以"), "{}", zh.body);
+    let en = form("en");
+    assert_eq!(en.status, 422, "{}", en.body);
+    assert!(en.body.contains("can be reported"), "{}", en.body);
 }
 
 #[test]
@@ -424,8 +477,10 @@ fn a_confirmed_case_pays_its_first_reporter_once() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "one entry: {csv}");
-    let severe = d["decision"]["verdict"] == "block";
-    let amount = if severe { "200.00" } else { "50.00" };
+    // The text names services next to a contact: the engine blocks it, so
+    // the case is severe and pays the severe amount (20000 fen).
+    assert_eq!(d["decision"]["verdict"], "block", "{d}");
+    let amount = "200.00";
     assert!(
         lines[1].contains("First Reporter") && lines[1].contains("alipay:first@example.org"),
         "{csv}"

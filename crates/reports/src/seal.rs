@@ -49,21 +49,36 @@ impl std::fmt::Debug for Contact {
     }
 }
 
+/// Why a contact field was refused: the field (`name`, `phone`, `email`,
+/// `account`) and what is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ContactError {
+    #[error("contact.{0} is longer than 200 characters")]
+    TooLong(&'static str),
+    #[error("contact.{0} has control characters")]
+    Control(&'static str),
+}
+
+impl ContactError {
+    pub fn field(&self) -> &'static str {
+        match *self {
+            ContactError::TooLong(f) | ContactError::Control(f) => f,
+        }
+    }
+}
+
 impl Contact {
     /// Trims fields, drops empty ones, and refuses overlong ones.
-    pub fn cleaned(self) -> Result<Option<Contact>, String> {
-        let clean = |v: Option<String>, name: &str| -> Result<Option<String>, String> {
-            let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-            match v {
-                Some(s) if s.chars().count() > 200 => {
-                    Err(format!("contact.{name} is longer than 200 characters"))
+    pub fn cleaned(self) -> Result<Option<Contact>, ContactError> {
+        let clean =
+            |v: Option<String>, name: &'static str| -> Result<Option<String>, ContactError> {
+                let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+                match v {
+                    Some(s) if s.chars().count() > 200 => Err(ContactError::TooLong(name)),
+                    Some(s) if s.chars().any(char::is_control) => Err(ContactError::Control(name)),
+                    v => Ok(v),
                 }
-                Some(s) if s.chars().any(char::is_control) => {
-                    Err(format!("contact.{name} has control characters"))
-                }
-                v => Ok(v),
-            }
-        };
+            };
         let c = Contact {
             name: clean(self.name, "name")?,
             phone: clean(self.phone, "phone")?,
@@ -197,11 +212,22 @@ impl ReportKey {
         serde_json::from_slice(&plain).map_err(|_| KeyError::Open)
     }
 
+    /// The subkey for reporter pseudonyms: HMAC-SHA256 of the key over a
+    /// fixed label. The encryption key itself never keys a MAC, so the two
+    /// uses stay independent.
+    fn pseudonym_key(&self) -> [u8; 32] {
+        // HMAC takes keys of any length, so this cannot fail.
+        let mut m =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        m.update(b"cleanweb report key: reporter pseudonym subkey v1");
+        m.finalize().into_bytes().into()
+    }
+
     /// The reporter's pseudonym (HMAC under a subkey), for caps.
     pub fn reporter_id(&self, contact: &Contact) -> Option<String> {
         let identity = contact.identity()?;
-        let mut m =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.pseudonym_key())
+            .unwrap_or_else(|_| unreachable!());
         m.update(b"cleanweb reporter id\0");
         m.update(identity.as_bytes());
         Some(hex::encode(&m.finalize().into_bytes()[..16]))
@@ -278,7 +304,12 @@ mod tests {
             name: Some("x".repeat(201)),
             ..Default::default()
         };
-        assert!(long.cleaned().is_err());
+        assert_eq!(long.cleaned(), Err(ContactError::TooLong("name")));
+        let control = Contact {
+            account: Some("a\u{7}b".into()),
+            ..Default::default()
+        };
+        assert_eq!(control.cleaned().map_err(|e| e.field()), Err("account"));
         let a = key.reporter_id(&contact()).unwrap();
         let b = key
             .reporter_id(&Contact {
@@ -310,6 +341,14 @@ mod tests {
             a,
             "the payee account comes first"
         );
+        // Keyed by the subkey, not the encryption key itself.
+        let under_key = {
+            let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.0).unwrap();
+            m.update(b"cleanweb reporter id\0");
+            m.update(b"account:alipay:x");
+            hex::encode(&m.finalize().into_bytes()[..16])
+        };
+        assert_ne!(key.reporter_id(&paid).unwrap(), under_key);
         assert_eq!(
             key.reporter_id(&Contact {
                 name: Some("n".into()),

@@ -5,9 +5,12 @@
 //! Intake seals the reporter's contact before it reaches the store, files
 //! the report into one case per target (merging by canonical URL or content
 //! hash), and triages each new case in the background: the page is fetched
-//! through `cleanweb-fetch` (public addresses only, checked after DNS and on
-//! every redirect), the content is moderated, and the decision enters the
-//! review queue, with the report count raising its priority.
+//! as the reporter gave it through `cleanweb-fetch` (public addresses only,
+//! checked after DNS and on every redirect), the content is moderated, and
+//! the decision enters the review queue, with the report count raising its
+//! priority. Each triage has one time budget; uploaded content is kept in
+//! the store, so cases a restart left untriaged are triaged at the next
+//! start ([`resume_triage`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 use cleanweb_core::config::{ReportsConfig, RewardsConfig};
 use cleanweb_core::{Category, Decision, Item, Source, Verdict};
 use cleanweb_reports::{
-    Contact, Pow, Receipt, ReportKey, content_target, normalize_receipt, url_target,
+    Contact, ContactError, Pow, Receipt, ReportKey, TargetError, content_target, normalize_receipt,
+    url_target,
 };
 use cleanweb_store::{Case, DecisionRecord, NewReport, NewTarget, now_ms};
 use serde::{Deserialize, Serialize};
@@ -61,9 +65,31 @@ impl ReportsState {
 
 /// Reports per client address in the last minute and hour. In memory, like
 /// the login lockout: addresses are not written anywhere.
-#[derive(Default)]
 struct RateLimiter {
-    seen: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    buckets: Mutex<Buckets>,
+    /// Most addresses tracked. A full map takes no new ones: they must
+    /// solve a challenge instead, so a flood of fresh addresses costs work,
+    /// not memory.
+    cap: usize,
+}
+
+#[derive(Default)]
+struct Buckets {
+    seen: HashMap<IpAddr, Vec<Instant>>,
+    /// When expired buckets were last dropped: a full map is swept at most
+    /// once a second, not on every request.
+    pruned: Option<Instant>,
+}
+
+/// Addresses a [`RateLimiter`] tracks by default.
+const MAX_BUCKETS: usize = 100_000;
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::with_cap(MAX_BUCKETS)
+    }
 }
 
 /// Whom a rate applies to: an IPv4 address, or an IPv6 /64 (one subscriber
@@ -85,36 +111,73 @@ fn rate_key(ip: Option<IpAddr>) -> IpAddr {
 
 #[derive(Debug, PartialEq)]
 enum Rate {
-    Free,
+    /// Within the limits (free, or with a solved challenge); counted.
+    Admitted,
+    /// Over the free rate and not solved: not counted.
     NeedsChallenge,
+    /// Over the hourly cap: no solution helps.
     Refused,
 }
 
 impl RateLimiter {
-    fn check(&self, ip: IpAddr, free_per_minute: u32, max_per_hour: u32) -> Rate {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if seen.len() > 100_000 {
-            seen.retain(|_, ts| ts.iter().any(|t| now - *t < Duration::from_secs(3600)));
-        }
-        let ts = seen.entry(ip).or_default();
-        ts.retain(|t| now - *t < Duration::from_secs(3600));
-        let last_minute = ts
-            .iter()
-            .filter(|t| now - **t < Duration::from_secs(60))
-            .count();
-        if ts.len() >= max_per_hour as usize {
-            Rate::Refused
-        } else if last_minute >= free_per_minute as usize {
-            Rate::NeedsChallenge
-        } else {
-            Rate::Free
+    fn with_cap(cap: usize) -> RateLimiter {
+        RateLimiter {
+            buckets: Mutex::default(),
+            cap,
         }
     }
 
-    fn record(&self, ip: IpAddr) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.entry(ip).or_default().push(Instant::now());
+    /// Checks and counts one report in a single step under one lock, so
+    /// parallel requests cannot all pass as free. `solved` (does a valid
+    /// challenge solution come with it?) is asked only once the free rate
+    /// is used up, so a solution is not spent on a free report. Only
+    /// admitted reports are counted.
+    fn admit(
+        &self,
+        ip: IpAddr,
+        free_per_minute: u32,
+        max_per_hour: u32,
+        solved: impl FnOnce() -> bool,
+    ) -> Rate {
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if !b.seen.contains_key(&ip) && b.seen.len() >= self.cap {
+            if b.pruned
+                .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+            {
+                b.seen
+                    .retain(|_, ts| ts.iter().any(|t| now.duration_since(*t) < HOUR));
+                b.pruned = Some(now);
+            }
+            if b.seen.len() >= self.cap {
+                // Still full of live addresses: this one is not tracked, so
+                // it pays with work for every report.
+                return if solved() {
+                    Rate::Admitted
+                } else {
+                    Rate::NeedsChallenge
+                };
+            }
+        }
+        let ts = b.seen.entry(ip).or_default();
+        ts.retain(|t| now.duration_since(*t) < HOUR);
+        let last_minute = ts
+            .iter()
+            .filter(|t| now.duration_since(**t) < MINUTE)
+            .count();
+        let rate = if ts.len() >= max_per_hour as usize {
+            Rate::Refused
+        } else if last_minute >= free_per_minute as usize && !solved() {
+            Rate::NeedsChallenge
+        } else {
+            ts.push(now);
+            Rate::Admitted
+        };
+        // A refused newcomer leaves no empty bucket behind.
+        if ts.is_empty() {
+            b.seen.remove(&ip);
+        }
+        rate
     }
 }
 
@@ -176,11 +239,110 @@ pub struct TargetStatus {
     pub status: String,
 }
 
+/// What is wrong with a report: a catalogue key and its arguments for the
+/// form (in the reader's language), English for the API's problem details.
+#[derive(Debug)]
+enum Invalid {
+    Category { given: String, error: String },
+    TooManyUrls(usize),
+    TextTooLong(usize),
+    DescriptionTooLong(usize),
+    ImageTooLarge(usize),
+    NotAnImage,
+    UrlTooLong,
+    Url(TargetError),
+    Empty,
+    Contact(ContactError),
+}
+
+/// Longest URL taken, in bytes.
+const MAX_URL_BYTES: usize = 2048;
+
+impl Invalid {
+    /// Too big (413) rather than malformed (422).
+    fn too_large(&self) -> bool {
+        matches!(
+            self,
+            Invalid::TooManyUrls(_)
+                | Invalid::TextTooLong(_)
+                | Invalid::DescriptionTooLong(_)
+                | Invalid::ImageTooLarge(_)
+                | Invalid::UrlTooLong
+        )
+    }
+
+    /// For the API, which answers in English.
+    fn english(&self) -> String {
+        match self {
+            Invalid::Category { error, .. } => error.clone(),
+            Invalid::TooManyUrls(max) => format!("at most {max} URLs per report"),
+            Invalid::TextTooLong(max) => format!("the text is longer than {max} characters"),
+            Invalid::DescriptionTooLong(max) => {
+                format!("the description is longer than {max} characters")
+            }
+            Invalid::ImageTooLarge(max) => format!("the image is larger than {max} bytes"),
+            Invalid::NotAnImage => "the upload is not a PNG, JPEG, GIF, WebP or BMP image".into(),
+            Invalid::UrlTooLong => format!("a URL is longer than {MAX_URL_BYTES} bytes"),
+            Invalid::Url(e) => e.to_string(),
+            Invalid::Empty => "a report needs a URL, an image or a text".into(),
+            Invalid::Contact(e) => e.to_string(),
+        }
+    }
+
+    /// The message catalogue's key and its arguments. A `field` argument
+    /// names another key (the field's label), shown in the reader's
+    /// language too.
+    fn catalogue(&self) -> (&'static str, Vec<(&'static str, String)>) {
+        match self {
+            Invalid::Category { given, .. } => {
+                ("report_bad_category", vec![("category", given.clone())])
+            }
+            Invalid::TooManyUrls(max) => ("report_too_many_urls", vec![("max", max.to_string())]),
+            Invalid::TextTooLong(max) => ("report_text_too_long", vec![("max", max.to_string())]),
+            Invalid::DescriptionTooLong(max) => (
+                "report_description_too_long",
+                vec![("max", max.to_string())],
+            ),
+            Invalid::ImageTooLarge(_) => ("report_image_too_large", Vec::new()),
+            Invalid::NotAnImage => ("report_not_an_image", Vec::new()),
+            Invalid::UrlTooLong => (
+                "report_url_too_long",
+                vec![("max", MAX_URL_BYTES.to_string())],
+            ),
+            Invalid::Url(TargetError::Scheme(u)) => ("report_url_scheme", vec![("url", u.clone())]),
+            Invalid::Url(TargetError::Invalid(u, _)) => {
+                ("report_url_invalid", vec![("url", u.clone())])
+            }
+            Invalid::Empty => ("report_empty", Vec::new()),
+            Invalid::Contact(e) => {
+                let key = match e {
+                    ContactError::TooLong(_) => "report_contact_too_long",
+                    ContactError::Control(_) => "report_contact_control",
+                };
+                (key, vec![("field", format!("report_{}", e.field()))])
+            }
+        }
+    }
+
+    /// For the form, in the reader's language.
+    fn message(&self, locale: &str) -> String {
+        let (key, args) = self.catalogue();
+        let args: Vec<(&str, String)> = args
+            .into_iter()
+            .map(|(k, v)| match k {
+                "field" => (k, crate::console::message(locale, &v, &[])),
+                _ => (k, v),
+            })
+            .collect();
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::console::message(locale, key, &args)
+    }
+}
+
 /// Why an intake was refused.
 #[derive(Debug)]
 enum Refusal {
-    Invalid(String),
-    TooLarge(String),
+    Invalid(Invalid),
     /// Over the free rate: solve this first.
     Challenge(String),
     RateLimited,
@@ -190,8 +352,10 @@ enum Refusal {
 impl Refusal {
     fn problem(&self, difficulty: u8) -> Problem {
         match self {
-            Refusal::Invalid(m) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-report", m.clone()),
-            Refusal::TooLarge(m) => Problem::too_large(m.clone()),
+            Refusal::Invalid(i) if i.too_large() => Problem::too_large(i.english()),
+            Refusal::Invalid(i) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-report", i.english())
+            }
             Refusal::Challenge(c) => Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "challenge-required",
@@ -241,9 +405,12 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
         .filter(|c| !c.is_empty())
     {
         None => Category::SexualExplicit,
-        Some(c) => c
-            .parse::<Category>()
-            .map_err(|e| Refusal::Invalid(e.to_string()))?,
+        Some(c) => c.parse::<Category>().map_err(|e| {
+            Refusal::Invalid(Invalid::Category {
+                given: c.to_owned(),
+                error: e.to_string(),
+            })
+        })?,
     };
     let urls: Vec<String> = intake
         .urls
@@ -252,31 +419,25 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
         .filter(|u| !u.is_empty())
         .collect();
     if urls.len() > cfg.max_urls {
-        return Err(Refusal::TooLarge(format!(
-            "at most {} URLs per report",
-            cfg.max_urls
-        )));
+        return Err(Refusal::Invalid(Invalid::TooManyUrls(cfg.max_urls)));
     }
     let text = intake
         .text
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
-    for (name, v) in [
-        ("text", text.as_deref()),
-        ("description", Some(intake.description.as_str())),
-    ] {
-        if v.is_some_and(|v| v.chars().count() > cfg.max_text_chars) {
-            return Err(Refusal::TooLarge(format!(
-                "the {name} is longer than {} characters",
-                cfg.max_text_chars
-            )));
-        }
+    let too_long = |v: &str| v.chars().count() > cfg.max_text_chars;
+    if text.as_deref().is_some_and(too_long) {
+        return Err(Refusal::Invalid(Invalid::TextTooLong(cfg.max_text_chars)));
+    }
+    if too_long(intake.description.as_str()) {
+        return Err(Refusal::Invalid(Invalid::DescriptionTooLong(
+            cfg.max_text_chars,
+        )));
     }
     if let Some(img) = &intake.image {
         if img.len() > cfg.max_image_bytes {
-            return Err(Refusal::TooLarge(format!(
-                "the image is larger than {} bytes",
-                cfg.max_image_bytes
+            return Err(Refusal::Invalid(Invalid::ImageTooLarge(
+                cfg.max_image_bytes,
             )));
         }
         // Upload type check by content, not by name or declared type.
@@ -288,23 +449,20 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
                 | image::ImageFormat::WebP
                 | image::ImageFormat::Bmp,
             ) => {}
-            _ => {
-                return Err(Refusal::Invalid(
-                    "the upload is not a PNG, JPEG, GIF, WebP or BMP image".into(),
-                ));
-            }
+            _ => return Err(Refusal::Invalid(Invalid::NotAnImage)),
         }
     }
     let mut targets: Vec<NewTarget> = Vec::new();
     for u in &urls {
-        if u.len() > 2048 {
-            return Err(Refusal::TooLarge("a URL is longer than 2048 bytes".into()));
+        if u.len() > MAX_URL_BYTES {
+            return Err(Refusal::Invalid(Invalid::UrlTooLong));
         }
-        let target = url_target(u).map_err(Refusal::Invalid)?;
+        let target = url_target(u).map_err(|e| Refusal::Invalid(Invalid::Url(e)))?;
         if !targets.iter().any(|t| t.target == target) {
             targets.push(NewTarget {
                 target,
                 kind: "url".into(),
+                // As given: this is what triage fetches.
                 url: Some(u.clone()),
             });
         }
@@ -324,28 +482,39 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
         });
     }
     if targets.is_empty() {
-        return Err(Refusal::Invalid(
-            "a report needs a URL, an image or a text".into(),
-        ));
+        return Err(Refusal::Invalid(Invalid::Empty));
     }
-    let contact = intake.contact.cleaned().map_err(Refusal::Invalid)?;
+    let contact = intake
+        .contact
+        .cleaned()
+        .map_err(|e| Refusal::Invalid(Invalid::Contact(e)))?;
     // Abuse limits come after validation: a malformed report costs nothing.
-    let who = rate_key(ip);
-    match rs.limiter.check(who, cfg.free_per_minute, cfg.max_per_hour) {
-        Rate::Free => {}
+    let now = now_ms() / 1000;
+    let solved = || {
+        intake
+            .pow
+            .as_ref()
+            .is_some_and(|(c, n)| rs.pow.verify(c, *n, now))
+    };
+    match rs
+        .limiter
+        .admit(rate_key(ip), cfg.free_per_minute, cfg.max_per_hour, solved)
+    {
+        Rate::Admitted => {}
         Rate::Refused => return Err(Refusal::RateLimited),
-        Rate::NeedsChallenge => {
-            let now = now_ms() / 1000;
-            let solved = intake
-                .pow
-                .as_ref()
-                .is_some_and(|(c, n)| rs.pow.verify(c, *n, now));
-            if !solved {
-                return Err(Refusal::Challenge(rs.pow.challenge(now)));
-            }
-        }
+        Rate::NeedsChallenge => return Err(Refusal::Challenge(rs.pow.challenge(now))),
     }
-    rs.limiter.record(who);
+    // Uploaded content is kept before the report is filed, so every case
+    // that exists can be triaged again after a restart.
+    for bytes in [intake.image.as_deref(), text.as_deref().map(str::as_bytes)]
+        .into_iter()
+        .flatten()
+    {
+        state.store.keep_report_content(bytes).await.map_err(|e| {
+            tracing::error!(error = %e, "reported content could not be stored");
+            Refusal::Unavailable
+        })?;
+    }
     let id = Uuid::now_v7();
     let receipt = Receipt::generate();
     let report = NewReport {
@@ -365,9 +534,14 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
     for f in filed.into_iter().filter(|f| f.new) {
         let st = state.clone();
         let content = ReportedContent {
-            // The canonical form is what gets fetched: it always has a
-            // scheme, and it is what the case is keyed on.
-            url: f.target.strip_prefix("url:").map(str::to_owned),
+            // The URL as this reporter gave it, not the merge key: the
+            // canonical form drops the port and unescapes the path, so
+            // fetching it could fetch another page.
+            url: report
+                .targets
+                .iter()
+                .find(|t| t.target == f.target)
+                .and_then(|t| t.url.clone()),
             category,
             image: (f.target.starts_with("sha256:")
                 && intake
@@ -380,12 +554,38 @@ async fn take(state: &AppState, ip: Option<IpAddr>, intake: Intake) -> Result<Re
                 .clone()
                 .filter(|t| content_target(t.as_bytes()) == f.target),
         };
-        tokio::spawn(async move { triage(st, f.case_id, content).await });
+        tokio::spawn(async move { triage(st, f.case_id, Pending::Taken(content)).await });
     }
     Ok(receipt)
 }
 
+/// Queues triage again for every case still waiting for it. Triage runs in
+/// memory, so a restart or a crash drops whatever was in flight; call this
+/// once at start, before serving. Returns how many cases were queued.
+pub async fn resume_triage(state: &AppState) -> Result<usize, cleanweb_store::StoreError> {
+    if state.reports.is_none() {
+        return Ok(0);
+    }
+    let cases = state.store.untriaged_cases().await?;
+    let queued = cases.len();
+    for case in cases {
+        let st = state.clone();
+        tokio::spawn(async move { triage(st, case.id, Pending::Stored(case)).await });
+    }
+    Ok(queued)
+}
+
+/// What a case's triage starts from.
+enum Pending {
+    /// A report just taken, its content in hand.
+    Taken(ReportedContent),
+    /// A case found waiting in the store after a restart. Its content is
+    /// read only when its turn comes, so a backlog does not sit in memory.
+    Stored(Case),
+}
+
 struct ReportedContent {
+    /// As the reporter gave it: what triage fetches.
     url: Option<String>,
     /// What the (first) reporter says it is.
     category: Category,
@@ -393,9 +593,55 @@ struct ReportedContent {
     text: Option<String>,
 }
 
+/// A stored case's content: its URL as first reported, or the uploaded
+/// image or text kept under its hash; and why it is missing, if it is.
+async fn stored_content(state: &AppState, case: &Case) -> (ReportedContent, Option<String>) {
+    let mut content = ReportedContent {
+        url: None,
+        category: case.category.parse().unwrap_or(Category::SexualExplicit),
+        image: None,
+        text: None,
+    };
+    if case.kind == "url" {
+        // Cases filed without the URL have only the merge key to go on.
+        content.url = case
+            .url
+            .clone()
+            .or_else(|| case.target.strip_prefix("url:").map(str::to_owned));
+        return (content, None);
+    }
+    let Some(sha) = case.target.strip_prefix("sha256:") else {
+        return (
+            content,
+            Some(format!("unknown case target {:?}", case.target)),
+        );
+    };
+    let error = match state.store.blob(sha).await {
+        Ok(Some(bytes)) if case.kind == "image" => {
+            content.image = Some(bytes);
+            None
+        }
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(t) => {
+                content.text = Some(t);
+                None
+            }
+            Err(_) => Some("the reported text is not UTF-8".to_owned()),
+        },
+        Ok(None) => Some("the reported content was not kept".to_owned()),
+        Err(e) => Some(format!("the reported content could not be read: {e}")),
+    };
+    (content, error)
+}
+
+/// The most one triage may take, fetches and scans together: a slow site
+/// must not hold a triage slot, and the cases waiting behind it.
+const TRIAGE_BUDGET: Duration = Duration::from_secs(60);
+
 /// Scans what a new case is about and puts the decision in the queue. A
-/// page that cannot be fetched still goes to review, with the reason.
-async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
+/// page that cannot be fetched, or a triage out of time, still goes to
+/// review, with the reason.
+async fn triage(state: AppState, case: Uuid, pending: Pending) {
     let Some(rs) = state.reports.clone() else {
         return;
     };
@@ -403,114 +649,236 @@ async fn triage(state: AppState, case: Uuid, content: ReportedContent) {
     let Ok(_permit) = rs.triage.acquire().await else {
         return;
     };
-    let meta = serde_json::json!({"case": case.to_string()});
-    let mut item = Item {
-        meta: Some(meta),
+    let deadline = tokio::time::Instant::now() + TRIAGE_BUDGET;
+    let (content, mut error) = match pending {
+        Pending::Taken(c) => (c, None),
+        Pending::Stored(c) => stored_content(&state, &c).await,
+    };
+    let reported = Item {
+        meta: Some(serde_json::json!({"case": case.to_string()})),
+        url: content.url.clone(),
+        image: content.image,
+        text: content.text,
         ..Item::default()
     };
-    let mut error = None;
-    if let Some(url) = &content.url {
-        item.url = Some(url.clone());
-        let limits = fetch_limits(&rs.config);
-        let target = url::Url::parse(url)
-            .or_else(|_| url::Url::parse(&format!("http://{url}")))
-            .map_err(|e| e.to_string());
-        let fetched = match target {
-            Ok(u) => tokio::task::spawn_blocking(move || {
-                cleanweb_fetch::Fetcher::new(limits)
-                    .get(&u)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string())),
-            Err(e) => Err(e),
-        };
-        match fetched {
-            Ok(page) if (200..300).contains(&page.status) => {
-                let ct = page
-                    .content_type
-                    .as_deref()
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                if ct.starts_with("image/") {
-                    item.image = Some(page.body);
-                } else {
-                    let max = state.engine.load().limits().max_html_chars;
-                    let html: String = String::from_utf8_lossy(&page.body)
-                        .chars()
-                        .take(max)
-                        .collect();
-                    item.base_url = Some(page.url.to_string());
-                    item.html = Some(html);
-                }
-            }
-            Ok(page) => error = Some(format!("the page answered HTTP {}", page.status)),
-            Err(e) => error = Some(e),
-        }
+    let scanned =
+        tokio::time::timeout_at(deadline, scan(&state, &rs, reported.clone(), deadline)).await;
+    let (mut item, decision, problem) = scanned.unwrap_or_else(|_| {
+        let why = format!("triage did not finish within {} s", TRIAGE_BUDGET.as_secs());
+        (reported, None, Some(why))
+    });
+    if let Some(p) = problem {
+        error.get_or_insert(p);
     }
-    item.image = item.image.or(content.image);
-    item.text = content.text;
-    let engine = state.engine.load_full();
-    let scanned = if item.text.is_some() || item.html.is_some() || item.image.is_some() {
-        let it = item.clone();
-        tokio::task::spawn_blocking(move || engine.moderate(&it))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
-    } else {
-        Err(error.clone().unwrap_or_else(|| "nothing to scan".into()))
-    };
-    let decision = match scanned {
-        Ok(d) => d,
-        Err(e) => {
-            // Nothing scanned: people look at it anyway, told why.
-            error.get_or_insert(e);
-            Decision {
-                id: None,
-                verdict: Verdict::Review,
-                labels: Vec::new(),
-                elapsed_us: 0,
-                warnings: Vec::new(),
-                meta: item.meta.clone(),
-                decision_id: None,
-            }
-        }
-    };
-    let mut decision = decision;
+    // Nothing scanned: people look at it anyway, told why.
+    let mut decision = decision.unwrap_or_else(|| Decision {
+        id: None,
+        verdict: Verdict::Review,
+        labels: Vec::new(),
+        elapsed_us: 0,
+        warnings: Vec::new(),
+        meta: item.meta.clone(),
+        decision_id: None,
+    });
     // The page's pictures: the worst one joins the decision, and is the
-    // picture reviewers see.
+    // picture reviewers see. They get what is left of the budget; the
+    // page's own decision stands if they run out of it.
     if let (Some(html), Some(base)) = (&item.html, &item.base_url) {
         let engine = state.engine.load_full();
-        if let Some((url, bytes, d)) =
-            worst_page_image(engine, html, base, fetch_limits(&rs.config)).await
-        {
-            decision.verdict = decision.verdict.max(d.verdict);
-            decision.labels.extend(d.labels);
-            decision
-                .warnings
-                .push(format!("triage: the image {url} scored {}", d.verdict));
-            item.image = Some(bytes);
+        let pictures = worst_page_image(
+            engine,
+            html,
+            base,
+            fetch_limits(&rs.config),
+            deadline.into_std(),
+        );
+        match tokio::time::timeout_at(deadline, pictures).await {
+            Ok(Some((url, bytes, d))) => {
+                decision.verdict = decision.verdict.max(d.verdict);
+                decision.labels.extend(d.labels);
+                decision
+                    .warnings
+                    .push(format!("triage: the image {url} scored {}", d.verdict));
+                item.image = Some(bytes);
+            }
+            Ok(None) => {}
+            Err(_) => decision.warnings.push(format!(
+                "triage: the page's pictures were not all checked within {} s",
+                TRIAGE_BUDGET.as_secs()
+            )),
         }
     }
     if let Some(e) = &error {
         decision.warnings.push(format!("triage: {e}"));
     }
-    state.metrics.record_decision(Source::Report, &decision);
     let mut record = DecisionRecord::new(Source::Report, &item, &decision);
     // Reported as involving minors: straight to escalation, media withheld,
     // whatever the machine saw.
     if content.category == Category::SexualMinors {
         record.review_state = Some(cleanweb_core::review::ReviewState::Escalated);
     }
-    if let Err(e) = state
+    match state
         .store
         .set_case_triage(case, Some(&record), error.as_deref())
         .await
     {
-        tracing::error!(%case, error = %e, "triage could not be stored");
-    } else {
-        tracing::info!(%case, verdict = %decision.verdict, error = ?error, "case triaged");
+        Ok(true) => {
+            state.metrics.record_decision(Source::Report, &decision);
+            tracing::info!(%case, verdict = %decision.verdict, error = ?error, "case triaged");
+        }
+        // Another node, or an earlier run, triaged it first: one decision
+        // per case in the queue.
+        Ok(false) => tracing::info!(%case, "case was triaged already"),
+        Err(e) => tracing::error!(%case, error = %e, "triage could not be stored"),
     }
+}
+
+/// Fetches what the item names (its URL, exactly as reported) and moderates
+/// it, within `deadline`: the item as scanned, its decision (`None`: there
+/// was nothing to scan, or the scan failed) and what went wrong on the way.
+async fn scan(
+    state: &AppState,
+    rs: &ReportsState,
+    mut item: Item,
+    deadline: tokio::time::Instant,
+) -> (Item, Option<Decision>, Option<String>) {
+    let mut error = None;
+    if let Some(raw) = item.url.clone() {
+        let mut limits = fetch_limits(&rs.config);
+        limits.timeout = limits
+            .timeout
+            .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        let fetched = match cleanweb_reports::fetch_url(&raw) {
+            Ok(u) => {
+                // Stored with its scheme, so reviewers get a link that works.
+                item.url = Some(u.to_string());
+                tokio::task::spawn_blocking(move || {
+                    cleanweb_fetch::Fetcher::new(limits)
+                        .get(&u)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match fetched {
+            Ok(page) if (200..300).contains(&page.status) => {
+                let ct = page.content_type.clone().unwrap_or_default();
+                if is_picture(&ct, &page.body) {
+                    item.image = Some(page.body);
+                } else {
+                    let max = state.engine.load().limits().max_html_chars;
+                    let html = decode_page(page.content_type.as_deref(), &page.body);
+                    item.html = Some(html.chars().take(max).collect());
+                    item.base_url = Some(page.url.to_string());
+                }
+            }
+            Ok(page) => error = Some(format!("the page answered HTTP {}", page.status)),
+            Err(e) => error = Some(e),
+        }
+    }
+    if item.text.is_none() && item.html.is_none() && item.image.is_none() {
+        let why = error.unwrap_or_else(|| "nothing to scan".into());
+        return (item, None, Some(why));
+    }
+    let engine = state.engine.load_full();
+    let it = item.clone();
+    let scanned = tokio::task::spawn_blocking(move || engine.moderate(&it))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    match scanned {
+        Ok(d) => (item, Some(d), error),
+        Err(e) => (item, None, Some(error.unwrap_or(e))),
+    }
+}
+
+/// Whether fetched bytes are a picture: by the declared type, else by the
+/// bytes themselves unless the type says text (servers send pictures as
+/// `application/octet-stream`, or with no type at all).
+fn is_picture(content_type: &str, body: &[u8]) -> bool {
+    let ct = content_type.trim().to_ascii_lowercase();
+    if ct.starts_with("image/") {
+        return true;
+    }
+    let textual = ct.starts_with("text/")
+        || ["html", "xml", "json", "javascript"]
+            .iter()
+            .any(|t| ct.contains(t));
+    !textual && image::guess_format(body).is_ok()
+}
+
+/// A page's text, decoded by its declared charset: the HTTP Content-Type's
+/// `charset`, else a `<meta>` declaration in the first 1024 bytes, else
+/// UTF-8; a byte-order mark overrides both, as in browsers. Bytes that do
+/// not decode become U+FFFD.
+fn decode_page(content_type: Option<&str>, body: &[u8]) -> String {
+    let declared = content_type
+        .and_then(charset_param)
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        // "replacement" would turn the whole page into one U+FFFD.
+        .filter(|e| *e != encoding_rs::REPLACEMENT)
+        .or_else(|| meta_charset(body));
+    let (text, _, _) = declared.unwrap_or(encoding_rs::UTF_8).decode(body);
+    text.into_owned()
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_param(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// The encoding a `<meta charset=…>` or `<meta http-equiv=Content-Type
+/// content="…; charset=…">` names in the first 1024 bytes (where the HTML
+/// prescan looks).
+fn meta_charset(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+    let head = body.get(..1024).unwrap_or(body).to_ascii_lowercase();
+    let mut rest = &head[..];
+    while let Some(at) = find(rest, b"<meta") {
+        let tag = &rest[at + 5..];
+        let end = tag.iter().position(|&b| b == b'>').unwrap_or(tag.len());
+        let attrs = &tag[..end];
+        rest = &tag[end..];
+        let Some(c) = find(attrs, b"charset") else {
+            continue;
+        };
+        let v = attrs[c + 7..].trim_ascii_start();
+        let Some(v) = v.strip_prefix(b"=") else {
+            continue;
+        };
+        let v = v.trim_ascii_start();
+        let v = v
+            .strip_prefix(b"\"")
+            .or_else(|| v.strip_prefix(b"'"))
+            .unwrap_or(v);
+        let len = v
+            .iter()
+            .position(|&b| matches!(b, b'"' | b'\'' | b';' | b'/') || b.is_ascii_whitespace())
+            .unwrap_or(v.len());
+        if let Some(enc) = encoding_rs::Encoding::for_label(&v[..len]) {
+            // The prescan's rules: a page found by ASCII bytes is not
+            // UTF-16, and x-user-defined means windows-1252.
+            return Some(
+                if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+                    encoding_rs::UTF_8
+                } else if enc == encoding_rs::X_USER_DEFINED {
+                    encoding_rs::WINDOWS_1252
+                } else {
+                    enc
+                },
+            );
+        }
+    }
+    None
 }
 
 /// Triage fetches: public addresses only, always.
@@ -527,47 +895,94 @@ fn fetch_limits(cfg: &ReportsConfig) -> cleanweb_fetch::FetchLimits {
 /// Pictures of a reported page that triage fetches and scans.
 const MAX_PAGE_IMAGES: usize = 4;
 
-/// Fetches up to [`MAX_PAGE_IMAGES`] pictures the page links to (through
-/// the same public-only fetcher), moderates each, and returns the worst
-/// with its bytes, if any scored above `allow`.
-async fn worst_page_image(
-    engine: Arc<cleanweb_engine::Engine>,
-    html: &str,
-    base: &str,
-    limits: cleanweb_fetch::FetchLimits,
-) -> Option<(String, Vec<u8>, Decision)> {
+/// The pictures of a page to fetch, at most [`MAX_PAGE_IMAGES`], in page
+/// order: every `<img>` (and `<picture>` `<source>`) `src` and `srcset`
+/// candidate first, whatever its name (what it is, the fetched type
+/// decides), then other links named like pictures (`<a href=…jpg>`
+/// galleries).
+fn page_pictures(html: &str, base: &str) -> Vec<String> {
     const EXTENSIONS: [&str; 6] = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"];
-    let mut urls: Vec<String> = Vec::new();
+    let chars: Vec<char> = html.chars().collect();
+    let (mut sources, mut named) = (Vec::new(), Vec::new());
     for l in cleanweb_html::links(html, Some(base)) {
         let Ok(u) = url::Url::parse(&l.url) else {
             continue;
         };
-        let path = u.path().to_ascii_lowercase();
-        if EXTENSIONS.iter().any(|e| path.ends_with(e)) && !urls.contains(&l.url) {
-            urls.push(l.url);
+        if !matches!(u.scheme(), "http" | "https") {
+            continue;
+        }
+        if in_image_tag(&chars, l.start) {
+            sources.push(l.url);
+        } else {
+            let path = u.path().to_ascii_lowercase();
+            if EXTENSIONS.iter().any(|e| path.ends_with(e)) {
+                named.push(l.url);
+            }
+        }
+    }
+    let mut urls: Vec<String> = Vec::new();
+    for u in sources.into_iter().chain(named) {
+        if !urls.contains(&u) {
+            urls.push(u);
             if urls.len() == MAX_PAGE_IMAGES {
                 break;
             }
         }
     }
+    urls
+}
+
+/// Whether the link at char `start` sits in an `<img>` or `<source>` tag.
+/// `cleanweb_html::links` gives spans, not tags, so this looks back from
+/// the span to its tag's `<` (a `<` inside an earlier attribute value of
+/// the same tag can hide it; the link is then judged by its name).
+fn in_image_tag(chars: &[char], start: usize) -> bool {
+    let before = chars.get(..start).unwrap_or(chars);
+    let Some(open) = before.iter().rposition(|&c| c == '<') else {
+        return false;
+    };
+    let name: String = before[open + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    name == "img" || name == "source"
+}
+
+/// Fetches up to [`MAX_PAGE_IMAGES`] pictures of the page (through the same
+/// public-only fetcher, none past `deadline`), moderates each, and returns
+/// the worst with its bytes, if any scored above `allow`.
+async fn worst_page_image(
+    engine: Arc<cleanweb_engine::Engine>,
+    html: &str,
+    base: &str,
+    limits: cleanweb_fetch::FetchLimits,
+    deadline: Instant,
+) -> Option<(String, Vec<u8>, Decision)> {
+    let urls = page_pictures(html, base);
     if urls.is_empty() {
         return None;
     }
     tokio::task::spawn_blocking(move || {
-        let fetcher = cleanweb_fetch::Fetcher::new(limits);
         let mut worst: Option<(String, Vec<u8>, Decision)> = None;
         for u in urls {
+            // Each picture gets what is left of the triage's budget.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
             let Ok(parsed) = url::Url::parse(&u) else {
                 continue;
             };
+            let fetcher = cleanweb_fetch::Fetcher::new(cleanweb_fetch::FetchLimits {
+                timeout: limits.timeout.min(left),
+                ..limits.clone()
+            });
             let Ok(got) = fetcher.get(&parsed) else {
                 continue;
             };
-            let is_image = got
-                .content_type
-                .as_deref()
-                .is_some_and(|c| c.to_ascii_lowercase().starts_with("image/"));
-            if !(200..300).contains(&got.status) || !is_image {
+            let ct = got.content_type.as_deref().unwrap_or("");
+            if !(200..300).contains(&got.status) || !is_picture(ct, &got.body) {
                 continue;
             }
             let item = Item {
@@ -703,14 +1118,22 @@ async fn status_of(state: &AppState, typed: &str) -> Result<Option<ReportStatus>
         (status = 200, body = ReportStatus),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn report_status(
-    State(state): State<AppState>,
-    Path(receipt): Path<String>,
-) -> Result<Json<ReportStatus>, Problem> {
-    status_of(&state, &receipt)
-        .await?
-        .map(Json)
-        .ok_or_else(|| Problem::not_found("no report has this receipt code"))
+pub async fn report_status(State(state): State<AppState>, Path(receipt): Path<String>) -> Response {
+    let mut resp = match status_of(&state, &receipt).await {
+        Ok(Some(status)) => Json(status).into_response(),
+        Ok(None) => Problem::not_found("no report has this receipt code").into_response(),
+        Err(p) => p.into_response(),
+    };
+    no_store(&mut resp);
+    resp
+}
+
+/// The receipt is in the URL: no cache along the way may keep the answer.
+fn no_store(resp: &mut Response) {
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
 }
 
 /// The report form. It works without JavaScript; with it, a script solves
@@ -865,19 +1288,17 @@ pub async fn submit_form(
             .status(StatusCode::CREATED)
             .into_response(),
         Err(refusal) => {
-            let (status, key) = match &refusal {
-                Refusal::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
-                Refusal::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
-                Refusal::Challenge(_) => (StatusCode::TOO_MANY_REQUESTS, Some("report_challenge")),
-                Refusal::RateLimited => {
-                    (StatusCode::TOO_MANY_REQUESTS, Some("report_rate_limited"))
+            let said = |key: &str| crate::console::message(locale, key, &[]);
+            let (status, msg) = match &refusal {
+                Refusal::Invalid(i) if i.too_large() => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, i.message(locale))
                 }
-                Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, Some("error_store")),
-            };
-            let msg = match (&refusal, key) {
-                (Refusal::Invalid(m) | Refusal::TooLarge(m), _) => m.clone(),
-                (_, Some(k)) => crate::console::message(locale, k, &[]),
-                _ => String::new(),
+                Refusal::Invalid(i) => (StatusCode::UNPROCESSABLE_ENTITY, i.message(locale)),
+                Refusal::Challenge(_) => (StatusCode::TOO_MANY_REQUESTS, said("report_challenge")),
+                Refusal::RateLimited => {
+                    (StatusCode::TOO_MANY_REQUESTS, said("report_rate_limited"))
+                }
+                Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, said("error_store")),
             };
             form_page(&state, locale, status, Some(msg), &v)
         }
@@ -913,11 +1334,13 @@ pub async fn status_page(
         .with("status", &status)
         .status(code)
         .into_response();
-    // The receipt is in the query string: keep it out of referrers.
+    // The receipt is in the query string: keep it out of referrers and
+    // out of every cache.
     resp.headers_mut().insert(
         header::REFERRER_POLICY,
         header::HeaderValue::from_static("no-referrer"),
     );
+    no_store(&mut resp);
     resp
 }
 
@@ -1004,6 +1427,9 @@ mod tests {
                 let req = String::from_utf8_lossy(&buf[..n]).to_string();
                 let (ct, payload) = if req.starts_with("GET /missing") {
                     ("text/plain", b"no".to_vec())
+                } else if req.starts_with("GET /octet") {
+                    // A picture sent with no useful type: known by its bytes.
+                    ("application/octet-stream", body.clone())
                 } else {
                     ("image/png", body.clone())
                 };
@@ -1019,44 +1445,118 @@ mod tests {
             cleanweb_engine::Engine::new(Default::default(), Default::default())
                 .with_detector(Arc::new(BadByName)),
         );
-        let html = "<img src='/ok.png'><img src='/missing.jpg'><a href='/bad.png'>x</a><a href='/page.html'>p</a>";
+        let base = format!("http://{addr}/");
+        let later = || Instant::now() + Duration::from_secs(30);
         // Only for this test: the local server stands in for a public site.
         let limits = cleanweb_fetch::FetchLimits {
             allow_private: true,
             ..Default::default()
         };
-        let (url, bytes, d) = worst_page_image(
-            engine.clone(),
-            html,
-            &format!("http://{addr}/"),
-            limits.clone(),
-        )
-        .await
-        .expect("the bad picture");
+        let worst = |html: &'static str| {
+            worst_page_image(engine.clone(), html, &base, limits.clone(), later())
+        };
+        let html = "<img src='/ok.png'><img src='/missing.jpg'><a href='/bad.png'>x</a><a href='/page.html'>p</a>";
+        let (url, bytes, d) = worst(html).await.expect("the bad picture");
         assert!(url.ends_with("/bad.png"), "{url}");
         assert_eq!(bytes, png);
         assert_eq!(d.verdict, Verdict::Block);
-        assert!(
-            worst_page_image(
-                engine.clone(),
-                "<img src='/ok.png'>",
-                &format!("http://{addr}/"),
-                limits.clone()
-            )
+        assert!(worst("<img src='/ok.png'>").await.is_none());
+        // <img> sources count whatever their names; the answer decides.
+        let (url, _, _) = worst("<img src='/ok.png'><img srcset='/thumb 1x, /photo?bad 2x'>")
             .await
-            .is_none()
+            .expect("a srcset candidate without an extension");
+        assert!(url.ends_with("/photo?bad"), "{url}");
+        let (url, _, _) = worst("<img src='/octet/bad'>")
+            .await
+            .expect("a picture known by its bytes");
+        assert!(url.ends_with("/octet/bad"), "{url}");
+        assert!(
+            worst("<img src='/missing/bad'>").await.is_none(),
+            "text is no picture"
+        );
+        // Out of time: nothing more is fetched.
+        assert!(
+            worst_page_image(engine.clone(), html, &base, limits.clone(), Instant::now())
+                .await
+                .is_none()
         );
         // The public-only fetcher refuses the same local pictures.
         assert!(
             worst_page_image(
-                engine,
+                engine.clone(),
                 html,
-                &format!("http://{addr}/"),
-                fetch_limits(&ReportsConfig::default())
+                &base,
+                fetch_limits(&ReportsConfig::default()),
+                later()
             )
             .await
             .is_none()
         );
+    }
+
+    #[test]
+    fn page_pictures_are_img_sources_first_then_picture_links() {
+        let html = "<a href='/big.JPG'>x</a><img src='/a'><picture><source srcset='/b 1x, /c 2x'></picture><img src='/a'><link href='/s.css'><a href='/p.html'>p</a><img src='data:image/png;base64,xx'>";
+        assert_eq!(
+            page_pictures(html, "https://s.test/"),
+            [
+                "https://s.test/a",
+                "https://s.test/b",
+                "https://s.test/c",
+                "https://s.test/big.JPG"
+            ]
+        );
+        let many = "<img src='/1'><img src='/2'><img src='/3'><img src='/4'><img src='/5'>";
+        assert_eq!(
+            page_pictures(many, "https://s.test/").len(),
+            MAX_PAGE_IMAGES
+        );
+    }
+
+    #[test]
+    fn pages_are_decoded_by_their_declared_charset() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("<p>色情</p>");
+        assert_eq!(
+            decode_page(Some("text/html; charset=GBK"), &gbk),
+            "<p>色情</p>"
+        );
+        assert_eq!(
+            decode_page(Some("text/html; charset=\"gb2312\""), &gbk),
+            "<p>色情</p>"
+        );
+        let meta = [b"<html><head><meta charset='gbk'>".as_slice(), &gbk[..]].concat();
+        assert!(decode_page(Some("text/html"), &meta).ends_with("<p>色情</p>"));
+        let equiv = [
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb18030\">".as_slice(),
+            &gbk[..],
+        ]
+        .concat();
+        assert!(decode_page(None, &equiv).ends_with("<p>色情</p>"));
+        // The HTTP header outranks the page; no declaration means UTF-8.
+        let utf8 = "<meta charset=gbk><p>色情</p>";
+        assert!(
+            decode_page(Some("text/html; charset=utf-8"), utf8.as_bytes()).ends_with("<p>色情</p>")
+        );
+        assert_eq!(decode_page(None, "<p>色情</p>".as_bytes()), "<p>色情</p>");
+        assert_eq!(decode_page(None, b"a\xffb"), "a\u{fffd}b", "lossy");
+        // A declaration past the first 1024 bytes is not read.
+        let late = [
+            " ".repeat(1100).as_bytes(),
+            b"<meta charset=gbk>".as_slice(),
+            &gbk[..],
+        ]
+        .concat();
+        assert!(!decode_page(None, &late).contains("色情"));
+    }
+
+    #[test]
+    fn pictures_are_known_by_type_or_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert!(is_picture("image/png", b"anything"));
+        assert!(is_picture("application/octet-stream", png));
+        assert!(is_picture("", png));
+        assert!(!is_picture("text/html; charset=utf-8", png));
+        assert!(!is_picture("application/octet-stream", b"<html>"));
     }
 
     #[tokio::test]
@@ -1096,16 +1596,24 @@ mod tests {
         let l = RateLimiter::default();
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         for _ in 0..2 {
-            assert_eq!(l.check(ip, 2, 4), Rate::Free);
-            l.record(ip);
+            // The free rate never asks for (and so never spends) a solution.
+            assert_eq!(
+                l.admit(ip, 2, 4, || panic!("asked for a solution")),
+                Rate::Admitted
+            );
         }
-        assert_eq!(l.check(ip, 2, 4), Rate::NeedsChallenge);
-        l.record(ip);
-        l.record(ip);
-        assert_eq!(l.check(ip, 2, 4), Rate::Refused);
+        assert_eq!(l.admit(ip, 2, 4, || false), Rate::NeedsChallenge);
         assert_eq!(
-            l.check("192.0.2.8".parse().unwrap(), 2, 4),
-            Rate::Free,
+            l.admit(ip, 2, 4, || false),
+            Rate::NeedsChallenge,
+            "an unsolved request is not counted"
+        );
+        assert_eq!(l.admit(ip, 2, 4, || true), Rate::Admitted, "solved");
+        assert_eq!(l.admit(ip, 2, 4, || true), Rate::Admitted);
+        assert_eq!(l.admit(ip, 2, 4, || true), Rate::Refused, "the hourly cap");
+        assert_eq!(
+            l.admit("192.0.2.8".parse().unwrap(), 2, 4, || false),
+            Rate::Admitted,
             "per address"
         );
         assert_eq!(parse_pow("v1.1.ab.cd:42"), Some(("v1.1.ab.cd".into(), 42)));
@@ -1119,5 +1627,108 @@ mod tests {
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
         assert_eq!(rate_key(None), rate_key(None));
+    }
+
+    #[test]
+    fn parallel_requests_cannot_all_pass_as_free() {
+        let l = RateLimiter::default();
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        let start = std::sync::Barrier::new(16);
+        let admitted: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        l.admit(ip, 3, 100, || false) == Rate::Admitted
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| usize::from(w.join().unwrap_or(false)))
+                .sum()
+        });
+        assert_eq!(
+            admitted, 3,
+            "exactly the free rate, however they interleave"
+        );
+    }
+
+    #[test]
+    fn the_limiter_map_stays_bounded() {
+        let l = RateLimiter::with_cap(4);
+        let addr = |i: u8| IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i));
+        for i in 0..4 {
+            assert_eq!(l.admit(addr(i), 2, 4, || false), Rate::Admitted);
+        }
+        let fresh: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            l.admit(fresh, 2, 4, || false),
+            Rate::NeedsChallenge,
+            "full: a new address must prove work"
+        );
+        assert_eq!(l.admit(fresh, 2, 4, || true), Rate::Admitted);
+        let size = || l.buckets.lock().unwrap().seen.len();
+        assert_eq!(size(), 4, "and is not tracked");
+        assert_eq!(
+            l.admit(addr(0), 2, 4, || false),
+            Rate::Admitted,
+            "known addresses keep their budget"
+        );
+        // Expired buckets make room (once the last sweep is a second old).
+        if let Some(old) = Instant::now().checked_sub(Duration::from_secs(7200)) {
+            {
+                let mut b = l.buckets.lock().unwrap();
+                for ts in b.seen.values_mut() {
+                    *ts = vec![old];
+                }
+                b.pruned = None;
+            }
+            assert_eq!(l.admit(fresh, 2, 4, || false), Rate::Admitted);
+            assert_eq!(size(), 1);
+        }
+    }
+
+    #[test]
+    fn form_refusals_are_in_every_catalogue() {
+        let all = [
+            Invalid::Category {
+                given: "politics".into(),
+                error: "unknown category".into(),
+            },
+            Invalid::TooManyUrls(10),
+            Invalid::TextTooLong(5000),
+            Invalid::DescriptionTooLong(5000),
+            Invalid::ImageTooLarge(1 << 20),
+            Invalid::NotAnImage,
+            Invalid::UrlTooLong,
+            Invalid::Url(TargetError::Scheme("javascript:x".into())),
+            Invalid::Url(TargetError::Invalid("http://".into(), "empty host".into())),
+            Invalid::Empty,
+            Invalid::Contact(ContactError::TooLong("name")),
+            Invalid::Contact(ContactError::Control("account")),
+        ];
+        for invalid in &all {
+            let (key, args) = invalid.catalogue();
+            for locale in ["en", "zh"] {
+                let shown = invalid.message(locale);
+                assert_ne!(shown, key, "{locale} lacks {key}");
+                assert!(!shown.contains('{'), "{locale} {key}: {shown}");
+                for (name, value) in &args {
+                    if *name != "field" {
+                        assert!(shown.contains(value.as_str()), "{locale} {key}: {shown}");
+                    }
+                }
+            }
+        }
+        let field = Invalid::Contact(ContactError::TooLong("phone"));
+        assert!(
+            field.message("zh").contains("电话"),
+            "the field's label, translated"
+        );
+        assert!(
+            field.english().contains("contact.phone"),
+            "the API stays English"
+        );
     }
 }

@@ -114,14 +114,23 @@ pub trait ReportStore: Send + Sync {
     /// Stores a report and joins or opens a case per target, in one
     /// transaction. A joined case's decision rises in the queue.
     async fn file_report(&self, r: &NewReport) -> Result<Vec<Filed>>;
+    /// Keeps reported content (an uploaded image, or text) as an evidence
+    /// blob under its SHA-256, which is also its case's merge key, so a
+    /// triage interrupted by a restart can still read it. Returns the hash.
+    async fn keep_report_content(&self, bytes: &[u8]) -> Result<String>;
     /// Records a case's triage: its decision (stored now), or why there is
-    /// none; the case is then in review.
+    /// none; the case is then in review. `false` (and nothing stored) when
+    /// the case has a decision already: another node, or a triage resumed
+    /// after a restart, got there first.
     async fn set_case_triage(
         &self,
         case: Uuid,
         decision: Option<&DecisionRecord>,
         error: Option<&str>,
-    ) -> Result<()>;
+    ) -> Result<bool>;
+    /// Cases still waiting for their triage (received, no decision), oldest
+    /// first: what a restart must triage again.
+    async fn untriaged_cases(&self) -> Result<Vec<Case>>;
     async fn case(&self, id: Uuid) -> Result<Option<Case>>;
     async fn case_by_decision(&self, decision: Uuid) -> Result<Option<Case>>;
     /// The cases of the report with this receipt hash (`None`: no report).
@@ -235,13 +244,46 @@ macro_rules! reports_impl {
                 Ok(filed)
             }
 
+            async fn keep_report_content(&self, bytes: &[u8]) -> Result<String> {
+                let sha = $crate::sha256_hex(bytes);
+                sqlx::query(
+                    "INSERT INTO blobs (sha256, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(&sha)
+                .bind(bytes)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(sha)
+            }
+
             async fn set_case_triage(
                 &self,
                 case: Uuid,
                 decision: Option<&DecisionRecord>,
                 error: Option<&str>,
-            ) -> Result<()> {
+            ) -> Result<bool> {
                 let mut tx = self.pool.begin().await?;
+                // The case first: only a case without a decision takes one,
+                // so two triages of one case (two nodes resuming after a
+                // restart) store one decision, not two in the queue.
+                let taken = sqlx::query(
+                    "UPDATE cases SET decision_id = $1, triage_error = $2, \
+                     status = CASE WHEN status = 'received' THEN 'in_review' ELSE status END, updated_at = $3 \
+                     WHERE id = $4 AND decision_id IS NULL",
+                )
+                .bind(decision.map(|d| d.id.to_string()))
+                .bind(error)
+                .bind(now_ms())
+                .bind(case.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !taken {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
                 if let Some(d) = decision {
                     Self::insert_decision(&mut tx, d).await?;
                     // Reports that arrived before triage finished count too.
@@ -255,19 +297,18 @@ macro_rules! reports_impl {
                     .execute(&mut *tx)
                     .await?;
                 }
-                sqlx::query(
-                    "UPDATE cases SET decision_id = $1, triage_error = $2, \
-                     status = CASE WHEN status = 'received' THEN 'in_review' ELSE status END, updated_at = $3 \
-                     WHERE id = $4",
-                )
-                .bind(decision.map(|d| d.id.to_string()))
-                .bind(error)
-                .bind(now_ms())
-                .bind(case.to_string())
-                .execute(&mut *tx)
-                .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
+            }
+
+            async fn untriaged_cases(&self) -> Result<Vec<Case>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM cases WHERE status = 'received' AND decision_id IS NULL \
+                     ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(case_from_row).collect()
             }
 
             async fn case(&self, id: Uuid) -> Result<Option<Case>> {

@@ -197,7 +197,9 @@ fn escape(s: &[u8]) -> String {
 fn canonical_host(authority: &[u8]) -> Result<(String, bool), UrlError> {
     let unescaped = unescape_fully(authority);
     let mut host: &[u8] = &unescaped;
-    // Credentials and port are not part of the host.
+    // Credentials and port are not part of the host: Safe Browsing lists
+    // match a host on any port. (Report merge keys put a non-default port
+    // back: `cleanweb_reports::url_target`.)
     if let Some(at) = host.iter().rposition(|&b| b == b'@') {
         host = &host[at + 1..];
     }
