@@ -13,7 +13,13 @@ const PAGE: u32 = 5000;
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain over every event; report the first broken link
-    Verify,
+    Verify {
+        /// A chain head printed by an earlier verify and kept elsewhere: the
+        /// event with this hash must still be in the log. The chain alone
+        /// cannot show events cut off its end; this can.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
     /// Print events as JSON lines or CSV
     Export {
         /// Only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)
@@ -28,7 +34,9 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     let rt = crate::setup::runtime()?;
     let store = rt.block_on(global.store())?;
     match cmd {
-        AuditCommand::Verify => {
+        AuditCommand::Verify { expect_head } => {
+            let expect_head = expect_head.map(|h| h.trim().to_ascii_lowercase());
+            let mut head_seen = false;
             let mut last = None;
             let mut after = None;
             loop {
@@ -37,6 +45,10 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                     break;
                 }
                 after = page.last().map(|r| r.seq);
+                head_seen = head_seen
+                    || expect_head
+                        .as_deref()
+                        .is_some_and(|h| page.iter().any(|r| r.hash == h));
                 match verify(last.as_ref(), &page) {
                     Ok(l) => last = l,
                     Err(broken) => {
@@ -44,6 +56,14 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                         return Ok(ExitCode::from(1));
                     }
                 }
+            }
+            if let Some(h) = expect_head.as_deref()
+                && !head_seen
+            {
+                println!(
+                    "BROKEN\tthe expected head {h} is not in the log: events were removed from its end, or the log was replaced"
+                );
+                return Ok(ExitCode::from(1));
             }
             match last {
                 Some(l) => println!("ok\t{} events, chain head {}", l.seq, l.hash),

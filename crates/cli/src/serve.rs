@@ -38,6 +38,17 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 format!("server.addr {:?} is not HOST:PORT", config.server.addr)
             })?,
         };
+    // Before anything is written: a node that could not open reporters'
+    // contacts (no shared key on PostgreSQL, two keys given) must not start.
+    let report_key = if config.reports.enabled {
+        Some(
+            global
+                .report_key(true)?
+                .ok_or_else(|| anyhow::anyhow!("no report key"))?,
+        )
+    } else {
+        None
+    };
     crate::setup::runtime()?.block_on(async {
         let store = global.store().await?;
         tracing::info!(kind = store.kind(), "store open");
@@ -55,10 +66,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.console.review = config.review.clone();
         state.trusted_proxies = Arc::new(config.server.trusted_proxies.clone());
         state.console.console = config.console.clone();
-        if config.reports.enabled {
-            let (key, source) = global
-                .report_key(true)?
-                .ok_or_else(|| anyhow::anyhow!("no report key"))?;
+        if let Some((key, source)) = report_key {
             match &source {
                 crate::setup::KeySource::Created(path) => {
                     tracing::warn!(path = %path.display(), "created a report key beside the database");
@@ -94,6 +102,13 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
+        // Triage runs in memory: cases a stop or crash left untriaged are
+        // queued again (content and URLs are in the store).
+        match cleanweb_server::reports::resume_triage(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "resuming the triage of reported cases"),
+            Err(e) => tracing::error!(error = %e, "untriaged cases could not be listed; they wait for the next start"),
+        }
         println!("cleanweb: listening on http://{local}");
         tracing::info!(%local, detectors = ?state.engine.load().detector_names(), "serving");
         cleanweb_server::serve(listener, state, shutdown_signal()).await?;
@@ -133,13 +148,8 @@ fn reload_on_sighup(state: AppState) {
             return;
         };
         while hup.recv().await.is_some() {
-            let st = state.clone();
-            match tokio::task::spawn_blocking(move || st.reload()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "reload refused; the previous engine keeps serving")
-                }
-                Err(e) => tracing::error!(error = %e, "reload task failed"),
+            if let Err(e) = state.reload_audited("signal:SIGHUP").await {
+                tracing::error!(error = %e, "reload refused; the previous engine keeps serving");
             }
         }
     });

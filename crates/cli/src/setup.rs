@@ -29,7 +29,7 @@ pub struct GlobalArgs {
     pub models_dir: Option<PathBuf>,
     /// The key that seals reporters' contact details (a file holding 64 hex
     /// digits, mode 600) [default: CLEANWEB_REPORT_KEY (hex), else
-    /// DATA/report.key]
+    /// DATA/report.key; with PostgreSQL one of the two is required]
     #[arg(
         long,
         global = true,
@@ -68,24 +68,57 @@ impl GlobalArgs {
             .unwrap_or_else(|| self.data_dir().join("models"))
     }
 
+    /// Whether the store is PostgreSQL (the rule `cleanweb_store::open`
+    /// follows), shared by several nodes.
+    pub fn uses_postgres(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+
     /// The report key: CLEANWEB_REPORT_KEY (hex), --report-key-file, or
     /// DATA/report.key. With `create`, a missing DATA/report.key is made
     /// (and the caller warns); `Ok(None)` when there is none and `create`
-    /// is off.
+    /// is off. Giving both CLEANWEB_REPORT_KEY and --report-key-file is an
+    /// error, and so is, with `create`, a PostgreSQL store without either:
+    /// every node sharing the database must open the same contacts, so
+    /// none may make a key of its own.
     pub fn report_key(
         &self,
         create: bool,
     ) -> anyhow::Result<Option<(cleanweb_reports::ReportKey, KeySource)>> {
         use anyhow::Context as _;
-        if let Ok(hex) = std::env::var("CLEANWEB_REPORT_KEY") {
-            let key = cleanweb_reports::ReportKey::from_hex(&hex).context("CLEANWEB_REPORT_KEY")?;
-            return Ok(Some((key, KeySource::Environment)));
+        let env_key = std::env::var("CLEANWEB_REPORT_KEY").ok();
+        match (env_key, &self.report_key_file) {
+            (Some(_), Some(path)) => anyhow::bail!(
+                "both CLEANWEB_REPORT_KEY and --report-key-file (or CLEANWEB_REPORT_KEY_FILE={}) \
+                 give a report key; set only one, so it is clear which key seals the contacts",
+                path.display()
+            ),
+            (Some(hex), None) => {
+                let key =
+                    cleanweb_reports::ReportKey::from_hex(&hex).context("CLEANWEB_REPORT_KEY")?;
+                return Ok(Some((key, KeySource::Environment)));
+            }
+            (None, Some(path)) => {
+                return Ok(Some((
+                    cleanweb_reports::ReportKey::load(path)?,
+                    KeySource::File,
+                )));
+            }
+            (None, None) => {}
         }
-        if let Some(path) = &self.report_key_file {
-            return Ok(Some((
-                cleanweb_reports::ReportKey::load(path)?,
-                KeySource::File,
-            )));
+        if self.uses_postgres() {
+            // A key beside one node's data would seal contacts that the
+            // other nodes cannot open.
+            if create {
+                anyhow::bail!(
+                    "reports are enabled with a PostgreSQL store, but no report key is given: \
+                     set CLEANWEB_REPORT_KEY (64 hex digits) or --report-key-file to the same key \
+                     on every node (none is created, as each node would make its own)"
+                );
+            }
+            return Ok(None);
         }
         // Beside the database file, never inside it.
         let path = self.data_dir().join("report.key");
@@ -128,12 +161,33 @@ impl GlobalArgs {
         } else {
             Lexicon::default()
         };
+        let mut sources = vec![(
+            "policy".to_owned(),
+            cleanweb_store::sha256_hex(serde_json::to_string(&config.policy)?.as_bytes()),
+        )];
+        if config.text.builtin_lexicon {
+            let version = concat!("builtin ", env!("CARGO_PKG_VERSION"));
+            sources.push((
+                "lexicon:builtin".into(),
+                cleanweb_store::sha256_hex(version.as_bytes()),
+            ));
+        }
         for path in config.text.lexicons.iter().chain(&self.lexicons) {
             lexicon.extend(Lexicon::load(path)?);
+            // Read again for its digest: lexicons are small, reloads rare.
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            sources.push((
+                format!("lexicon:{}", path.display()),
+                cleanweb_store::sha256_hex(&bytes),
+            ));
         }
         let detector = LexiconDetector::new(lexicon);
         let mut engine = Engine::new(config.policy.clone(), config.limits.clone())
             .with_detector(std::sync::Arc::new(detector));
+        for (name, sha) in sources {
+            engine = engine.with_source(name, sha);
+        }
         let lists = cleanweb_url::Lists::load(&self.data_dir())?;
         if !lists.lists.is_empty() {
             engine =

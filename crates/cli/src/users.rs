@@ -1,12 +1,12 @@
 //! `cleanweb user`: console accounts, passwords stored only as argon2id.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use cleanweb_core::auth::{UserRole, hash_password};
-use cleanweb_store::{User, now_ms};
+use cleanweb_store::{User, UserChange, now_ms};
 
 use crate::setup::GlobalArgs;
 
@@ -23,23 +23,46 @@ pub enum UserCommand {
     },
     /// List accounts (never their passwords)
     List,
+    /// Set a new password; the account's console sessions end
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's role; its console sessions end
+    Role { name: String, role: UserRole },
+    /// Lock an account out of the console; its sessions end at once
+    Disable { name: String },
+    /// Let a disabled account sign in again
+    Enable { name: String },
 }
 
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 12;
 
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
-    let stdin = std::io::stdin();
-    if !from_stdin && stdin.is_terminal() {
-        eprint!("password for the new account (at least {MIN_PASSWORD} characters): ");
-        std::io::stderr().flush()?;
+/// A new password: typed twice without echo on a terminal, or one line
+/// from stdin (scripts, `--password-stdin`); checked for length.
+fn read_password(from_stdin: bool, name: &str) -> anyhow::Result<String> {
+    let password = if !from_stdin && std::io::stdin().is_terminal() {
+        let prompt = format!("password for {name} (at least {MIN_PASSWORD} characters): ");
+        let first = rpassword::prompt_password(prompt).context("cannot read the password")?;
+        let again = rpassword::prompt_password("again: ").context("cannot read the password")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.chars().count() < MIN_PASSWORD {
+        bail!("the password must have at least {MIN_PASSWORD} characters");
     }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password")?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok(password)
 }
 
 pub fn run(global: &GlobalArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
@@ -57,10 +80,7 @@ pub fn run(global: &GlobalArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             {
                 bail!("a user name is 1 to 64 characters, no spaces or control characters");
             }
-            let password = read_password(password_stdin)?;
-            if password.chars().count() < MIN_PASSWORD {
-                bail!("the password must have at least {MIN_PASSWORD} characters");
-            }
+            let password = read_password(password_stdin, &name)?;
             let user = User {
                 name: name.clone(),
                 role,
@@ -91,6 +111,78 @@ pub fn run(global: &GlobalArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}", u.name, u.role, state);
             }
         }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, &name)?;
+            let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
+            // The hash is not audited: only that the password changed.
+            change(
+                &rt,
+                &*store,
+                &name,
+                UserChange::Password(hash),
+                "user.password",
+                serde_json::json!({}),
+            )?;
+            eprintln!("changed the password of {name:?}; its sessions ended");
+        }
+        UserCommand::Role { name, role } => {
+            let details = serde_json::json!({"role": role.as_str()});
+            change(
+                &rt,
+                &*store,
+                &name,
+                UserChange::Role(role),
+                "user.role",
+                details,
+            )?;
+            eprintln!("{name:?} is now {role}; its sessions ended");
+        }
+        UserCommand::Disable { name } => {
+            change(
+                &rt,
+                &*store,
+                &name,
+                UserChange::Disable,
+                "user.disable",
+                serde_json::json!({}),
+            )?;
+            eprintln!("disabled {name:?}; its sessions ended");
+        }
+        UserCommand::Enable { name } => {
+            change(
+                &rt,
+                &*store,
+                &name,
+                UserChange::Enable,
+                "user.enable",
+                serde_json::json!({}),
+            )?;
+            eprintln!("enabled {name:?}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Applies and audits one account change, in one transaction.
+fn change(
+    rt: &tokio::runtime::Runtime,
+    store: &dyn cleanweb_store::Store,
+    name: &str,
+    change: UserChange,
+    action: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let event = cleanweb_core::AuditEvent {
+        actor: crate::audit::cli_actor(),
+        action: action.into(),
+        subject: name.into(),
+        details,
+    };
+    if !rt.block_on(store.change_user(name, &change, &event))? {
+        bail!("no user named {name:?}");
+    }
+    Ok(())
 }

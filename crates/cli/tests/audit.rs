@@ -37,10 +37,15 @@ fn changes_are_audited_and_tampering_is_caught() {
         "",
     );
     assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cleanweb(data, &["bank", "create", "local", "--signal", "md5"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cleanweb(data, &["bank", "add", "local", &"b".repeat(32)], "");
+    assert_eq!(code, 0, "{err}");
 
     let (code, out, _) = cleanweb(data, &["audit", "verify"], "");
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("ok\t5 events"), "{out}");
+    assert!(out.starts_with("ok\t7 events"), "{out}");
+    let head = out.trim().rsplit(' ').next().unwrap().to_owned();
     let (_, out, _) = cleanweb(data, &["audit", "export"], "");
     let actions: Vec<String> = out
         .lines()
@@ -58,7 +63,9 @@ fn changes_are_audited_and_tampering_is_caught() {
             "bank.create",
             "bank.entries.add",
             "site.status",
-            "key.create"
+            "key.create",
+            "bank.create",
+            "bank.entries.add"
         ]
     );
     let (_, csv, _) = cleanweb(
@@ -73,21 +80,52 @@ fn changes_are_audited_and_tampering_is_caught() {
         ],
         "",
     );
-    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert_eq!(csv.lines().count(), 8, "{csv}");
     assert!(csv.starts_with("seq,at_ms,actor,action"));
+    let (_, none, _) = cleanweb(data, &["audit", "export", "--since", "2100-01-01"], "");
+    assert_eq!(none, "", "nothing is that new");
+
+    // The database itself refuses edits and deletions.
+    let db = data.join("cleanweb.db");
+    let sql = |statement: &str| {
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+                db.to_str().unwrap(),
+                statement,
+            ])
+            .output()
+            .unwrap()
+    };
+    let refused = sql("UPDATE audit_events SET subject='other.example' WHERE seq=4");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("append-only"));
+    assert!(!sql("DELETE FROM audit_events WHERE seq=7").status.success());
+
+    // Someone with the file drops the triggers and cuts the newest event:
+    // the chain still holds, but the head kept elsewhere is gone.
+    let cut = sql(
+        "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; \
+         DELETE FROM audit_events WHERE seq=7",
+    );
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let (code, out, _) = cleanweb(data, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = cleanweb(data, &["audit", "verify", "--expect-head", &head], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not in the log"), "{out}");
 
     // Edit one row behind cleanweb's back.
-    let db = data.join("cleanweb.db");
-    let ok = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_events SET subject='other.example' WHERE seq=4\"); c.commit()",
-            db.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    assert!(
+        sql("UPDATE audit_events SET subject='other.example' WHERE seq=4")
+            .status
+            .success()
+    );
     let (code, out, _) = cleanweb(data, &["audit", "verify"], "");
     assert_eq!(code, 1, "{out}");
     assert!(

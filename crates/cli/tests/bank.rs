@@ -78,7 +78,8 @@ fn banks_match_images_in_the_engine_with_rotations_and_allow_lists() {
     let out = ok(data, &["bank", "match", shapes.to_str().unwrap()]);
     assert!(out.contains("known") && !out.contains("exactly"), "{out}");
 
-    // An allow bank with the file's MD5 suppresses the other matches.
+    // An allow bank with the file's MD5 suppresses the other matches, but
+    // never a minors list's.
     ok(
         data,
         &[
@@ -86,6 +87,18 @@ fn banks_match_images_in_the_engine_with_rotations_and_allow_lists() {
         ],
     );
     ok(data, &["bank", "add", "benign", shapes.to_str().unwrap()]);
+    ok(data, &["bank", "create", "adult", "--signal", "md5"]);
+    ok(data, &["bank", "add", "adult", shapes.to_str().unwrap()]);
+    let d = moderate_image(data, &shapes);
+    assert_eq!(d["verdict"], "block", "{d}");
+    let banks: Vec<&str> = d["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["evidence"][0]["bank"].as_str())
+        .collect();
+    assert_eq!(banks, ["known"], "{d}");
+    ok(data, &["bank", "delete", "known"]);
     assert_eq!(moderate_image(data, &shapes)["verdict"], "allow");
     ok(data, &["bank", "delete", "benign"]);
     assert_eq!(moderate_image(data, &shapes)["verdict"], "block");
@@ -198,7 +211,10 @@ fn hashes_and_banks_over_http() {
         400
     );
     let listed = s.get("/v1/banks/known/entries", Some(&key)).json();
-    assert_eq!(listed["entries"][0]["added_by"], "key:first admin");
+    let added_by = listed["entries"][0]["added_by"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(added_by.starts_with("key:first admin/"), "{added_by}");
 
     assert_eq!(
         s.post_json("/v1/admin/reload", Some(&key), &json!({}))

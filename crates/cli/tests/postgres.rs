@@ -63,8 +63,44 @@ fn server_and_sweeps_keep_their_state_in_postgres() {
     let tmp = tempfile::tempdir().unwrap();
     let schema = Schema::new();
     let url = schema.url();
+    // Nodes sharing PostgreSQL share one report key: none is made for them.
+    let mut serve = common::command()
+        .args([
+            "--database",
+            &url,
+            "--data-dir",
+            tmp.path().to_str().unwrap(),
+        ])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while serve.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            panic!("serve started without a shared report key");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let refused = serve.wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("CLEANWEB_REPORT_KEY"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let key_file = tmp.path().join("shared.key");
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key_path = key_file.to_str().unwrap().to_owned();
 
-    let server = Server::start(tmp.path(), &["--database", &url]);
+    let server = Server::start(
+        tmp.path(),
+        &["--database", &url, "--report-key-file", &key_path],
+    );
     let key = server.key().to_owned();
     let r = server.post_json(
         "/v1/moderate",
@@ -78,7 +114,10 @@ fn server_and_sweeps_keep_their_state_in_postgres() {
     server.stop();
 
     // A second process sees the same store: the decision and the key.
-    let server = Server::start(tmp.path(), &["--database", &url]);
+    let server = Server::start(
+        tmp.path(),
+        &["--database", &url, "--report-key-file", &key_path],
+    );
     assert!(server.admin_key.is_none(), "the admin key exists already");
     let r = server.get("/v1/decisions", Some(&key));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -133,7 +172,7 @@ fn psql_value(sql: &str) -> String {
 
 #[test]
 fn three_workers_one_killed_mid_job_every_item_decided_once() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
     let schema = Schema::new();
@@ -169,7 +208,7 @@ fn three_workers_one_killed_mid_job_every_item_decided_once() {
     let spawn = |i: usize| {
         let pause_ms = if i == 0 { "10000" } else { "300" };
         let log = std::fs::File::create(tmp.path().join(format!("w{i}.log"))).unwrap();
-        Command::new(common::bin())
+        common::command()
             .args([
                 "--database",
                 &url,

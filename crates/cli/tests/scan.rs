@@ -5,10 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bin, cleanweb, models_dir};
+use common::cleanweb;
 
 fn tree(root: &Path, bad: usize, good: usize) {
     std::fs::create_dir_all(root.join("posts/old")).unwrap();
@@ -179,7 +179,7 @@ fn a_sweep_killed_mid_run_resumes_with_every_item_done_once() {
     tree(&root, bad, good);
     let data = tmp.path().join("data");
     let log = std::fs::File::create(tmp.path().join("scan.log")).unwrap();
-    let mut child = Command::new(bin())
+    let mut child = common::command()
         .args([
             "--data-dir",
             data.to_str().unwrap(),
@@ -187,7 +187,6 @@ fn a_sweep_killed_mid_run_resumes_with_every_item_done_once() {
             root.to_str().unwrap(),
             "--json",
         ])
-        .env("CLEANWEB_MODELS_DIR", models_dir())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

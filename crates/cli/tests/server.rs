@@ -382,6 +382,35 @@ fn lexicons_reload_without_a_restart() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+
+    // Both reloads are audited with who made them and what changed; the
+    // refused one changed nothing and is not.
+    let reloads = || -> Vec<serde_json::Value> {
+        let (_, out, _) = common::cleanweb(&dir.path().join("data"), &["audit", "export"], "");
+        out.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["action"] == "engine.reload")
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reloads().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", reloads());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let events = reloads();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let lexicon = format!("lexicon:{}", lex.display());
+    assert!(
+        events[0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:first admin/")
+    );
+    assert_eq!(events[1]["actor"], "signal:SIGHUP");
+    for e in &events {
+        assert_eq!(e["details"]["changed"], json!([lexicon]), "{e}");
+        assert!(e["details"]["sources"]["policy"].is_string(), "{e}");
+    }
 }
 
 #[test]
@@ -400,7 +429,11 @@ fn sites_are_managed_over_http_by_admins() {
     let r = change("watch", json!({"evidence": ["decision:1"]}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["domain"], "porn-site.test");
-    assert_eq!(r.json()["actor"], "key:first admin");
+    let actor = r.json()["actor"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        actor.starts_with("key:first admin/"),
+        "the key's name and id: {actor}"
+    );
     assert_eq!(
         change("rectification", json!({})).status,
         400,

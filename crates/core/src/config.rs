@@ -141,6 +141,8 @@ pub struct ConsoleConfig {
     pub secure_cookies: bool,
     /// Idle sessions end after this long.
     pub session_hours: u64,
+    /// Every session ends this long after sign-in, however active.
+    pub max_session_hours: u64,
     /// Failed logins (per account and per client address) before a lockout.
     pub max_failed_logins: u32,
     /// How long a lockout lasts; it doubles with each further failure.
@@ -152,6 +154,7 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             secure_cookies: true,
             session_hours: 12,
+            max_session_hours: 24,
             max_failed_logins: 5,
             lockout_secs: 60,
         }

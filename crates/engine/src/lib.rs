@@ -28,6 +28,9 @@ pub struct Engine {
     detectors: Vec<Arc<dyn Detector>>,
     policy: Policy,
     limits: Limits,
+    /// What the engine was built from (a lexicon file, the policy) and the
+    /// SHA-256 of each, so a reload can tell and audit what changed.
+    sources: std::collections::BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -47,6 +50,7 @@ impl Engine {
             detectors: Vec::new(),
             policy,
             limits,
+            sources: Default::default(),
         }
     }
 
@@ -58,6 +62,16 @@ impl Engine {
     pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
         self.detectors.push(detector);
         self
+    }
+
+    /// Records one thing the engine was built from, with its SHA-256.
+    pub fn with_source(mut self, name: impl Into<String>, sha256: impl Into<String>) -> Self {
+        self.sources.insert(name.into(), sha256.into());
+        self
+    }
+
+    pub fn sources(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.sources
     }
 
     pub fn policy(&self) -> &Policy {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use cleanweb_core::{
-    Action, Bank, BankEntry, DetectError, Detector, Evidence, Input, Label, Rgb, Signal,
+    Action, Bank, BankEntry, Category, DetectError, Detector, Evidence, Input, Label, Rgb, Signal,
 };
 use cleanweb_vision::{
     DecodeLimits, PdqHash, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
@@ -209,7 +209,9 @@ impl Banks {
     }
 
     /// Every bank hit for an image, nearest first per bank. A hit in an
-    /// `allow` bank suppresses the others (a known benign image).
+    /// `allow` bank suppresses the others (a known benign image), except
+    /// `sexual.minors` hits: an allow entry, added by a reviewer or matched
+    /// by a near PDQ hash, must never silence a CSAM list.
     pub fn match_image(&self, h: &ImageHashes) -> Vec<BankMatch> {
         let mut out = Vec::new();
         for b in &self.banks {
@@ -244,7 +246,7 @@ impl Banks {
             }
         }
         if out.iter().any(|m| m.action == Action::Allow) {
-            out.retain(|m| m.action == Action::Allow);
+            out.retain(|m| m.action == Action::Allow || m.category == Category::SexualMinors);
         }
         out
     }
@@ -336,4 +338,47 @@ pub fn entry_for_image(
         }
     };
     Ok(BankEntry { hash, ..template })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank(
+        name: &str,
+        category: Category,
+        action: Action,
+        bytes: &[u8],
+    ) -> (Bank, Vec<BankEntry>) {
+        let bank = Bank {
+            name: name.into(),
+            signal: Signal::Md5,
+            category,
+            action,
+            threshold: 31,
+            dihedral: true,
+        };
+        let entry = BankEntry {
+            hash: md5_hex(bytes),
+            ..BankEntry::default()
+        };
+        (bank, vec![entry])
+    }
+
+    #[test]
+    fn allow_banks_silence_other_hits_but_never_minors_lists() {
+        let file = b"the same file".as_slice();
+        let banks = Banks::new(vec![
+            bank("benign", Category::SexualExplicit, Action::Allow, file),
+            bank("porn", Category::SexualExplicit, Action::Block, file),
+            bank("csam", Category::SexualMinors, Action::Block, file),
+        ]);
+        let mut hit: Vec<String> = banks
+            .match_bytes(file)
+            .into_iter()
+            .map(|m| m.bank)
+            .collect();
+        hit.sort();
+        assert_eq!(hit, ["benign", "csam"]);
+    }
 }

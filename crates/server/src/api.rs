@@ -250,27 +250,14 @@ pub async fn reload(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::Caller>,
 ) -> Result<Json<Reloaded>, Problem> {
-    let st = state.clone();
-    let engine = tokio::task::spawn_blocking(move || st.reload())
-        .await
-        .map_err(|_| Problem::internal("the reload task failed"))?
-        .map_err(|e| {
-            Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "reload-failed",
-                format!("reload refused, the previous engine keeps serving: {e}"),
-            )
-        })?;
-    // A reload is how lexicon and policy changes take effect.
-    let detectors: Vec<&str> = engine.detector_names();
-    audit(
-        &state,
-        &caller,
-        "engine.reload",
-        "engine",
-        serde_json::json!({"detectors": detectors}),
-    )
-    .await;
+    // A reload is how lexicon changes take effect: audited with what changed.
+    let engine = state.reload_audited(&caller.actor()).await.map_err(|e| {
+        Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "reload-failed",
+            format!("reload refused, the previous engine keeps serving: {e}"),
+        )
+    })?;
     Ok(Json(Reloaded {
         detectors: engine
             .detector_names()
@@ -415,7 +402,7 @@ pub async fn change_site(
         .map(parse_time)
         .transpose()
         .map_err(Problem::bad_request)?;
-    let actor = format!("key:{}", caller.0.name);
+    let actor = caller.actor();
     let change = Change {
         site: c.site,
         status: c.status,
@@ -608,7 +595,7 @@ async fn audit(
     details: serde_json::Value,
 ) {
     let event = cleanweb_core::AuditEvent {
-        actor: format!("key:{}", caller.0.name),
+        actor: caller.actor(),
         action: action.into(),
         subject: subject.into(),
         details,
@@ -659,7 +646,7 @@ pub async fn add_bank_image(
         note: q.note,
         source: q.source,
         external_id: q.external_id,
-        added_by: Some(format!("key:{}", caller.0.name)),
+        added_by: Some(caller.actor()),
         ..Default::default()
     };
     let entry = tokio::task::spawn_blocking(move || {
@@ -806,8 +793,7 @@ pub async fn add_bank_entries(
                 e.hash, bank.signal
             )));
         }
-        e.added_by
-            .get_or_insert_with(|| format!("key:{}", caller.0.name));
+        e.added_by.get_or_insert_with(|| caller.actor());
     }
     let added = state
         .store

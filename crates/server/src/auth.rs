@@ -15,6 +15,14 @@ use crate::problem::Problem;
 #[derive(Clone, Debug)]
 pub struct Caller(pub ApiKey);
 
+impl Caller {
+    /// The caller as the audit log names it: key names need not be unique
+    /// (the default is "unnamed"), so the key's id goes with it.
+    pub fn actor(&self) -> String {
+        format!("key:{}/{}", self.0.name, self.0.id)
+    }
+}
+
 /// Requires a valid bearer key; puts [`Caller`] in the request extensions.
 pub async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let secret = req

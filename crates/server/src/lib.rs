@@ -81,6 +81,37 @@ impl AppState {
         Ok(engine)
     }
 
+    /// [`AppState::reload`] on a blocking thread, audited: the event names
+    /// what the engine was built from and which of those changed (a
+    /// lexicon or the policy), so the log shows when rules changed and who
+    /// made them take effect.
+    pub async fn reload_audited(&self, actor: &str) -> Result<Arc<Engine>, String> {
+        let old = self.engine.load_full();
+        let st = self.clone();
+        let engine = tokio::task::spawn_blocking(move || st.reload())
+            .await
+            .map_err(|_| "the reload task failed".to_owned())??;
+        let (before, after) = (old.sources(), engine.sources());
+        let changed: Vec<&String> = after
+            .keys()
+            .chain(before.keys().filter(|k| !after.contains_key(*k)))
+            .filter(|k| before.get(*k) != after.get(*k))
+            .collect();
+        console::audit(
+            self,
+            actor,
+            "engine.reload",
+            "engine",
+            serde_json::json!({
+                "detectors": engine.detector_names(),
+                "sources": after,
+                "changed": changed,
+            }),
+        )
+        .await;
+        Ok(engine)
+    }
+
     /// The shared banks for writing; a poisoned lock is still usable (the
     /// index is consistent after every single operation).
     pub fn banks_mut(&self) -> std::sync::RwLockWriteGuard<'_, cleanweb_match::Banks> {

@@ -546,6 +546,43 @@ async fn claim_sweep_job(
                 rows.iter().map(user_from_row).collect()
             }
 
+            async fn change_user(
+                &self,
+                name: &str,
+                change: &UserChange,
+                audit: &AuditEvent,
+            ) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
+                let query = match change {
+                    UserChange::Disable => {
+                        sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE name = $1")
+                            .bind(name)
+                            .bind(now_ms())
+                    }
+                    UserChange::Enable => {
+                        sqlx::query("UPDATE users SET disabled_at = NULL WHERE name = $1").bind(name)
+                    }
+                    UserChange::Password(hash) => {
+                        sqlx::query("UPDATE users SET password_hash = $2 WHERE name = $1")
+                            .bind(name)
+                            .bind(hash.as_str())
+                    }
+                    UserChange::Role(role) => sqlx::query("UPDATE users SET role = $2 WHERE name = $1")
+                        .bind(name)
+                        .bind(role.as_str()),
+                };
+                if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::append_audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
                 let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT bytes FROM blobs WHERE sha256 = $1")
                     .bind(sha256)

@@ -173,6 +173,10 @@ pub trait ReviewStore: Send + Sync {
     async fn decision_volume(&self, since_ms: i64) -> Result<Vec<(String, String, String, u64)>>;
     /// Other decisions about the same content, newest first.
     async fn decisions_by_content(&self, sha256: &str, limit: u32) -> Result<Vec<DecisionRecord>>;
+    /// Whether any decision, review or report about this image (by the
+    /// SHA-256 of its bytes) involves minors: then it is never shown,
+    /// whichever decision a reviewer opened it from.
+    async fn image_involves_minors(&self, image_sha256: &str) -> Result<bool>;
 
     /// Deliveries, newest first; `status` filters.
     async fn deliveries(&self, status: Option<&str>, limit: u32) -> Result<Vec<Delivery>>;
@@ -182,8 +186,15 @@ pub trait ReviewStore: Send + Sync {
     /// Takes a due delivery for one attempt by moving its next time to
     /// `lease_until_ms`; false if another sender took it first.
     async fn lease_delivery(&self, d: &Delivery, lease_until_ms: i64) -> Result<bool>;
-    /// Records an attempt's result (attempts + 1).
-    async fn finish_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<()>;
+    /// Records an attempt's result (attempts + 1), if the lease taken with
+    /// `lease_until_ms` is still the sender's; false if another sender took
+    /// the delivery over meanwhile (its result is the one that counts).
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        lease_until_ms: i64,
+        result: &DeliveryResult,
+    ) -> Result<bool>;
     /// Puts a dead delivery back in line; false if it is not dead.
     async fn retry_delivery(&self, id: Uuid) -> Result<bool>;
 
@@ -194,9 +205,15 @@ pub trait ReviewStore: Send + Sync {
         csrf: &str,
         expires_at_ms: i64,
     ) -> Result<()>;
-    /// The live session with this token hash, its user enabled; extends it
-    /// to `extend_to_ms` (sliding expiry).
-    async fn session(&self, token_hash: &str, extend_to_ms: i64) -> Result<Option<Session>>;
+    /// The live session with this token hash, its user enabled, created
+    /// after `created_after_ms` (an absolute limit); extends it to
+    /// `extend_to_ms` (sliding expiry).
+    async fn session(
+        &self,
+        token_hash: &str,
+        extend_to_ms: i64,
+        created_after_ms: i64,
+    ) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     async fn set_user_prefs(
         &self,
@@ -502,6 +519,21 @@ macro_rules! review_impl {
                 rows.iter().map(decision_from_row).collect()
             }
 
+            async fn image_involves_minors(&self, image_sha256: &str) -> Result<bool> {
+                let row = sqlx::query(
+                    "SELECT 1 FROM decisions d WHERE d.image_sha256 = $1 AND ( \
+                        (' ' || d.categories || ' ') LIKE '% sexual.minors %' \
+                        OR EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id AND r.category = 'sexual.minors') \
+                        OR EXISTS (SELECT 1 FROM cases c WHERE c.decision_id = d.id AND c.category = 'sexual.minors')) \
+                     UNION ALL SELECT 1 FROM cases WHERE target = 'sha256:' || $1 AND category = 'sexual.minors' \
+                     LIMIT 1",
+                )
+                .bind(image_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
             async fn deliveries(&self, status: Option<&str>, limit: u32) -> Result<Vec<Delivery>> {
                 let rows = sqlx::query(
                     "SELECT * FROM webhook_deliveries WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2",
@@ -545,25 +577,31 @@ macro_rules! review_impl {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn finish_delivery(&self, id: Uuid, result: &DeliveryResult) -> Result<()> {
+            async fn finish_delivery(
+                &self,
+                id: Uuid,
+                lease_until_ms: i64,
+                result: &DeliveryResult,
+            ) -> Result<bool> {
                 let now = now_ms();
                 let (status, next_at, error, done_at) = match result {
                     DeliveryResult::Delivered => ("delivered", now, None, Some(now)),
                     DeliveryResult::Retry { next_at_ms, error } => ("pending", *next_at_ms, Some(error.as_str()), None),
                     DeliveryResult::Dead { error } => ("dead", now, Some(error.as_str()), Some(now)),
                 };
-                sqlx::query(
+                let done = sqlx::query(
                     "UPDATE webhook_deliveries SET status = $1, next_at = $2, last_error = $3, done_at = $4, \
-                     attempts = attempts + 1 WHERE id = $5",
+                     attempts = attempts + 1 WHERE id = $5 AND status = 'pending' AND next_at = $6",
                 )
                 .bind(status)
                 .bind(next_at)
                 .bind(error)
                 .bind(done_at)
                 .bind(id.to_string())
+                .bind(lease_until_ms)
                 .execute(&self.pool)
                 .await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn retry_delivery(&self, id: Uuid) -> Result<bool> {
@@ -598,13 +636,19 @@ macro_rules! review_impl {
                 Ok(())
             }
 
-            async fn session(&self, token_hash: &str, extend_to_ms: i64) -> Result<Option<Session>> {
+            async fn session(
+                &self,
+                token_hash: &str,
+                extend_to_ms: i64,
+                created_after_ms: i64,
+            ) -> Result<Option<Session>> {
                 let row = sqlx::query(
                     "SELECT s.csrf, s.expires_at, u.* FROM sessions s JOIN users u ON u.name = s.user_name \
-                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3 AND u.disabled_at IS NULL",
                 )
                 .bind(token_hash)
                 .bind(now_ms())
+                .bind(created_after_ms)
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(row) = row else { return Ok(None) };

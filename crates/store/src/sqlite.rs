@@ -25,7 +25,7 @@ use crate::rows::{
 };
 use crate::{
     ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,
-    now_ms,
+    UserChange, now_ms,
 };
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -415,21 +415,25 @@ async fn review_flow(store: &dyn Store) {
         .unwrap();
     assert_eq!(due.len(), 1);
     let d = &due[0];
-    assert!(store.lease_delivery(d, i64::MAX / 4).await.unwrap());
+    let first_lease = i64::MAX / 4;
+    assert!(store.lease_delivery(d, first_lease).await.unwrap());
     assert!(
-        !store.lease_delivery(d, i64::MAX / 4).await.unwrap(),
+        !store.lease_delivery(d, first_lease).await.unwrap(),
         "leased once"
     );
-    store
-        .finish_delivery(
-            d.id,
-            &DeliveryResult::Retry {
-                next_at_ms: 0,
-                error: "HTTP 500".into(),
-            },
-        )
-        .await
-        .unwrap();
+    assert!(
+        store
+            .finish_delivery(
+                d.id,
+                first_lease,
+                &DeliveryResult::Retry {
+                    next_at_ms: 0,
+                    error: "HTTP 500".into(),
+                },
+            )
+            .await
+            .unwrap()
+    );
     let again = store
         .due_deliveries(cleanweb_store::now_ms(), 10)
         .await
@@ -438,15 +442,27 @@ async fn review_flow(store: &dyn Store) {
         (again[0].attempts, again[0].last_error.as_deref()),
         (1, Some("HTTP 500"))
     );
-    store
-        .finish_delivery(
-            d.id,
-            &DeliveryResult::Dead {
-                error: "gone".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let second_lease = first_lease - 1;
+    assert!(store.lease_delivery(&again[0], second_lease).await.unwrap());
+    assert!(
+        !store
+            .finish_delivery(d.id, first_lease, &DeliveryResult::Delivered)
+            .await
+            .unwrap(),
+        "a sender whose lease was taken over records nothing"
+    );
+    assert!(
+        store
+            .finish_delivery(
+                d.id,
+                second_lease,
+                &DeliveryResult::Dead {
+                    error: "gone".into(),
+                },
+            )
+            .await
+            .unwrap()
+    );
     assert!(
         store
             .due_deliveries(cleanweb_store::now_ms(), 10)
@@ -457,10 +473,18 @@ async fn review_flow(store: &dyn Store) {
     assert_eq!(store.deliveries(Some("dead"), 10).await.unwrap().len(), 1);
     assert!(store.retry_delivery(d.id).await.unwrap());
     assert!(!store.retry_delivery(d.id).await.unwrap());
-    store
-        .finish_delivery(d.id, &DeliveryResult::Delivered)
+    let back = store
+        .due_deliveries(cleanweb_store::now_ms() + 1, 10)
         .await
         .unwrap();
+    assert_eq!(back[0].attempts, 0, "a fresh start");
+    assert!(store.lease_delivery(&back[0], first_lease).await.unwrap());
+    assert!(
+        store
+            .finish_delivery(d.id, first_lease, &DeliveryResult::Delivered)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.deliveries_for(&review.id.to_string()).await.unwrap()[0].status,
         "delivered"
@@ -480,17 +504,82 @@ async fn review_flow(store: &dyn Store) {
     let far = cleanweb_store::now_ms() + 60_000;
     store.create_session("h1", "amy", "c1", far).await.unwrap();
     store.create_session("h2", "amy", "c2", 1).await.unwrap();
-    let s = store.session("h1", far).await.unwrap().unwrap();
+    let s = store.session("h1", far, 0).await.unwrap().unwrap();
     assert_eq!((s.user.name.as_str(), s.csrf.as_str()), ("amy", "c1"));
-    assert!(store.session("h2", far).await.unwrap().is_none(), "expired");
+    assert!(
+        store.session("h2", far, 0).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(
+        store.session("h1", far, far).await.unwrap().is_none(),
+        "past its absolute limit, however recently used"
+    );
     store.set_user_prefs("amy", Some("zh"), true).await.unwrap();
-    let s = store.session("h1", far).await.unwrap().unwrap();
+    let s = store.session("h1", far, 0).await.unwrap().unwrap();
     assert_eq!(
         (s.user.locale.as_deref(), s.user.show_media),
         (Some("zh"), true)
     );
     store.delete_session("h1").await.unwrap();
-    assert!(store.session("h1", far).await.unwrap().is_none());
+    assert!(store.session("h1", far, 0).await.unwrap().is_none());
+
+    // Account changes end the account's sessions and are audited with them.
+    use cleanweb_store::UserChange;
+    let event = |action: &str| cleanweb_core::AuditEvent {
+        actor: "test".into(),
+        action: action.into(),
+        subject: "amy".into(),
+        details: serde_json::json!({}),
+    };
+    store.create_session("h3", "amy", "c3", far).await.unwrap();
+    assert!(
+        store
+            .change_user(
+                "amy",
+                &UserChange::Role(UserRole::Auditor),
+                &event("user.role")
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.session("h3", far, 0).await.unwrap().is_none(),
+        "ended"
+    );
+    assert_eq!(
+        store.user("amy").await.unwrap().unwrap().role,
+        UserRole::Auditor
+    );
+    assert!(
+        store
+            .change_user("amy", &UserChange::Disable, &event("user.disable"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .user("amy")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at_ms
+            .is_some()
+    );
+    assert!(
+        !store
+            .change_user("nobody", &UserChange::Enable, &event("user.enable"))
+            .await
+            .unwrap()
+    );
+    let actions: Vec<String> = store
+        .audit_events(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event.action)
+        .filter(|a| a.starts_with("user."))
+        .collect();
+    assert_eq!(actions, ["user.role", "user.disable"]);
     assert_eq!(
         store
             .decisions_by_content(&review.content_sha256, 5)

@@ -181,8 +181,11 @@ impl Sender {
             }
             attempted += 1;
             let result = self.attempt(&d).await;
-            self.store.finish_delivery(d.id, &result).await?;
-            self.audit(&d, &result).await;
+            // A sender that lost its lease (it took more than three
+            // timeouts) leaves the record to the one that took over.
+            if self.store.finish_delivery(d.id, lease, &result).await? {
+                self.audit(&d, &result).await;
+            }
         }
         Ok(attempted)
     }

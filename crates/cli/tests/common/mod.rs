@@ -33,13 +33,36 @@ pub fn photo() -> Vec<u8> {
     std::fs::read(photo_path()).expect("the photo fixture")
 }
 
+/// The binary, with none of the settings a developer's shell may hold
+/// (a report key, a database, a config, a proxy): each test says what it
+/// uses.
+pub fn command() -> Command {
+    let mut cmd = Command::new(bin());
+    for var in [
+        "CLEANWEB_REPORT_KEY",
+        "CLEANWEB_REPORT_KEY_FILE",
+        "CLEANWEB_DATABASE",
+        "CLEANWEB_CONFIG",
+        "CLEANWEB_DATA_DIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CLEANWEB_MODELS_DIR", models_dir());
+    cmd
+}
+
 /// `cleanweb` with a data dir, run to completion.
 pub fn cleanweb(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
-    let mut child = Command::new(bin())
+    let mut child = command()
         .arg("--data-dir")
         .arg(data_dir)
-        .env("CLEANWEB_MODELS_DIR", models_dir())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -96,13 +119,12 @@ impl Server {
             Some(path) => Stdio::from(std::fs::File::create(path).expect("log file")),
             None => Stdio::inherit(),
         };
-        let mut child = Command::new(bin())
+        let mut child = command()
             .arg("serve")
             .arg("--addr")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
-            .env("CLEANWEB_MODELS_DIR", models_dir())
             .args(extra)
             .env("CLEANWEB_LOG", if log.is_some() { "debug" } else { "warn" })
             .stdout(Stdio::piped())
@@ -134,6 +156,7 @@ impl Server {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
+            .proxy(None)
             .build()
             .into();
         Server {

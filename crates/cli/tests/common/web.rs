@@ -39,6 +39,7 @@ impl Client {
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
+            .proxy(None)
             .build()
             .into();
         Client {

@@ -349,7 +349,10 @@ pub async fn item(
         }
     }
     let d = &record.decision;
-    let minors = withheld_by(&record, case.as_ref(), &reviews);
+    let minors = match media_withheld(&state, &record, case.as_ref(), &reviews).await {
+        Ok(m) => m,
+        Err(e) => return store_error(&u, e),
+    };
     let labels: Vec<LabelView> = d
         .labels
         .iter()
@@ -773,6 +776,32 @@ pub async fn decide(
     Redirect::to(&format!("/console/queue?{query}")).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// Gives up one's claim on an item without deciding it, so the next
+/// reviewer can take it at once rather than when the claim expires.
+pub async fn release(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), REVIEWERS) {
+        return r.into_response();
+    }
+    let record = match load_record(&state, &u, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Err(e) = state.store.release_claim(record.id, &u.user.name).await {
+        return store_error(&u, e);
+    }
+    Redirect::to("/console/queue").into_response()
+}
+
 async fn add_to_bank(
     state: &AppState,
     u: &ConsoleUser,
@@ -919,6 +948,24 @@ fn withheld_by(
             .any(|r| r.category == Some(Category::SexualMinors))
 }
 
+/// [`withheld_by`], and also when anything else known about the same
+/// picture involves minors: it may sit under several decisions (an older
+/// one made before its hash was banked, a sibling with the same content).
+async fn media_withheld(
+    state: &AppState,
+    record: &DecisionRecord,
+    case: Option<&cleanweb_store::Case>,
+    reviews: &[cleanweb_store::ReviewRecord],
+) -> Result<bool, cleanweb_store::StoreError> {
+    if withheld_by(record, case, reviews) {
+        return Ok(true);
+    }
+    match record.image_sha256.as_deref() {
+        Some(sha) => state.store.image_involves_minors(sha).await,
+        None => Ok(false),
+    }
+}
+
 /// The largest side of a picture sent to the console.
 const MEDIA_SIDE: u32 = 1024;
 
@@ -939,7 +986,11 @@ pub async fn media(
     };
     let id = record.id;
     let withhold = match review_context(&state, record.id).await {
-        Ok((reviews, case)) => withheld_by(&record, case.as_ref(), &reviews),
+        Ok((reviews, case)) => media_withheld(&state, &record, case.as_ref(), &reviews).await,
+        Err(e) => Err(e),
+    };
+    let withhold = match withhold {
+        Ok(w) => w,
         Err(e) => return store_error(&u, e),
     };
     if withhold {
@@ -984,6 +1035,7 @@ pub async fn media(
     }
 }
 
+/// `boxes` are evidence rectangles, `[x, y, w, h]` in the original's pixels.
 fn render_media(
     bytes: &[u8],
     limits: &cleanweb_vision::DecodeLimits,
@@ -1000,9 +1052,14 @@ fn render_media(
     } else {
         img
     };
-    for b in boxes {
+    // Evidence boxes are [x, y, w, h]; the outline wants corners.
+    for &[x, y, w, h] in boxes {
         let s = |v: u32| (f64::from(v) * scale).round() as u32;
-        outline(&mut img, [s(b[0]), s(b[1]), s(b[2]), s(b[3])]);
+        let (x2, y2) = (
+            x.saturating_add(w.saturating_sub(1)),
+            y.saturating_add(h.saturating_sub(1)),
+        );
+        outline(&mut img, [s(x), s(y), s(x2), s(y2)]);
     }
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
@@ -1099,6 +1156,9 @@ mod tests {
         assert_eq!(back.dimensions(), (1024, 512));
         assert_eq!(back.get_pixel(50, 60), &image::Rgb([255, 32, 32]));
         assert_eq!(back.get_pixel(100, 100), &image::Rgb([0, 0, 255]));
+        // The box is [x, y, w, h]: its right edge is at x + w, scaled.
+        assert_eq!(back.get_pixel(249, 100), &image::Rgb([255, 32, 32]));
+        assert_eq!(back.get_pixel(230, 100), &image::Rgb([0, 0, 255]));
         assert!(render_media(b"not an image", &Default::default(), &[]).is_err());
     }
 }

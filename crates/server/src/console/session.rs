@@ -136,9 +136,17 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(to_login());
         };
-        let hours = state.console.console.session_hours.max(1);
-        let extend = now_ms() + i64::try_from(hours * 3_600_000).unwrap_or(i64::MAX / 2);
-        match state.store.session(&token_hash(token), extend).await {
+        let cfg = &state.console.console;
+        let hours =
+            |h: u64| i64::try_from(h.max(1).saturating_mul(3_600_000)).unwrap_or(i64::MAX / 2);
+        let now = now_ms();
+        let extend = now.saturating_add(hours(cfg.session_hours));
+        let signed_in_after = now.saturating_sub(hours(cfg.max_session_hours));
+        match state
+            .store
+            .session(&token_hash(token), extend, signed_in_after)
+            .await
+        {
             Ok(Some(s)) => Ok(ConsoleUser {
                 locale: super::i18n::negotiate(s.user.locale.as_deref(), accept),
                 user: s.user,

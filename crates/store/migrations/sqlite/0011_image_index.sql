@@ -1,0 +1,3 @@
+-- Decisions by image, so the console can withhold a picture whenever any
+-- decision, report or review about it involves minors.
+CREATE INDEX decisions_by_image ON decisions (image_sha256);
