@@ -182,6 +182,16 @@ impl GlobalArgs {
                 cleanweb_store::sha256_hex(&bytes),
             ));
         }
+        if let Some(accepted) = self.accepted_terms()? {
+            sources.push((
+                "lexicon:store".into(),
+                cleanweb_store::sha256_hex(accepted.as_bytes()),
+            ));
+            lexicon.extend(
+                Lexicon::parse(&accepted, "accepted suggestions")
+                    .context("the store's accepted lexicon terms")?,
+            );
+        }
         let detector = LexiconDetector::new(lexicon);
         let mut engine = Engine::new(config.policy.clone(), config.limits.clone())
             .with_detector(std::sync::Arc::new(detector));
@@ -212,6 +222,53 @@ impl GlobalArgs {
     /// The hash banks of the store, indexed. Runs its own small runtime, as
     /// it is called both before the server's runtime exists and from reloads
     /// on blocking threads. A data directory without a store has no banks.
+    /// The terms admins accepted from reviewers' suggestions, as lexicon
+    /// text (one section per category and severity); `None` without a
+    /// store or terms. Kept in the store so every node loads the same.
+    pub fn accepted_terms(&self) -> anyhow::Result<Option<String>> {
+        if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
+            return Ok(None);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let terms = rt.block_on(async {
+            let store = self.store().await?;
+            let terms = store.accepted_terms().await?;
+            store.close().await;
+            anyhow::Ok(terms)
+        })?;
+        if terms.is_empty() {
+            return Ok(None);
+        }
+        let mut sections: std::collections::BTreeMap<(&str, bool), Vec<&str>> = Default::default();
+        for (term, category, block) in &terms {
+            // The console refuses these on accepting; a row written some
+            // other way must not break the lexicon's syntax.
+            if cleanweb_engine::text::lexicon_safe(term) {
+                sections
+                    .entry((category.as_str(), *block))
+                    .or_default()
+                    .push(term);
+            } else {
+                tracing::warn!(
+                    term,
+                    "an accepted term the lexicon format cannot hold is skipped"
+                );
+            }
+        }
+        let mut text = String::new();
+        for ((category, block), terms) in sections {
+            let severity = if block { "block" } else { "review" };
+            text.push_str(&format!("[{category} {severity}]\n"));
+            for t in terms {
+                text.push_str(t);
+                text.push('\n');
+            }
+        }
+        Ok(Some(text))
+    }
+
     pub fn load_banks(&self) -> anyhow::Result<cleanweb_match::Banks> {
         if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
             return Ok(cleanweb_match::Banks::default());

@@ -81,6 +81,7 @@ fn roles_are_enforced_on_every_console_route() {
         ("GET", "/console/webhooks".into(), &["admin"]),
         ("POST", format!("/console/webhooks/{id}/retry"), &["admin"]),
         ("GET", "/console/suggestions".into(), &["admin"]),
+        ("POST", "/console/suggestions/1/decide".into(), &["admin"]),
         ("GET", "/console/rewards".into(), &["admin"]),
         ("POST", "/console/rewards/1/paid".into(), &["admin"]),
         (
@@ -139,8 +140,8 @@ fn roles_are_enforced_on_every_console_route() {
             "anonymous {method} {path}"
         );
     }
-    // Operator API keys cannot use the console, and console sessions cannot
-    // use the API.
+    // API keys (even the admin's) cannot use the console, and console
+    // sessions cannot use the API.
     let mut key_only = Client::new(&s.base);
     key_only
         .cookies
@@ -192,12 +193,61 @@ fn forms_need_the_sessions_csrf_token_and_item_text_stays_inert() {
     }
     let r = amy.post("/console/logout", &[]);
     assert_eq!(r.status, 403, "logout needs the token too");
+    // Every other form, even for an admin who may use it.
+    let mut root = Client::login(&s.base, "root", PW);
+    for path in [
+        "/console/prefs".to_owned(),
+        format!("/console/items/{id}/release"),
+        format!("/console/webhooks/{id}/retry"),
+        format!("/console/reports/{id}/disclose"),
+        "/console/rewards/1/paid".to_owned(),
+    ] {
+        let r = root.post(&path, &[("reason", "audit"), ("locale", "zh")]);
+        assert_eq!(r.status, 403, "{path} without a token: {}", r.body);
+        assert!(r.body.contains("CSRF"), "{path}: {}", r.body);
+    }
     // The item is still undecided.
     assert!(
         amy.get(&format!("/console/items/{id}"))
             .body
             .contains("Waiting for review")
     );
+    // What reviewers type is shown inert too: notes in the history, terms
+    // in the suggestions, both in the audit log.
+    let page = amy.get(&format!("/console/items/{id}"));
+    let r = amy.post(
+        &format!("/console/items/{id}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "violation"),
+            ("category", "sexual.suggestive"),
+            ("note", "<script>alert('note')</script>"),
+            ("suggest_term", "<b onmouseover=alert(2)>term</b>"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    for path in [
+        format!("/console/items/{id}"),
+        "/console/suggestions".to_owned(),
+        "/console/audit".to_owned(),
+    ] {
+        let body = root.get(&path).body;
+        assert!(
+            !body.contains("<script>alert('note')") && !body.contains("<b onmouseover"),
+            "{path} rendered markup live"
+        );
+    }
+    assert!(
+        root.get(&format!("/console/items/{id}"))
+            .body
+            .contains("&lt;script&gt;alert(")
+    );
+    assert!(
+        root.get("/console/suggestions")
+            .body
+            .contains("&lt;b onmouseover")
+    );
+
     // Login itself refuses a form that did not come from the login page.
     let mut stranger = Client::new(&s.base);
     let r = stranger.post(
@@ -574,4 +624,90 @@ fn false_positives_feed_allow_banks_and_violations_feed_block_banks() {
         "{allowed}"
     );
     assert_eq!(allowed["entries"][0]["external_id"], b);
+}
+
+#[test]
+fn accepted_suggestions_enter_the_lexicon_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let key = s.key().to_owned();
+    let verdict = |text: &str| {
+        s.post_json("/v1/moderate", Some(&key), &json!({ "text": text }))
+            .json()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("call zorblax tonight"), "allow");
+    let id = submit(&s, json!({"text": "sexy lingerie, ask for zorblax"}));
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let page = amy.get(&format!("/console/items/{id}"));
+    let r = amy.post(
+        &format!("/console/items/{id}/decide"),
+        &[
+            ("csrf", &page.csrf()),
+            ("outcome", "violation"),
+            ("category", "sexual.services"),
+            ("suggest_term", "zorblax"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    let mut root = Client::login(&s.base, "root", PW);
+    let list = root.get("/console/suggestions");
+    assert!(list.body.contains("zorblax"), "{}", list.body);
+    let sid = list
+        .body
+        .split("id=\"suggestion-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    // Reviewers may suggest; only admins decide.
+    let amys = amy.get("/console/queue").csrf();
+    let r = amy.post(
+        &format!("/console/suggestions/{sid}/decide"),
+        &[("csrf", &amys), ("outcome", "block")],
+    );
+    assert_eq!(r.status, 403);
+    let r = root.post(
+        &format!("/console/suggestions/{sid}/decide"),
+        &[("csrf", &list.csrf()), ("outcome", "block")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    // In force at once, without a restart, and recorded as settled.
+    assert_eq!(verdict("call zorblax tonight"), "block");
+    assert!(
+        root.get("/console/suggestions")
+            .body
+            .contains("accepted (block) by root")
+    );
+    let r = root.post(
+        &format!("/console/suggestions/{sid}/decide"),
+        &[("csrf", &list.csrf()), ("outcome", "dismiss")],
+    );
+    assert_eq!(r.status, 404, "settled once");
+    // The store's lexicon survives a restart, and the change is audited.
+    let data = dir.path().join("data");
+    s.stop();
+    let cfg = dir.path().join("cleanweb.toml");
+    let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let r = s.post_json(
+        "/v1/moderate",
+        Some(&key),
+        &json!({"text": "call zorblax tonight"}),
+    );
+    assert_eq!(r.json()["verdict"], "block", "{}", r.body);
+    s.stop();
+    let (_, out, _) = cleanweb(&data, &["audit", "export"], "");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(events.iter().any(|e| e["action"] == "lexicon.accept"
+        && e["subject"] == "zorblax"
+        && e["actor"] == "user:root"));
+    assert!(
+        events.iter().any(|e| e["action"] == "engine.reload"
+            && e["details"]["changed"] == json!(["lexicon:store"])),
+        "{out}"
+    );
 }

@@ -17,12 +17,12 @@ use crate::common::store_impl;
 use crate::reports::{Case, Filed, NewReport, ReportRecord, Reward, reports_impl};
 use crate::review::{
     ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
-    ReviewRecord, Session, Suggestion, review_impl,
+    ReviewRecord, Session, SuggestionOutcome, SuggestionRecord, review_impl,
 };
 use crate::rows::{
     Get, audit_from_row, bank_from_row, case_from_row, categories_of, corrupt, decision_from_row,
     delivery_from_row, key_from_row, report_from_row, review_from_row, reward_from_row,
-    site_event_from_row, sweep_from_row, user_from_row,
+    site_event_from_row, suggestion_from_row, sweep_from_row, user_from_row,
 };
 use crate::{
     ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,

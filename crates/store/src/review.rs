@@ -100,6 +100,28 @@ pub struct Suggestion {
     pub at_ms: i64,
 }
 
+/// A suggestion as stored, with where an admin's review of it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuggestionRecord {
+    pub id: i64,
+    pub suggestion: Suggestion,
+    /// `pending`, `accepted` or `dismissed`.
+    pub status: String,
+    /// `block` or `review`, once accepted.
+    pub severity: Option<String>,
+    pub decided_by: Option<String>,
+}
+
+/// An admin's answer to a suggestion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuggestionOutcome {
+    /// Into the store's lexicon, with this severity.
+    Accept {
+        block: bool,
+    },
+    Dismiss,
+}
+
 /// Everything one reviewer decision writes, in one transaction.
 #[derive(Clone, Debug)]
 pub struct NewReview {
@@ -222,7 +244,19 @@ pub trait ReviewStore: Send + Sync {
         show_media: bool,
     ) -> Result<()>;
 
-    async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<Suggestion>>;
+    /// Suggestions, newest first.
+    async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<SuggestionRecord>>;
+    /// Settles a pending suggestion and appends `audit`, in one
+    /// transaction; `None` (nothing written) if it is not pending.
+    async fn decide_suggestion(
+        &self,
+        id: i64,
+        outcome: SuggestionOutcome,
+        admin: &str,
+        audit: &AuditEvent,
+    ) -> Result<Option<SuggestionRecord>>;
+    /// The accepted terms, oldest first: (term, category, block?).
+    async fn accepted_terms(&self) -> Result<Vec<(String, Category, bool)>>;
 }
 
 /// The claim another reviewer holds, if live.
@@ -682,22 +716,64 @@ macro_rules! review_impl {
                 Ok(())
             }
 
-            async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<Suggestion>> {
+            async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<SuggestionRecord>> {
                 let rows = sqlx::query("SELECT * FROM lexicon_suggestions ORDER BY id DESC LIMIT $1")
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
+                rows.iter().map(suggestion_from_row).collect()
+            }
+
+            async fn decide_suggestion(
+                &self,
+                id: i64,
+                outcome: SuggestionOutcome,
+                admin: &str,
+                audit: &AuditEvent,
+            ) -> Result<Option<SuggestionRecord>> {
+                let (status, severity) = match outcome {
+                    SuggestionOutcome::Accept { block: true } => ("accepted", Some("block")),
+                    SuggestionOutcome::Accept { block: false } => ("accepted", Some("review")),
+                    SuggestionOutcome::Dismiss => ("dismissed", None),
+                };
+                let mut tx = self.begin_audited().await?;
+                let done = sqlx::query(
+                    "UPDATE lexicon_suggestions SET status = $1, severity = $2, decided_by = $3, decided_at = $4 \
+                     WHERE id = $5 AND status = 'pending'",
+                )
+                .bind(status)
+                .bind(severity)
+                .bind(admin)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let row = sqlx::query("SELECT * FROM lexicon_suggestions WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Self::append_audit_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                suggestion_from_row(&row).map(Some)
+            }
+
+            async fn accepted_terms(&self) -> Result<Vec<(String, Category, bool)>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM lexicon_suggestions WHERE status = 'accepted' ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
                 rows.iter()
                     .map(|r| {
-                        let category: String = r.col("category")?;
-                        let decision: Option<String> = r.col("decision_id")?;
-                        Ok(Suggestion {
-                            term: r.col("term")?,
-                            category: Category::from_str(&category).map_err(|e| corrupt("lexicon_suggestions", e))?,
-                            decision_id: decision.and_then(|d| Uuid::parse_str(&d).ok()),
-                            suggested_by: r.col("suggested_by")?,
-                            at_ms: r.col("at_ms")?,
-                        })
+                        let s = suggestion_from_row(r)?;
+                        Ok((
+                            s.suggestion.term,
+                            s.suggestion.category,
+                            s.severity.as_deref() == Some("block"),
+                        ))
                     })
                     .collect()
             }

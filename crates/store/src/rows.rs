@@ -213,6 +213,25 @@ pub(crate) fn review_from_row(row: &impl Get) -> Result<crate::ReviewRecord> {
     })
 }
 
+pub(crate) fn suggestion_from_row(row: &impl Get) -> Result<crate::SuggestionRecord> {
+    let category: String = row.col("category")?;
+    let decision: Option<String> = row.col("decision_id")?;
+    Ok(crate::SuggestionRecord {
+        id: row.col("id")?,
+        suggestion: crate::Suggestion {
+            term: row.col("term")?,
+            category: Category::from_str(&category)
+                .map_err(|e| corrupt("lexicon_suggestions", e))?,
+            decision_id: decision.and_then(|d| Uuid::parse_str(&d).ok()),
+            suggested_by: row.col("suggested_by")?,
+            at_ms: row.col("at_ms")?,
+        },
+        status: row.col("status")?,
+        severity: row.col("severity")?,
+        decided_by: row.col("decided_by")?,
+    })
+}
+
 pub(crate) fn delivery_from_row(row: &impl Get) -> Result<crate::Delivery> {
     let id: String = row.col("id")?;
     Ok(crate::Delivery {

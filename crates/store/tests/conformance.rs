@@ -396,15 +396,61 @@ async fn review_flow(store: &dyn Store) {
     assert_eq!(store.queue_counts(0).await.unwrap(), (0, 0));
     assert_eq!(store.reviews_of(review.id).await.unwrap().len(), 2);
     assert_eq!(store.reviews_since(0, 10).await.unwrap().len(), 2);
+    let suggested = &store.lexicon_suggestions(10).await.unwrap()[0];
     assert_eq!(
-        store.lexicon_suggestions(10).await.unwrap()[0].term,
-        "lingerie"
+        (
+            suggested.suggestion.term.as_str(),
+            suggested.status.as_str()
+        ),
+        ("lingerie", "pending")
     );
+    assert!(store.accepted_terms().await.unwrap().is_empty());
     let audit = store.audit_events(None, 100).await.unwrap();
     let last = audit.last().unwrap();
     assert_eq!(last.event.action, "review.decide");
     assert_eq!(last.event.details["review_id"], done.id);
     assert!(cleanweb_core::audit::verify(None, &audit).is_ok());
+    // An admin settles a suggestion once; accepted terms are the store's
+    // lexicon.
+    use cleanweb_store::SuggestionOutcome;
+    let accept = cleanweb_core::AuditEvent {
+        actor: "user:root".into(),
+        action: "lexicon.accept".into(),
+        subject: "lingerie".into(),
+        details: serde_json::json!({}),
+    };
+    let settled = store
+        .decide_suggestion(
+            suggested.id,
+            SuggestionOutcome::Accept { block: false },
+            "root",
+            &accept,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            settled.status.as_str(),
+            settled.severity.as_deref(),
+            settled.decided_by.as_deref()
+        ),
+        ("accepted", Some("review"), Some("root"))
+    );
+    assert!(
+        store
+            .decide_suggestion(suggested.id, SuggestionOutcome::Dismiss, "root", &accept)
+            .await
+            .unwrap()
+            .is_none(),
+        "settled once"
+    );
+    assert_eq!(
+        store.accepted_terms().await.unwrap(),
+        [("lingerie".to_owned(), suggested.suggestion.category, false)]
+    );
+    let audit = store.audit_events(None, 100).await.unwrap();
+    assert_eq!(audit.last().unwrap().event.action, "lexicon.accept");
     let volume = store.decision_volume(0).await.unwrap();
     assert_eq!(volume.iter().map(|v| v.3).sum::<u64>(), 3);
 

@@ -253,6 +253,19 @@ fn parse_section(header: &str) -> Result<Section, String> {
     }
 }
 
+/// Whether `term` can stand as one term of a lexicon line: not empty, one
+/// line, and none of the characters the format gives a meaning (`|`
+/// between variants, `;` before flags, `#` before a note, `[` `]` around a
+/// section). For terms that come from people (reviewers' suggestions).
+pub fn lexicon_safe(term: &str) -> bool {
+    let t = term.trim();
+    !t.is_empty()
+        && t.chars().count() <= 100
+        && !t
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '|' | ';' | '#' | '[' | ']'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

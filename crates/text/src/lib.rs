@@ -23,5 +23,5 @@ pub mod normalize;
 mod phonetic;
 
 pub use detector::LexiconDetector;
-pub use lexicon::{Entry, Kind, Lexicon, LexiconError, Severity};
+pub use lexicon::{Entry, Kind, Lexicon, LexiconError, Severity, lexicon_safe};
 pub use normalize::{Normalized, normalize};

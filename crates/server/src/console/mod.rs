@@ -57,6 +57,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/webhooks", get(pages::webhooks))
         .route("/console/webhooks/{id}/retry", post(pages::retry_webhook))
         .route("/console/suggestions", get(pages::suggestions))
+        .route(
+            "/console/suggestions/{id}/decide",
+            post(pages::decide_suggestion),
+        )
         .route("/console/reports/{id}/disclose", post(pages::disclose))
         .route("/console/rewards", get(pages::rewards))
         .route("/console/rewards/{id}/paid", post(pages::reward_paid))
@@ -271,6 +275,12 @@ pub fn page_error(
         .with("message", &i18n::message(locale, key, args))
         .status(status)
         .into_response()
+}
+
+/// A form whose only field is the session's CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    pub csrf: Option<String>,
 }
 
 /// Appends to the audit log; a failure is logged, never shown as success

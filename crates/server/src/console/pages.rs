@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::session::ConsoleUser;
-use super::{Page, audit, page_error, store_error};
+use super::{CsrfOnly, Page, audit, page_error, store_error};
 use crate::AppState;
 
 const AUDITORS: &[UserRole] = &[UserRole::Admin, UserRole::Auditor];
@@ -324,11 +324,6 @@ pub async fn webhooks(State(state): State<AppState>, u: ConsoleUser) -> Response
         .into_response()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: Option<String>,
-}
-
 pub async fn retry_webhook(
     State(state): State<AppState>,
     u: ConsoleUser,
@@ -533,11 +528,17 @@ pub async fn reward_paid(
 
 #[derive(Serialize)]
 struct SuggestionRow {
+    id: i64,
     term: String,
     category: &'static str,
     decision: Option<String>,
     by: String,
     at: String,
+    status: String,
+    severity: Option<String>,
+    decided_by: Option<String>,
+    /// The lexicon format can hold it (else it can only be dismissed).
+    acceptable: bool,
 }
 
 pub async fn suggestions(State(state): State<AppState>, u: ConsoleUser) -> Response {
@@ -547,12 +548,17 @@ pub async fn suggestions(State(state): State<AppState>, u: ConsoleUser) -> Respo
     let rows: Vec<SuggestionRow> = match state.store.lexicon_suggestions(500).await {
         Ok(s) => s
             .into_iter()
-            .map(|s| SuggestionRow {
-                term: s.term,
-                category: s.category.as_str(),
-                decision: s.decision_id.map(|d| d.to_string()),
-                by: s.suggested_by,
-                at: super::when(s.at_ms),
+            .map(|r| SuggestionRow {
+                id: r.id,
+                acceptable: cleanweb_engine::text::lexicon_safe(&r.suggestion.term),
+                term: r.suggestion.term,
+                category: r.suggestion.category.as_str(),
+                decision: r.suggestion.decision_id.map(|d| d.to_string()),
+                by: r.suggestion.suggested_by,
+                at: super::when(r.suggestion.at_ms),
+                status: r.status,
+                severity: r.severity,
+                decided_by: r.decided_by,
             })
             .collect(),
         Err(e) => return store_error(&u, e),
@@ -560,6 +566,83 @@ pub async fn suggestions(State(state): State<AppState>, u: ConsoleUser) -> Respo
     Page::for_user("suggestions.html", &u)
         .with("rows", &rows)
         .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SuggestionForm {
+    csrf: Option<String>,
+    /// `block`, `review` (accept with that severity) or `dismiss`.
+    outcome: String,
+}
+
+/// An admin accepts a suggested term into the store's lexicon, or
+/// dismisses it. Accepting reloads the engine at once (audited, like any
+/// reload); other nodes take the term on their next reload.
+pub async fn decide_suggestion(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<i64>,
+    Form(f): Form<SuggestionForm>,
+) -> Response {
+    use cleanweb_store::SuggestionOutcome;
+    if let Err(r) = u.check_form(f.csrf.as_deref(), ADMINS) {
+        return r.into_response();
+    }
+    let outcome = match f.outcome.as_str() {
+        "block" => SuggestionOutcome::Accept { block: true },
+        "review" => SuggestionOutcome::Accept { block: false },
+        "dismiss" => SuggestionOutcome::Dismiss,
+        _ => return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]),
+    };
+    let pending = match state.store.lexicon_suggestions(10_000).await {
+        Ok(all) => all
+            .into_iter()
+            .find(|r| r.id == id && r.status == "pending"),
+        Err(e) => return store_error(&u, e),
+    };
+    let Some(pending) = pending else {
+        return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
+    };
+    let accepting = outcome != SuggestionOutcome::Dismiss;
+    if accepting && !cleanweb_engine::text::lexicon_safe(&pending.suggestion.term) {
+        return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_term", &[]);
+    }
+    let event = cleanweb_core::AuditEvent {
+        actor: u.actor(),
+        action: if accepting {
+            "lexicon.accept".into()
+        } else {
+            "lexicon.dismiss".into()
+        },
+        subject: pending.suggestion.term.clone(),
+        details: serde_json::json!({
+            "suggestion": id,
+            "category": pending.suggestion.category.as_str(),
+            "severity": f.outcome,
+            "suggested_by": pending.suggestion.suggested_by,
+        }),
+    };
+    match state
+        .store
+        .decide_suggestion(id, outcome, &u.user.name, &event)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
+        Err(e) => return store_error(&u, e),
+    }
+    if accepting && let Err(e) = state.reload_audited(&u.actor()).await {
+        // The term is accepted and stays so; it takes effect on the next
+        // reload that succeeds.
+        tracing::error!(error = %e, "reload after accepting a term failed");
+        return page_error(
+            u.locale,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error_reload",
+            &[("error", &e)],
+        );
+    }
+    axum::response::Redirect::to("/console/suggestions").into_response()
 }
 
 #[cfg(test)]

@@ -776,18 +776,13 @@ pub async fn decide(
     Redirect::to(&format!("/console/queue?{query}")).into_response()
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// Gives up one's claim on an item without deciding it, so the next
 /// reviewer can take it at once rather than when the claim expires.
 pub async fn release(
     State(state): State<AppState>,
     u: ConsoleUser,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::CsrfOnly>,
 ) -> Response {
     if let Err(r) = u.check_form(f.csrf.as_deref(), REVIEWERS) {
         return r.into_response();
