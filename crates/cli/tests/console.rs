@@ -637,9 +637,19 @@ fn accepted_suggestions_enter_the_lexicon_at_once() {
             .clone()
     };
     assert_eq!(verdict("call zorblax tonight"), "allow");
-    let id = submit(&s, json!({"text": "sexy lingerie, ask for zorblax"}));
+    let id = submit(
+        &s,
+        json!({"text": "sexy lingerie, ask for zorblax at zorblax-shop.com/menu"}),
+    );
     let mut amy = Client::login(&s.base, "amy", PW);
     let page = amy.get(&format!("/console/items/{id}"));
+    // Links the item carries are listed even when no list knows them.
+    assert!(
+        page.body.contains("<td class=\"url\">")
+            && page.body.contains("zorblax-shop.com&#x2f;menu"),
+        "{}",
+        page.body
+    );
     let r = amy.post(
         &format!("/console/items/{id}/decide"),
         &[

@@ -396,6 +396,29 @@ pub async fn item(
             Evidence::Span { .. } => {}
         }
     }
+    // Every link the item carries, not only those on a list: where an item
+    // points is part of judging it. Listed ones come first, with their hit.
+    let canonical = |u: &str| cleanweb_url::canonicalize(u).map(|c| c.to_string()).ok();
+    let mut seen: std::collections::HashSet<String> =
+        links.iter().filter_map(|l| canonical(&l.url)).collect();
+    let found = record.url.iter().cloned().chain(
+        record
+            .text
+            .as_deref()
+            .map(cleanweb_url::extract_links)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.url),
+    );
+    for url in found.take(100) {
+        if seen.insert(canonical(&url).unwrap_or_else(|| url.clone())) {
+            links.push(LinkView {
+                url,
+                list: String::new(),
+                entry: String::new(),
+            });
+        }
+    }
     let mut history = vec![HistoryEntry {
         at: when(record.created_at_ms),
         what: i18n::message(
