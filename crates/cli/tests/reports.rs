@@ -568,3 +568,46 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     // A forged first hop does not buy a new budget: the proxy's hop counts.
     assert_eq!(send("203.0.113.9, 198.51.100.1"), 429);
 }
+
+#[test]
+fn cases_a_restart_left_untriaged_are_triaged_at_start() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = setup(dir.path(), "");
+    let key = s.key().to_owned();
+    let image = base64::engine::general_purpose::STANDARD.encode(common::photo());
+    let code = receipt(
+        &s,
+        json!({"image": image, "category": "sexual.explicit", "description": "uploaded"}),
+    );
+    triaged(&s, &code);
+    s.stop();
+    // The state a crash between intake and triage leaves: the case filed,
+    // its upload kept, no decision.
+    let db = data.join("cleanweb.db");
+    let reset = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             c.execute(\"DELETE FROM decisions WHERE source='report'\"); \
+             c.execute(\"UPDATE cases SET status='received', decision_id=NULL, triage_error=NULL\"); \
+             c.commit()",
+            db.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(reset.success());
+    let cfg = dir.path().join("cleanweb.toml");
+    let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let st = triaged(&s, &code);
+    assert_eq!(st["status"], "in_review", "{st}");
+    let decisions = s
+        .get("/v1/decisions?source=report&limit=10", Some(&key))
+        .json();
+    let decisions = decisions["decisions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(decisions.len(), 1, "triaged once more, once: {decisions:?}");
+}

@@ -682,12 +682,45 @@ async fn reports_flow(store: &dyn Store) {
         (first.id, Some(&[1u8, 2, 3][..]))
     );
 
+    // Uploads are kept for a triage a restart interrupts.
+    let sha = store.keep_report_content(b"reported bytes").await.unwrap();
+    assert_eq!(sha, cleanweb_store::sha256_hex(b"reported bytes"));
+    assert_eq!(
+        store.blob(&sha).await.unwrap().as_deref(),
+        Some(&b"reported bytes"[..])
+    );
+    assert_eq!(
+        store.keep_report_content(b"reported bytes").await.unwrap(),
+        sha
+    );
+    let waiting: Vec<_> = store
+        .untriaged_cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(waiting, [case_id], "what a restart must triage");
+
     // Triage: even an `allow` from a report is queued, above a lone review.
     let d = record("reported page", Verdict::Allow, Source::Report);
-    store
-        .set_case_triage(case_id, Some(&d), Some("slow"))
-        .await
-        .unwrap();
+    assert!(
+        store
+            .set_case_triage(case_id, Some(&d), Some("slow"))
+            .await
+            .unwrap()
+    );
+    // A second triage of the same case (another node resuming it) stores
+    // nothing: one decision per case in the queue.
+    let twice = record("reported page again", Verdict::Review, Source::Report);
+    assert!(
+        !store
+            .set_case_triage(case_id, Some(&twice), None)
+            .await
+            .unwrap()
+    );
+    assert!(store.decision(twice.id).await.unwrap().is_none());
+    assert!(store.untriaged_cases().await.unwrap().is_empty());
     let case = store.case_by_decision(d.id).await.unwrap().unwrap();
     assert_eq!(
         (case.status.as_str(), case.triage_error.as_deref()),
