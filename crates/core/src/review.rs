@@ -107,9 +107,13 @@ pub fn severity(c: Category) -> i64 {
     }
 }
 
+/// Waiting this long raises a queued item's priority by one point.
+pub const AGING_MS: i64 = 3_600_000;
+
 /// A decision's place in the review queue: the severity of its worst label
-/// plus up to 9 points for confidence. Report counts and age are added at
-/// query time, since they change after the decision is stored.
+/// plus up to 9 points for confidence. Each report adds 2 to the stored
+/// value; the queue adds a point per hour waited ([`AGING_MS`]), so no
+/// item waits forever behind a stream of more severe ones.
 pub fn priority(d: &Decision) -> i64 {
     d.labels
         .iter()

@@ -198,7 +198,33 @@ pub fn router(state: AppState) -> Router {
             Problem::internal("the server failed on this request").into_response()
         }))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(from_fn(close_after_refusal))
         .with_state(state)
+}
+
+/// A request refused before its body was read to the end (a bad type, a
+/// missing token, too large) leaves the rest of that body on the wire, so
+/// its connection cannot carry another request. An error answer to a
+/// request with a body therefore says `Connection: close`, and a client
+/// opens a fresh connection instead of failing on the spent one.
+async fn close_after_refusal(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = req.headers();
+    let has_body = h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    let mut response = next.run(req).await;
+    let status = response.status();
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

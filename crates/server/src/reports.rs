@@ -1579,6 +1579,7 @@ mod tests {
             let body = format!("{json}{}", " ".repeat(size - json.len()));
             axum::http::Request::post("/v1/reports")
                 .header("content-type", "application/json")
+                .header("content-length", body.len())
                 .body(axum::body::Body::from(body))
                 .unwrap()
         };
@@ -1587,8 +1588,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // The unread rest of the body spoils the connection: the client is
+        // told not to reuse it.
+        assert_eq!(over.headers()[header::CONNECTION], "close");
         let under = crate::router(state).oneshot(send(limit - 1)).await.unwrap();
         assert_eq!(under.status(), StatusCode::CREATED);
+        assert!(!under.headers().contains_key(header::CONNECTION));
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub use reports::{
 };
 pub use review::{
     Claim, ClaimOutcome, Delivery, DeliveryResult, NewDelivery, NewReview, Queue, QueueEntry,
-    QueueQuery, QueueSort, ReviewRecord, ReviewStore, Session, Suggestion, SuggestionOutcome,
-    SuggestionRecord,
+    QueueQuery, QueueSort, ReviewRecord, ReviewRefusal, ReviewStore, Session, Suggestion,
+    SuggestionOutcome, SuggestionRecord,
 };
 pub use sqlite::SqliteStore;
 

@@ -17,7 +17,7 @@ use crate::common::store_impl;
 use crate::reports::{Case, Filed, NewReport, ReportRecord, Reward, reports_impl};
 use crate::review::{
     ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
-    ReviewRecord, Session, SuggestionOutcome, SuggestionRecord, review_impl,
+    ReviewRecord, ReviewRefusal, Session, SuggestionOutcome, SuggestionRecord, review_impl,
 };
 use crate::rows::{
     Get, audit_from_row, bank_from_row, case_from_row, categories_of, corrupt, decision_from_row,

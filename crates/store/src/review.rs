@@ -52,6 +52,9 @@ pub struct Claim {
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueEntry {
     pub record: DecisionRecord,
+    /// Its place in the queue: the stored priority (severity, confidence,
+    /// reports) plus a point per hour waited.
+    pub priority: i64,
     /// A live claim (expired claims are not shown).
     pub claim: Option<Claim>,
 }
@@ -98,6 +101,20 @@ pub struct Suggestion {
     pub decision_id: Option<Uuid>,
     pub suggested_by: String,
     pub at_ms: i64,
+}
+
+/// Why a reviewer decision was not recorded (the console words it in the
+/// reviewer's language; `Display` is the English).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewRefusal {
+    #[error("no such decision")]
+    NoDecision,
+    #[error("this item is escalated: an admin decides it")]
+    Escalated,
+    #[error("this item is already decided")]
+    AlreadyDecided,
+    #[error("{0} is working on this item")]
+    ClaimedBy(String),
 }
 
 /// A suggestion as stored, with where an admin's review of it stands.
@@ -186,7 +203,7 @@ pub trait ReviewStore: Send + Sync {
     /// all or nothing. Refuses (inner `Err`) when the item is claimed by
     /// someone else, already decided, or escalated and the reviewer is not
     /// an admin.
-    async fn record_review(&self, r: &NewReview) -> Result<Result<ReviewRecord, String>>;
+    async fn record_review(&self, r: &NewReview) -> Result<Result<ReviewRecord, ReviewRefusal>>;
     /// The reviews of one decision, oldest first.
     async fn reviews_of(&self, decision: Uuid) -> Result<Vec<ReviewRecord>>;
     /// Reviews since a time, oldest first, at most `limit`.
@@ -300,17 +317,26 @@ macro_rules! review_impl {
                 if let Some(a) = q.max_age_ms {
                     b.push(" AND d.created_at >= ").push_bind(now - a);
                 }
-                b.push(match q.sort {
-                    QueueSort::Priority => " ORDER BY d.priority DESC, d.created_at ASC, d.id ASC",
-                    QueueSort::Oldest => " ORDER BY d.created_at ASC, d.id ASC",
-                    QueueSort::Newest => " ORDER BY d.created_at DESC, d.id DESC",
-                });
+                let aging = cleanweb_core::review::AGING_MS;
+                match q.sort {
+                    QueueSort::Priority => b
+                        .push(" ORDER BY d.priority + (")
+                        .push_bind(now)
+                        .push(" - d.created_at) / ")
+                        .push_bind(aging)
+                        .push(" DESC, d.created_at ASC, d.id ASC"),
+                    QueueSort::Oldest => b.push(" ORDER BY d.created_at ASC, d.id ASC"),
+                    QueueSort::Newest => b.push(" ORDER BY d.created_at DESC, d.id DESC"),
+                };
                 b.push(" LIMIT ").push_bind(i64::from(q.limit.clamp(1, 1000)));
                 let rows = b.build().fetch_all(&self.pool).await?;
                 rows.iter()
                     .map(|r| {
+                        let record = decision_from_row(r)?;
+                        let stored: i64 = r.col("priority")?;
                         Ok(QueueEntry {
-                            record: decision_from_row(r)?,
+                            priority: stored + (now - record.created_at_ms).max(0) / aging,
+                            record,
                             claim: $crate::review::live_claim(
                                 r.col("claim_reviewer")?,
                                 r.col("claim_until")?,
@@ -372,7 +398,10 @@ macro_rules! review_impl {
                 Ok(())
             }
 
-            async fn record_review(&self, r: &NewReview) -> Result<Result<ReviewRecord, String>> {
+            async fn record_review(
+                &self,
+                r: &NewReview,
+            ) -> Result<Result<ReviewRecord, ReviewRefusal>> {
                 let now = now_ms();
                 let id = r.decision_id.to_string();
                 let mut tx = self.begin_audited().await?;
@@ -384,7 +413,7 @@ macro_rules! review_impl {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else {
-                    return Ok(Err(format!("no decision {id}")));
+                    return Ok(Err(ReviewRefusal::NoDecision));
                 };
                 let verdict: String = row.col("verdict")?;
                 let machine_verdict = Verdict::from_str(&verdict).map_err(|e| corrupt("decisions", e))?;
@@ -392,17 +421,17 @@ macro_rules! review_impl {
                 let state: Option<String> = row.col("review_state")?;
                 match state.as_deref() {
                     Some("escalated") if !r.is_admin => {
-                        return Ok(Err("this item is escalated: an admin decides it".into()));
+                        return Ok(Err(ReviewRefusal::Escalated));
                     }
                     Some("violation" | "not_violation") if !r.is_admin => {
-                        return Ok(Err("this item is already decided".into()));
+                        return Ok(Err(ReviewRefusal::AlreadyDecided));
                     }
                     _ => {}
                 }
                 if let Some(c) = $crate::review::live_claim(row.col("reviewer")?, row.col("until_ms")?, now)
                     && c.reviewer != r.reviewer
                 {
-                    return Ok(Err(format!("{} is working on this item", c.reviewer)));
+                    return Ok(Err(ReviewRefusal::ClaimedBy(c.reviewer)));
                 }
                 let rid: i64 = sqlx::query_scalar(
                     "INSERT INTO reviews (decision_id, reviewer, outcome, category, note, machine_verdict, decided_at, at_ms) \

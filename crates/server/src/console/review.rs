@@ -133,7 +133,7 @@ pub async fn queue(
         .iter()
         .map(|e| Row {
             id: e.record.id.to_string(),
-            priority: cleanweb_core::review::priority(&e.record.decision),
+            priority: e.priority,
             verdict: e.record.decision.verdict.as_str(),
             categories: categories(&e.record),
             source: e.record.source.as_str(),
@@ -760,11 +760,20 @@ pub async fn decide(
     match state.store.record_review(&review).await {
         Ok(Ok(_)) => {}
         Ok(Err(refusal)) => {
+            use cleanweb_store::ReviewRefusal;
+            let why = match &refusal {
+                ReviewRefusal::NoDecision => i18n::message(u.locale, "error_not_found", &[]),
+                ReviewRefusal::Escalated => i18n::message(u.locale, "refused_escalated", &[]),
+                ReviewRefusal::AlreadyDecided => i18n::message(u.locale, "refused_decided", &[]),
+                ReviewRefusal::ClaimedBy(name) => {
+                    i18n::message(u.locale, "refused_claimed", &[("name", name)])
+                }
+            };
             return page_error(
                 u.locale,
                 StatusCode::CONFLICT,
                 "error_refused",
-                &[("why", &refusal)],
+                &[("why", &why)],
             );
         }
         Err(e) => return store_error(&u, e),
