@@ -369,7 +369,7 @@ fn a_violation_sends_a_signed_takedown_and_failures_reach_the_dead_letter_list()
         dir.path(),
         &format!(
             "[[webhooks]]\nname = \"platform\"\nurl = \"{}\"\nsecret = \"s3cret\"\n\n\
-             [[webhooks]]\nname = \"flaky\"\nurl = \"{}\"\nsecret = \"flaky-secret\"\nmax_attempts = 5\n\n\
+             [[webhooks]]\nname = \"flaky\"\nurl = \"{}\"\nsecret = \"flaky-secret\"\nmax_attempts = 5\nretry_secs = 1\n\n\
              [[webhooks]]\nname = \"broken\"\nurl = \"{}\"\nsecret = \"x\"\nmax_attempts = 1\n",
             good.url, flaky.url, dead.url
         ),

@@ -176,6 +176,14 @@ pub struct WebhookConfig {
     /// Seconds before each attempt times out.
     #[serde(default = "default_webhook_timeout")]
     pub timeout_secs: u64,
+    /// Seconds before the first retry; each further wait doubles (at most
+    /// an hour), give or take a fifth so retries after an outage spread.
+    #[serde(default = "default_retry_secs")]
+    pub retry_secs: u64,
+}
+
+fn default_retry_secs() -> u64 {
+    5
 }
 
 impl std::fmt::Debug for WebhookConfig {

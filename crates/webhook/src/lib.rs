@@ -100,9 +100,12 @@ struct Hook {
 pub struct Sender {
     store: Arc<dyn Store>,
     hooks: BTreeMap<String, Hook>,
-    retry_base: Duration,
     wake: tokio::sync::Notify,
 }
+
+/// Attempts in flight at once, so one slow receiver does not hold up the
+/// deliveries to the others.
+const PARALLEL: usize = 8;
 
 impl Sender {
     /// Resolves each webhook's secret; a missing one is an error now rather
@@ -128,15 +131,8 @@ impl Sender {
         Ok(Sender {
             store,
             hooks,
-            retry_base: Duration::from_secs(5),
             wake: tokio::sync::Notify::new(),
         })
-    }
-
-    /// The first retry's wait (5 s by default).
-    pub fn with_retry_base(mut self, base: Duration) -> Sender {
-        self.retry_base = base;
-        self
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -164,11 +160,12 @@ impl Sender {
         }
     }
 
-    /// One pass: attempts every due delivery once. Returns how many were
-    /// attempted.
-    pub async fn tick(&self) -> Result<usize, WebhookError> {
+    /// One pass: attempts every due delivery once, [`PARALLEL`] at a time.
+    /// Returns how many were attempted.
+    pub async fn tick(self: &Arc<Self>) -> Result<usize, WebhookError> {
         let due = self.store.due_deliveries(now_ms(), 64).await?;
-        let mut attempted = 0;
+        let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+        let mut running = tokio::task::JoinSet::new();
         for d in due {
             // A lease longer than any attempt's timeout keeps other senders off.
             let timeout = self
@@ -179,12 +176,30 @@ impl Sender {
             if !self.store.lease_delivery(&d, lease).await? {
                 continue;
             }
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            let sender = Arc::clone(self);
+            running.spawn(async move {
+                let _slot = slot;
+                let result = sender.attempt(&d).await;
+                // A sender that lost its lease (it took more than three
+                // timeouts) leaves the record to the one that took over.
+                if sender.store.finish_delivery(d.id, lease, &result).await? {
+                    sender.audit(&d, &result).await;
+                }
+                Ok::<(), WebhookError>(())
+            });
+        }
+        let mut attempted = 0;
+        while let Some(done) = running.join_next().await {
             attempted += 1;
-            let result = self.attempt(&d).await;
-            // A sender that lost its lease (it took more than three
-            // timeouts) leaves the record to the one that took over.
-            if self.store.finish_delivery(d.id, lease, &result).await? {
-                self.audit(&d, &result).await;
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "a delivery's result could not be stored")
+                }
+                Err(e) => tracing::error!(error = %e, "a delivery task failed"),
             }
         }
         Ok(attempted)
@@ -239,7 +254,9 @@ impl Sender {
                 error: format!("{error} (after {attempts} attempts)"),
             }
         } else {
-            let wait = backoff(self.retry_base, attempts);
+            let base = Duration::from_secs(hook.config.retry_secs.max(1));
+            // Jitter: deliveries that failed together do not retry together.
+            let wait = backoff(base, attempts).mul_f64(rand::random_range(0.8..1.2));
             DeliveryResult::Retry {
                 next_at_ms: now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
                 error,

@@ -144,6 +144,10 @@ pub fn review_stats(reviews: &[ReviewRecord]) -> Stats {
     }
 }
 
+/// Reviews the statistics page reads (oldest first in its window), so the
+/// page stays quick; past it the page says its figures are partial.
+const MAX_STATS_REVIEWS: u32 = 200_000;
+
 pub async fn stats(
     State(state): State<AppState>,
     u: ConsoleUser,
@@ -154,7 +158,7 @@ pub async fn stats(
     }
     let days = p.days.unwrap_or(30).clamp(1, 366);
     let since = now_ms() - i64::from(days) * 86_400_000;
-    let reviews = match state.store.reviews_since(since, 200_000).await {
+    let reviews = match state.store.reviews_since(since, MAX_STATS_REVIEWS).await {
         Ok(r) => r,
         Err(e) => return store_error(&u, e),
     };
@@ -200,6 +204,8 @@ pub async fn stats(
         by_source.entry(source).or_default()[slot] += n;
     }
     Page::for_user("stats.html", &u)
+        .with("capped", &(reviews.len() >= MAX_STATS_REVIEWS as usize))
+        .with("max_reviews", &MAX_STATS_REVIEWS)
         .with("days", &days)
         .with("open", &open)
         .with("escalated", &escalated)
