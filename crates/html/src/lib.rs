@@ -34,6 +34,9 @@ pub struct Link {
     pub start: usize,
     pub end: usize,
     pub url: String,
+    /// The tag it came from, lower-case (`a`, `img`, `source`, `meta`, …):
+    /// a picture's source and a link to a page are judged differently.
+    pub tag: String,
 }
 
 /// One tag as scanned: name and attributes with char spans of their values.
@@ -187,7 +190,7 @@ pub fn text_view(html: &str) -> String {
 pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
     let chars: Vec<char> = html.chars().collect();
     let mut base = base_url.and_then(|b| url::Url::parse(b).ok());
-    let mut raw: Vec<(usize, usize, String)> = Vec::new();
+    let mut raw: Vec<(usize, usize, String, String)> = Vec::new();
     scan(&chars, |tag| {
         if tag.closing || raw.len() >= MAX_LINKS {
             return;
@@ -203,7 +206,7 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
         for (a, s, e) in &tag.attrs {
             match a.as_str() {
                 "href" | "src" | "action" | "data" | "poster" | "background" => {
-                    raw.push((*s, *e, value(*s, *e)));
+                    raw.push((*s, *e, value(*s, *e), tag.name.clone()));
                 }
                 "srcset" => {
                     // "a.jpg 1x, b.jpg 2x": each candidate's URL.
@@ -214,7 +217,7 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
                         let url: String = cand.split_whitespace().next().unwrap_or("").into();
                         if !url.is_empty() {
                             let us = k + lead;
-                            raw.push((us, us + url.chars().count(), url));
+                            raw.push((us, us + url.chars().count(), url, tag.name.clone()));
                         }
                         k += len + 1;
                     }
@@ -227,7 +230,12 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
                     if refresh && let Some(at) = v.to_ascii_lowercase().find("url=") {
                         let before = v[..at + 4].chars().count();
                         let u = v[at + 4..].trim().trim_matches(['\'', '"']).to_owned();
-                        raw.push((*s + before, *s + before + u.chars().count(), u));
+                        raw.push((
+                            *s + before,
+                            *s + before + u.chars().count(),
+                            u,
+                            tag.name.clone(),
+                        ));
                     }
                 }
                 _ => {}
@@ -235,7 +243,7 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
         }
     });
     raw.into_iter()
-        .filter_map(|(start, end, value)| {
+        .filter_map(|(start, end, value, tag)| {
             let v = value.trim();
             let lower = v.to_ascii_lowercase();
             if v.is_empty()
@@ -253,7 +261,12 @@ pub fn links(html: &str, base_url: Option<&str>) -> Vec<Link> {
                     .unwrap_or_else(|_| v.to_owned()),
                 None => v.to_owned(),
             };
-            Some(Link { start, end, url })
+            Some(Link {
+                start,
+                end,
+                url,
+                tag,
+            })
         })
         .collect()
 }
@@ -276,7 +289,10 @@ mod tests {
     #[test]
     fn finds_every_kind_of_link() {
         let page = r#"<base href="https://b.test/dir/"><a href="x.html">x</a><img src='/i.png' srcset="s1.jpg 1x, https://cdn.test/s2.jpg 2x"><meta http-equiv="Refresh" content="0; url=https://go.test/"><a href="javascript:void(0)">j</a><form action=/post></form>"#;
-        let got: Vec<String> = links(page, None).into_iter().map(|l| l.url).collect();
+        let found = links(page, None);
+        let tags: Vec<&str> = found.iter().map(|l| l.tag.as_str()).collect();
+        assert_eq!(tags, ["base", "a", "img", "img", "img", "meta", "form"]);
+        let got: Vec<String> = found.into_iter().map(|l| l.url).collect();
         assert_eq!(
             got,
             [

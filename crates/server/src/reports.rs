@@ -902,7 +902,6 @@ const MAX_PAGE_IMAGES: usize = 4;
 /// galleries).
 fn page_pictures(html: &str, base: &str) -> Vec<String> {
     const EXTENSIONS: [&str; 6] = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"];
-    let chars: Vec<char> = html.chars().collect();
     let (mut sources, mut named) = (Vec::new(), Vec::new());
     for l in cleanweb_html::links(html, Some(base)) {
         let Ok(u) = url::Url::parse(&l.url) else {
@@ -911,7 +910,7 @@ fn page_pictures(html: &str, base: &str) -> Vec<String> {
         if !matches!(u.scheme(), "http" | "https") {
             continue;
         }
-        if in_image_tag(&chars, l.start) {
+        if matches!(l.tag.as_str(), "img" | "source") {
             sources.push(l.url);
         } else {
             let path = u.path().to_ascii_lowercase();
@@ -930,23 +929,6 @@ fn page_pictures(html: &str, base: &str) -> Vec<String> {
         }
     }
     urls
-}
-
-/// Whether the link at char `start` sits in an `<img>` or `<source>` tag.
-/// `cleanweb_html::links` gives spans, not tags, so this looks back from
-/// the span to its tag's `<` (a `<` inside an earlier attribute value of
-/// the same tag can hide it; the link is then judged by its name).
-fn in_image_tag(chars: &[char], start: usize) -> bool {
-    let before = chars.get(..start).unwrap_or(chars);
-    let Some(open) = before.iter().rposition(|&c| c == '<') else {
-        return false;
-    };
-    let name: String = before[open + 1..]
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    name == "img" || name == "source"
 }
 
 /// Fetches up to [`MAX_PAGE_IMAGES`] pictures of the page (through the same
