@@ -264,11 +264,32 @@ pub fn lexicon_safe(term: &str) -> bool {
         && !t
             .chars()
             .any(|c| c.is_control() || matches!(c, '|' | ';' | '#' | '[' | ']'))
+        // And the compiler takes it (a term of punctuation alone, say,
+        // normalizes to nothing): one bad term must never stop a build.
+        && Lexicon::parse(&format!("[sexual.explicit review]\n{t}\n"), "term").is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_terms_the_format_and_compiler_take_are_safe() {
+        assert!(lexicon_safe("zorblax"));
+        assert!(lexicon_safe(" 约炮 "));
+        for bad in [
+            "",
+            "  ",
+            "a|b",
+            "x;word",
+            "#x",
+            "[x]",
+            "a\nb",
+            &"x".repeat(101),
+        ] {
+            assert!(!lexicon_safe(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_default_lexicon_is_valid_and_substantial() {
