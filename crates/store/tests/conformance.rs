@@ -646,9 +646,7 @@ async fn review_flow(store: &dyn Store) {
 /// settles the case and pays the first reporter once.
 async fn reports_flow(store: &dyn Store) {
     use cleanweb_core::review::Outcome;
-    use cleanweb_store::{
-        CaseSettlement, NewReport, NewReview, NewReward, NewTarget, Queue, QueueQuery,
-    };
+    use cleanweb_store::{CaseSettlement, NewReport, NewReview, NewReward, NewTarget};
     let target = NewTarget {
         target: "url:http://bad.example/x".into(),
         kind: "url".into(),
@@ -737,14 +735,7 @@ async fn reports_flow(store: &dyn Store) {
         .save_decisions(std::slice::from_ref(&lone))
         .await
         .unwrap();
-    let queue = store
-        .queue(&QueueQuery {
-            queue: Queue::Open,
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let queue = open_queue(store).await;
     let ids: Vec<_> = queue.iter().map(|e| e.record.id).collect();
     assert!(ids.contains(&d.id), "reported items are queued");
     // A fourth report after triage raises it further.
@@ -944,7 +935,6 @@ async fn postgres_review_flow() {
 /// Waiting raises an item: a mild one queued long ago comes before a
 /// severe one that just arrived, and the shown priority says why.
 async fn queue_aging(store: &dyn Store) {
-    use cleanweb_store::{Queue, QueueQuery};
     let labelled = |text: &str, category: Category, age_hours: i64| {
         let mut r = record(text, Verdict::Review, Source::Api);
         r.decision.labels = vec![Label::new(category, 0.9, "text.lexicon")];
@@ -958,14 +948,7 @@ async fn queue_aging(store: &dyn Store) {
         .save_decisions(&[fresh.clone(), waiting.clone(), recent.clone()])
         .await
         .unwrap();
-    let queue = store
-        .queue(&QueueQuery {
-            queue: Queue::Open,
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let queue = open_queue(store).await;
     let order: Vec<_> = queue.iter().map(|e| e.record.id).collect();
     assert_eq!(order, [waiting.id, fresh.id, recent.id]);
     let base = cleanweb_core::review::priority(&waiting.decision);
@@ -992,4 +975,17 @@ async fn postgres_queue_aging() {
     queue_aging(&store).await;
     store.close().await;
     assert!(drop_schema(&url, &schema).await, "schema dropped");
+}
+
+/// The first ten entries of the open queue, in its order.
+async fn open_queue(store: &dyn Store) -> Vec<cleanweb_store::QueueEntry> {
+    use cleanweb_store::{Queue, QueueQuery};
+    store
+        .queue(&QueueQuery {
+            queue: Queue::Open,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
 }
