@@ -346,6 +346,17 @@ fn claims_keep_two_reviewers_apart() {
         &[("csrf", &page.csrf())],
     );
     assert_eq!(r.status, 303, "{}", r.body);
+    // She moves on to the next item, not back to the one she skipped.
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/console/next?skip={id}").as_str())
+    );
+    assert_eq!(
+        amy.get(&format!("/console/next?skip={id}"))
+            .location
+            .as_deref(),
+        Some("/console/queue?done=empty")
+    );
     assert_eq!(
         bob.get("/console/next").location.as_deref(),
         Some(format!("/console/items/{id}").as_str())
@@ -498,9 +509,13 @@ fn minors_media_is_never_sent_and_goes_to_escalation() {
         &image,
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let id = submit(&s, json!({"image": b64, "text": "look"}));
-    // Another, benign image item for review shows its picture.
+    // Banked now, decided before: the picture is withheld already, before
+    // any decision about it says minors.
     let mut amy = Client::login(&s.base, "amy", PW);
+    let media = amy.get(&format!("/console/media/{earlier}"));
+    assert_eq!(media.status, 403, "the bank withholds it");
+    assert!(!media.headers["content-type"].starts_with("image/"));
+    let id = submit(&s, json!({"image": b64, "text": "look"}));
     assert!(
         !amy.get("/console/queue").body.contains(&id),
         "not in the reviewers' queue"

@@ -95,7 +95,10 @@ pub fn fetch_url(raw: &str) -> Result<url::Url, TargetError> {
 pub fn url_target(raw: &str) -> Result<String, TargetError> {
     let parsed = fetch_url(raw)?;
     let trimmed = raw.trim();
-    let c = cleanweb_url::canonicalize(trimmed)
+    // The key comes from the URL as parsed for fetching, not from the raw
+    // text: two parsers could read a tricky spelling (a `\` before an `@`)
+    // as two different hosts, and the case would not be the page fetched.
+    let c = cleanweb_url::canonicalize(parsed.as_str())
         .map_err(|e| TargetError::Invalid(trimmed.to_owned(), e.to_string()))?;
     // `Url::port` is `None` for the scheme's default port (http:80,
     // https:443), so those spellings still meet the port-less one.
@@ -171,6 +174,18 @@ mod tests {
         assert_eq!(
             url_target("http://[2001:db8::1]:8080/").unwrap(),
             url_target("http://[2001:db8::1]:08080/").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_case_is_the_host_that_is_fetched() {
+        let tricky = "http://decoy.example\\@bad.example/p";
+        let fetched = fetch_url(tricky).unwrap();
+        let key = url_target(tricky).unwrap();
+        let host = fetched.host_str().unwrap();
+        assert!(
+            key.starts_with(&format!("url:http://{host}/")),
+            "{key} but fetching {fetched}"
         );
     }
 

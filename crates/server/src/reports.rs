@@ -139,8 +139,19 @@ impl RateLimiter {
         max_per_hour: u32,
         solved: impl FnOnce() -> bool,
     ) -> Rate {
+        self.admit_at(Instant::now(), ip, free_per_minute, max_per_hour, solved)
+    }
+
+    /// [`RateLimiter::admit`] at a given time (tests move the clock).
+    fn admit_at(
+        &self,
+        now: Instant,
+        ip: IpAddr,
+        free_per_minute: u32,
+        max_per_hour: u32,
+        solved: impl FnOnce() -> bool,
+    ) -> Rate {
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
         if !b.seen.contains_key(&ip) && b.seen.len() >= self.cap {
             if b.pruned
                 .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
@@ -1662,18 +1673,10 @@ mod tests {
             Rate::Admitted,
             "known addresses keep their budget"
         );
-        // Expired buckets make room (once the last sweep is a second old).
-        if let Some(old) = Instant::now().checked_sub(Duration::from_secs(7200)) {
-            {
-                let mut b = l.buckets.lock().unwrap();
-                for ts in b.seen.values_mut() {
-                    *ts = vec![old];
-                }
-                b.pruned = None;
-            }
-            assert_eq!(l.admit(fresh, 2, 4, || false), Rate::Admitted);
-            assert_eq!(size(), 1);
-        }
+        // Two hours on, the buckets have expired and make room.
+        let later = Instant::now() + Duration::from_secs(7200);
+        assert_eq!(l.admit_at(later, fresh, 2, 4, || false), Rate::Admitted);
+        assert_eq!(size(), 1);
     }
 
     #[test]

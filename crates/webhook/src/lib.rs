@@ -167,6 +167,11 @@ impl Sender {
         let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
         let mut running = tokio::task::JoinSet::new();
         for d in due {
+            // A slot first, then the lease: a lease taken while waiting for
+            // a slot could run out before the attempt starts.
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
             // A lease longer than any attempt's timeout keeps other senders off.
             let timeout = self
                 .hooks
@@ -176,9 +181,6 @@ impl Sender {
             if !self.store.lease_delivery(&d, lease).await? {
                 continue;
             }
-            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-                break;
-            };
             let sender = Arc::clone(self);
             running.spawn(async move {
                 let _slot = slot;
