@@ -58,15 +58,15 @@ fn valid_hash(signal: Signal, h: &str) -> bool {
 pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
     let rt = crate::setup::runtime()?;
     let store = rt.block_on(global.store())?;
-    // Bank changes are audited as the HTTP API audits them.
-    let audit = |action: &str, subject: &str, details: serde_json::Value| {
-        rt.block_on(store.append_audit(&cleanweb_core::AuditEvent {
+    // Bank changes are audited as the HTTP API audits them, each in the
+    // change's own transaction.
+    let event =
+        |action: &str, subject: &str, details: serde_json::Value| cleanweb_core::AuditEvent {
             actor: crate::audit::cli_actor(),
             action: action.into(),
             subject: subject.into(),
             details,
-        }))
-    };
+        };
     let bank_named = |name: &str| -> anyhow::Result<Bank> {
         rt.block_on(store.banks())?
             .into_iter()
@@ -93,14 +93,14 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 threshold,
                 dihedral: !no_dihedral,
             };
-            if !rt.block_on(store.create_bank(&bank))? {
-                bail!("a bank named {name:?} exists");
-            }
-            audit(
+            let created = event(
                 "bank.create",
                 &name,
                 serde_json::to_value(&bank).unwrap_or_default(),
-            )?;
+            );
+            if !rt.block_on(store.create_bank(&bank, &created))? {
+                bail!("a bank named {name:?} exists");
+            }
             eprintln!("created bank {name} ({signal})");
         }
         BankCommand::List => {
@@ -113,20 +113,20 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             }
         }
         BankCommand::Delete { name } => {
-            if !rt.block_on(store.delete_bank(&name))? {
+            let deleted = event("bank.delete", &name, serde_json::json!({}));
+            if !rt.block_on(store.delete_bank(&name, &deleted))? {
                 bail!("no bank named {name:?}");
             }
-            audit("bank.delete", &name, serde_json::json!({}))?;
         }
         BankCommand::Import { name, file } => {
             let bank = bank_named(&name)?;
             let (entries, skipped) = read_entries(&file, bank.signal)?;
-            let added = rt.block_on(store.add_bank_entries(&name, &entries))?;
-            audit(
+            let imported = event(
                 "bank.entries.import",
                 &name,
-                serde_json::json!({"file": file.display().to_string(), "read": entries.len(), "added": added}),
-            )?;
+                serde_json::json!({"file": file.display().to_string(), "read": entries.len()}),
+            );
+            let added = rt.block_on(store.add_bank_entries(&name, &entries, &imported))?;
             println!(
                 "{name}: {added} new hashes ({} read, {skipped} lines skipped)",
                 entries.len()
@@ -190,14 +190,16 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 added_by: std::env::var("USER").ok(),
                 ..BankEntry::default()
             };
-            let added = rt.block_on(store.add_bank_entries(&name, std::slice::from_ref(&entry)))?;
-            if added == 1 {
-                audit(
-                    "bank.entries.add",
-                    &name,
-                    serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source}),
-                )?;
-            }
+            let added_event = event(
+                "bank.entries.add",
+                &name,
+                serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source}),
+            );
+            let added = rt.block_on(store.add_bank_entries(
+                &name,
+                std::slice::from_ref(&entry),
+                &added_event,
+            ))?;
             println!(
                 "{hash}\t{}",
                 if added == 1 {
@@ -208,14 +210,14 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             );
         }
         BankCommand::Remove { name, hash } => {
-            if !rt.block_on(store.remove_bank_entry(&name, &hash))? {
-                bail!("{hash} is not in bank {name}");
-            }
-            audit(
+            let removed = event(
                 "bank.entries.remove",
                 &name,
                 serde_json::json!({"hash": hash}),
-            )?;
+            );
+            if !rt.block_on(store.remove_bank_entry(&name, &hash, &removed))? {
+                bail!("{hash} is not in bank {name}");
+            }
         }
         BankCommand::Match { file_or_hash } => {
             let banks = global.load_banks()?;

@@ -27,15 +27,14 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         let store = global.store().await?;
         match cmd {
             KeyCommand::Create { role, name } => {
-                let (key, secret) = store.create_api_key(&name, role).await?;
-                store
-                    .append_audit(&cleanweb_core::AuditEvent {
-                        actor: crate::audit::cli_actor(),
-                        action: "key.create".into(),
-                        subject: key.id.to_string(),
-                        details: serde_json::json!({"name": key.name, "role": key.role.as_str()}),
-                    })
-                    .await?;
+                // The store names the new key's id as the event's subject.
+                let created = cleanweb_core::AuditEvent {
+                    actor: crate::audit::cli_actor(),
+                    action: "key.create".into(),
+                    subject: String::new(),
+                    details: serde_json::json!({"name": name, "role": role.as_str()}),
+                };
+                let (key, secret) = store.create_api_key(&name, role, &created).await?;
                 eprintln!(
                     "created {} key {:?} (id {}); the secret is shown only once:",
                     key.role, key.name, key.id
@@ -53,17 +52,15 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             KeyCommand::Revoke { id } => {
-                if !store.revoke_api_key(id).await? {
+                let revoked = cleanweb_core::AuditEvent {
+                    actor: crate::audit::cli_actor(),
+                    action: "key.revoke".into(),
+                    subject: id.to_string(),
+                    details: serde_json::json!({}),
+                };
+                if !store.revoke_api_key(id, &revoked).await? {
                     anyhow::bail!("no live key with id {id}");
                 }
-                store
-                    .append_audit(&cleanweb_core::AuditEvent {
-                        actor: crate::audit::cli_actor(),
-                        action: "key.revoke".into(),
-                        subject: id.to_string(),
-                        details: serde_json::json!({}),
-                    })
-                    .await?;
                 eprintln!("revoked key {id}");
             }
         }

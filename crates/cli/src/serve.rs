@@ -122,14 +122,14 @@ async fn first_admin_key(store: &dyn Store) -> anyhow::Result<()> {
     if !store.api_keys().await?.is_empty() {
         return Ok(());
     }
-    let (key, secret) = store.create_api_key("first admin", Role::Admin).await?;
-    store
-        .append_audit(&cleanweb_core::AuditEvent {
-            actor: "system".into(),
-            action: "key.create".into(),
-            subject: key.id.to_string(),
-            details: serde_json::json!({"name": key.name, "role": key.role.as_str(), "first": true}),
-        })
+    let created = cleanweb_core::AuditEvent {
+        actor: "system".into(),
+        action: "key.create".into(),
+        subject: String::new(),
+        details: serde_json::json!({"name": "first admin", "role": Role::Admin.as_str(), "first": true}),
+    };
+    let (key, secret) = store
+        .create_api_key("first admin", Role::Admin, &created)
         .await?;
     println!(
         "cleanweb: created the first admin API key (id {}). It is shown only this once; keep it safe:",

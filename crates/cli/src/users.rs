@@ -90,15 +90,15 @@ pub fn run(global: &GlobalArgs, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 locale: None,
                 show_media: false,
             };
-            if !rt.block_on(store.create_user(&user))? {
-                bail!("a user named {name:?} exists");
-            }
-            rt.block_on(store.append_audit(&cleanweb_core::AuditEvent {
+            let created = cleanweb_core::AuditEvent {
                 actor: crate::audit::cli_actor(),
                 action: "user.create".into(),
                 subject: name.clone(),
                 details: serde_json::json!({"role": role.as_str()}),
-            }))?;
+            };
+            if !rt.block_on(store.create_user(&user, &created))? {
+                bail!("a user named {name:?} exists");
+            }
             eprintln!("created {role} account {name:?}");
         }
         UserCommand::List => {

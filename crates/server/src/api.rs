@@ -511,9 +511,11 @@ pub async fn create_bank(
     if bank.threshold > 256 {
         return Err(Problem::bad_request("a PDQ threshold is at most 256 bits"));
     }
+    let details = serde_json::to_value(&bank).unwrap_or_default();
+    let event = audit_event(&caller, "bank.create", &bank.name, details);
     if !state
         .store
-        .create_bank(&bank)
+        .create_bank(&bank, &event)
         .await
         .map_err(store_problem)?
     {
@@ -524,8 +526,6 @@ pub async fn create_bank(
         ));
     }
     state.banks_mut().upsert_bank(bank.clone());
-    let details = serde_json::to_value(&bank).unwrap_or_default();
-    audit(&state, &caller, "bank.create", &bank.name, details).await;
     Ok(Json(bank))
 }
 
@@ -539,16 +539,16 @@ pub async fn delete_bank(
     axum::Extension(caller): axum::Extension<crate::Caller>,
     Path(name): Path<String>,
 ) -> Result<axum::http::StatusCode, Problem> {
+    let event = audit_event(&caller, "bank.delete", &name, serde_json::json!({}));
     if !state
         .store
-        .delete_bank(&name)
+        .delete_bank(&name, &event)
         .await
         .map_err(store_problem)?
     {
         return Err(Problem::not_found(format!("no bank named {name:?}")));
     }
     state.banks_mut().remove_bank(&name);
-    audit(&state, &caller, "bank.delete", &name, serde_json::json!({})).await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -563,9 +563,15 @@ pub async fn remove_bank_entry(
     Path((name, hash)): Path<(String, String)>,
 ) -> Result<axum::http::StatusCode, Problem> {
     let hash = hash.to_ascii_lowercase();
+    let event = audit_event(
+        &caller,
+        "bank.entries.remove",
+        &name,
+        serde_json::json!({"hash": hash}),
+    );
     if !state
         .store
-        .remove_bank_entry(&name, &hash)
+        .remove_bank_entry(&name, &hash, &event)
         .await
         .map_err(store_problem)?
     {
@@ -574,34 +580,22 @@ pub async fn remove_bank_entry(
         )));
     }
     state.banks_mut().remove_entry(&name, &hash);
-    audit(
-        &state,
-        &caller,
-        "bank.entries.remove",
-        &name,
-        serde_json::json!({"hash": hash}),
-    )
-    .await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// Appends to the audit log; a failure is logged loudly, the change it
-/// records has already happened.
-async fn audit(
-    state: &AppState,
+/// The audit event of a change the caller makes, for a store method that
+/// records it in the change's own transaction.
+fn audit_event(
     caller: &crate::Caller,
     action: &str,
     subject: &str,
     details: serde_json::Value,
-) {
-    let event = cleanweb_core::AuditEvent {
+) -> cleanweb_core::AuditEvent {
+    cleanweb_core::AuditEvent {
         actor: caller.actor(),
         action: action.into(),
         subject: subject.into(),
         details,
-    };
-    if let Err(e) = state.store.append_audit(&event).await {
-        tracing::error!(error = %e, action, subject, "the audit log could not be written");
     }
 }
 
@@ -655,17 +649,17 @@ pub async fn add_bank_image(
     .await
     .map_err(|_| Problem::internal("the hashing task failed"))?
     .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-image", e))?;
+    let details =
+        serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source});
+    let event = audit_event(&caller, "bank.entries.add", &name, details);
     state
         .store
-        .add_bank_entries(&name, std::slice::from_ref(&entry))
+        .add_bank_entries(&name, std::slice::from_ref(&entry), &event)
         .await
         .map_err(store_problem)?;
     state
         .banks_mut()
         .add_entries(&name, std::slice::from_ref(&entry));
-    let details =
-        serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source});
-    audit(&state, &caller, "bank.entries.add", &name, details).await;
     Ok(Json(entry))
 }
 
@@ -795,21 +789,19 @@ pub async fn add_bank_entries(
         }
         e.added_by.get_or_insert_with(|| caller.actor());
     }
-    let added = state
-        .store
-        .add_bank_entries(&name, &req.entries)
-        .await
-        .map_err(store_problem)?;
-    state.banks_mut().add_entries(&name, &req.entries);
     let hashes: Vec<&str> = req.entries.iter().map(|e| e.hash.as_str()).collect();
-    audit(
-        &state,
+    let event = audit_event(
         &caller,
         "bank.entries.add",
         &name,
-        serde_json::json!({"added": added, "hashes": hashes}),
-    )
-    .await;
+        serde_json::json!({"hashes": hashes}),
+    );
+    let added = state
+        .store
+        .add_bank_entries(&name, &req.entries, &event)
+        .await
+        .map_err(store_problem)?;
+    state.banks_mut().add_entries(&name, &req.entries);
     Ok(Json(added))
 }
 

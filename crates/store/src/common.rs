@@ -34,6 +34,22 @@ macro_rules! store_impl {
             Ok(record)
         }
 
+        /// Ends an audited change: with `changed`, appends `audit` and commits
+        /// (returning true); otherwise rolls back, writing nothing.
+        async fn commit_audited(
+            mut tx: sqlx::Transaction<'_, $db>,
+            changed: bool,
+            audit: &AuditEvent,
+        ) -> Result<bool> {
+            if !changed {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            Self::append_audit_in(&mut tx, audit).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
         /// Records sweep items in `tx`: each item once, with its decision.
         async fn record_items_in(
             tx: &mut sqlx::Transaction<'_, $db>,
@@ -219,7 +235,12 @@ macro_rules! store_impl {
                 Ok(u64::try_from(n).unwrap_or(0))
             }
 
-            async fn create_api_key(&self, name: &str, role: Role) -> Result<(ApiKey, String)> {
+            async fn create_api_key(
+                &self,
+                name: &str,
+                role: Role,
+                audit: &AuditEvent,
+            ) -> Result<(ApiKey, String)> {
                 let new = generate_key();
                 let key = ApiKey {
                     id: Uuid::now_v7(),
@@ -228,6 +249,7 @@ macro_rules! store_impl {
                     created_at_ms: now_ms(),
                     revoked_at_ms: None,
                 };
+                let mut tx = self.begin_audited().await?;
                 sqlx::query(
                     "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
                 )
@@ -236,8 +258,12 @@ macro_rules! store_impl {
                 .bind(role.as_str())
                 .bind(&new.hash)
                 .bind(key.created_at_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                let mut event = audit.clone();
+                event.subject = key.id.to_string();
+                Self::append_audit_in(&mut tx, &event).await?;
+                tx.commit().await?;
                 Ok((key, new.secret))
             }
 
@@ -256,17 +282,19 @@ macro_rules! store_impl {
                 rows.iter().map(key_from_row).collect()
             }
 
-            async fn revoke_api_key(&self, id: Uuid) -> Result<bool> {
+            async fn revoke_api_key(&self, id: Uuid, audit: &AuditEvent) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
                 let done =
                     sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                         .bind(now_ms())
                         .bind(id.to_string())
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await?;
-                Ok(done.rows_affected() == 1)
+                Self::commit_audited(tx, done.rows_affected() == 1, audit).await
             }
 
-            async fn create_bank(&self, b: &Bank) -> Result<bool> {
+            async fn create_bank(&self, b: &Bank, audit: &AuditEvent) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
                 let done = sqlx::query(
                     "INSERT INTO banks (name, signal, category, action, threshold, dihedral, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -278,9 +306,9 @@ macro_rules! store_impl {
                 .bind(i64::from(b.threshold))
                 .bind(i64::from(b.dihedral))
                 .bind(now_ms())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                Self::commit_audited(tx, done.rows_affected() == 1, audit).await
             }
 
             async fn banks(&self) -> Result<Vec<Bank>> {
@@ -290,16 +318,22 @@ macro_rules! store_impl {
                 rows.iter().map(bank_from_row).collect()
             }
 
-            async fn delete_bank(&self, name: &str) -> Result<bool> {
+            async fn delete_bank(&self, name: &str, audit: &AuditEvent) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
                 let done = sqlx::query("DELETE FROM banks WHERE name = $1")
                     .bind(name)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() == 1)
+                Self::commit_audited(tx, done.rows_affected() == 1, audit).await
             }
 
-            async fn add_bank_entries(&self, bank: &str, entries: &[BankEntry]) -> Result<u64> {
-                let mut tx = self.pool.begin().await?;
+            async fn add_bank_entries(
+                &self,
+                bank: &str,
+                entries: &[BankEntry],
+                audit: &AuditEvent,
+            ) -> Result<u64> {
+                let mut tx = self.begin_audited().await?;
                 let mut added = 0;
                 for e in entries {
                     let done = sqlx::query(
@@ -317,17 +351,27 @@ macro_rules! store_impl {
                     .await?;
                     added += done.rows_affected();
                 }
-                tx.commit().await?;
+                let mut event = audit.clone();
+                if let serde_json::Value::Object(m) = &mut event.details {
+                    m.insert("added".into(), added.into());
+                }
+                Self::commit_audited(tx, added > 0, &event).await?;
                 Ok(added)
             }
 
-            async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool> {
+            async fn remove_bank_entry(
+                &self,
+                bank: &str,
+                hash: &str,
+                audit: &AuditEvent,
+            ) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
                 let done = sqlx::query("DELETE FROM bank_entries WHERE bank = $1 AND hash = $2")
                     .bind(bank)
                     .bind(hash.to_ascii_lowercase())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() == 1)
+                Self::commit_audited(tx, done.rows_affected() == 1, audit).await
             }
 
             async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>> {
@@ -517,7 +561,8 @@ async fn claim_sweep_job(
                     .transpose()
             }
 
-            async fn create_user(&self, u: &User) -> Result<bool> {
+            async fn create_user(&self, u: &User, audit: &AuditEvent) -> Result<bool> {
+                let mut tx = self.begin_audited().await?;
                 let done = sqlx::query(
                     "INSERT INTO users (name, role, password_hash, created_at) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -526,9 +571,9 @@ async fn claim_sweep_job(
                 .bind(u.role.as_str())
                 .bind(&u.password_hash)
                 .bind(u.created_at_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                Self::commit_audited(tx, done.rows_affected() == 1, audit).await
             }
 
             async fn user(&self, name: &str) -> Result<Option<User>> {

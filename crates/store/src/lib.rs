@@ -205,13 +205,20 @@ pub trait Store: ReviewStore + ReportStore + Send + Sync {
     async fn count_decisions(&self) -> Result<u64>;
 
     /// Creates a key and returns it with its secret, which is not stored and
-    /// cannot be recovered.
-    async fn create_api_key(&self, name: &str, role: Role) -> Result<(ApiKey, String)>;
+    /// cannot be recovered. `audit` (its subject becomes the key's id) is
+    /// appended in the same transaction, as with every audited change below:
+    /// a change and its record commit together or not at all.
+    async fn create_api_key(
+        &self,
+        name: &str,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> Result<(ApiKey, String)>;
     /// The live (not revoked) key with this secret.
     async fn api_key_by_secret(&self, secret: &str) -> Result<Option<ApiKey>>;
     async fn api_keys(&self) -> Result<Vec<ApiKey>>;
     /// Revokes a key; false when there is no such live key.
-    async fn revoke_api_key(&self, id: Uuid) -> Result<bool>;
+    async fn revoke_api_key(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
 
     /// Appends a site event if the lifecycle allows it from the site's
     /// current status (checked in the same transaction); returns the refusal
@@ -223,14 +230,20 @@ pub trait Store: ReviewStore + ReportStore + Send + Sync {
     async fn sites(&self, status: Option<SiteStatus>) -> Result<Vec<SiteEvent>>;
 
     /// Creates a bank; false if one with that name exists.
-    async fn create_bank(&self, bank: &Bank) -> Result<bool>;
+    async fn create_bank(&self, bank: &Bank, audit: &AuditEvent) -> Result<bool>;
     async fn banks(&self) -> Result<Vec<Bank>>;
     /// Deletes a bank and its entries; false if there was none.
-    async fn delete_bank(&self, name: &str) -> Result<bool>;
-    /// Adds entries (one transaction); returns how many were new.
-    async fn add_bank_entries(&self, bank: &str, entries: &[BankEntry]) -> Result<u64>;
+    async fn delete_bank(&self, name: &str, audit: &AuditEvent) -> Result<bool>;
+    /// Adds entries (one transaction); returns how many were new. Audited
+    /// only when some were, its details gaining `added`.
+    async fn add_bank_entries(
+        &self,
+        bank: &str,
+        entries: &[BankEntry],
+        audit: &AuditEvent,
+    ) -> Result<u64>;
     /// Removes one hash from a bank; false if it was not there.
-    async fn remove_bank_entry(&self, bank: &str, hash: &str) -> Result<bool>;
+    async fn remove_bank_entry(&self, bank: &str, hash: &str, audit: &AuditEvent) -> Result<bool>;
     async fn bank_entries(&self, bank: &str) -> Result<Vec<BankEntry>>;
 
     async fn create_sweep(&self, sweep: &Sweep) -> Result<()>;
@@ -283,7 +296,7 @@ pub trait Store: ReviewStore + ReportStore + Send + Sync {
     async fn sweep_job_counts(&self, sweep: &str) -> Result<(u64, u64)>;
 
     /// Creates an account; false if the name is taken.
-    async fn create_user(&self, user: &User) -> Result<bool>;
+    async fn create_user(&self, user: &User, audit: &AuditEvent) -> Result<bool>;
     async fn user(&self, name: &str) -> Result<Option<User>>;
     async fn users(&self) -> Result<Vec<User>>;
     /// Changes an account, ends its console sessions (a disabled account, a

@@ -277,7 +277,16 @@ mod tests {
     async fn api_keys_are_stored_as_hashes_and_can_be_revoked() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open_in(dir.path()).await.unwrap();
-        let (key, secret) = store.create_api_key("ci", Role::Operator).await.unwrap();
+        let ev = |action: &str| cleanweb_core::AuditEvent {
+            actor: "test".into(),
+            action: action.into(),
+            subject: String::new(),
+            details: serde_json::json!({}),
+        };
+        let (key, secret) = store
+            .create_api_key("ci", Role::Operator, &ev("key.create"))
+            .await
+            .unwrap();
         assert_eq!(
             store.api_key_by_secret(&secret).await.unwrap(),
             Some(key.clone())
@@ -290,8 +299,18 @@ mod tests {
             assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
         }
         let store = SqliteStore::open_in(dir.path()).await.unwrap();
-        assert!(store.revoke_api_key(key.id).await.unwrap());
-        assert!(!store.revoke_api_key(key.id).await.unwrap());
+        assert!(
+            store
+                .revoke_api_key(key.id, &ev("key.revoke"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_api_key(key.id, &ev("key.revoke"))
+                .await
+                .unwrap()
+        );
         assert_eq!(store.api_key_by_secret(&secret).await.unwrap(), None);
     }
 }

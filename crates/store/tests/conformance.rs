@@ -73,8 +73,19 @@ async fn exercise(store: &dyn Store) {
     let page = store.decisions(&q(None, Some(c.id), 1)).await.unwrap();
     assert_eq!(page[0].id, b.id);
 
-    // Keys: only hashes stored; revocation.
-    let (key, secret) = store.create_api_key("ops", Role::Operator).await.unwrap();
+    // Keys: only hashes stored; revocation. Each change and its audit
+    // event commit together; a change that did not happen records nothing.
+    let ev = |action: &str, details: serde_json::Value| cleanweb_core::AuditEvent {
+        actor: "key:admin".into(),
+        action: action.into(),
+        subject: "s".into(),
+        details,
+    };
+    let none = || serde_json::json!({});
+    let (key, secret) = store
+        .create_api_key("ops", Role::Operator, &ev("key.create", none()))
+        .await
+        .unwrap();
     assert_eq!(
         store
             .api_key_by_secret(&secret)
@@ -83,8 +94,18 @@ async fn exercise(store: &dyn Store) {
             .map(|k| k.id),
         Some(key.id)
     );
-    assert!(store.revoke_api_key(key.id).await.unwrap());
-    assert!(!store.revoke_api_key(key.id).await.unwrap());
+    assert!(
+        store
+            .revoke_api_key(key.id, &ev("key.revoke", none()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_api_key(key.id, &ev("key.revoke", none()))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.api_key_by_secret(&secret).await.unwrap(), None);
     assert_eq!(store.api_keys().await.unwrap().len(), 1);
 
@@ -115,8 +136,18 @@ async fn exercise(store: &dyn Store) {
         threshold: 31,
         dihedral: true,
     };
-    assert!(store.create_bank(&bank).await.unwrap());
-    assert!(!store.create_bank(&bank).await.unwrap());
+    assert!(
+        store
+            .create_bank(&bank, &ev("bank.create", none()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .create_bank(&bank, &ev("bank.create", none()))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.banks().await.unwrap(), vec![bank.clone()]);
     let entry = |h: &str| BankEntry {
         hash: h.into(),
@@ -125,13 +156,22 @@ async fn exercise(store: &dyn Store) {
     };
     let (h1, h2) = ("a".repeat(32), "B".repeat(32));
     let added = store
-        .add_bank_entries("known", &[entry(&h1), entry(&h2), entry(&h1)])
+        .add_bank_entries(
+            "known",
+            &[entry(&h1), entry(&h2), entry(&h1)],
+            &ev("bank.entries.add", none()),
+        )
         .await
         .unwrap();
     assert_eq!(added, 2);
+    let again = store
+        .add_bank_entries("known", &[entry(&h1)], &ev("bank.entries.add", none()))
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "nothing new, nothing recorded");
     assert!(
         store
-            .remove_bank_entry("known", &"b".repeat(32))
+            .remove_bank_entry("known", &"b".repeat(32), &ev("bank.entries.remove", none()))
             .await
             .unwrap()
     );
@@ -141,8 +181,32 @@ async fn exercise(store: &dyn Store) {
         (entries[0].hash.as_str(), entries[0].note.as_deref()),
         (h1.as_str(), Some("n"))
     );
-    assert!(store.delete_bank("known").await.unwrap());
+    assert!(
+        store
+            .delete_bank("known", &ev("bank.delete", none()))
+            .await
+            .unwrap()
+    );
     assert!(store.bank_entries("known").await.unwrap().is_empty());
+    let recorded = store.audit_events(None, 100).await.unwrap();
+    let actions: Vec<&str> = recorded.iter().map(|r| r.event.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "key.create",
+            "key.revoke",
+            "bank.create",
+            "bank.entries.add",
+            "bank.entries.remove",
+            "bank.delete"
+        ]
+    );
+    assert_eq!(
+        recorded[0].event.subject,
+        key.id.to_string(),
+        "the new key's id"
+    );
+    assert_eq!(recorded[3].event.details["added"], 2);
 
     // Sweeps: items are recorded once, with their decisions.
     let sweep = Sweep {
@@ -207,7 +271,8 @@ async fn exercise(store: &dyn Store) {
     );
     assert_eq!(store.sweeps().await.unwrap().len(), 1);
 
-    // The audit log: chained in order, readable in pages, verifiable.
+    // The audit log: chained in order, readable in pages, verifiable. The
+    // six audited changes above come first.
     for n in 0..3 {
         let e = cleanweb_core::AuditEvent {
             actor: "key:admin".into(),
@@ -215,13 +280,13 @@ async fn exercise(store: &dyn Store) {
             subject: format!("b{n}"),
             details: serde_json::json!({"n": n}),
         };
-        assert_eq!(store.append_audit(&e).await.unwrap().seq, n + 1);
+        assert_eq!(store.append_audit(&e).await.unwrap().seq, n + 7);
     }
-    let all = store.audit_events(None, 10).await.unwrap();
-    assert_eq!(all.len(), 3);
+    let all = store.audit_events(None, 20).await.unwrap();
+    assert_eq!(all.len(), 9);
     assert_eq!(all[1].prev_hash, all[0].hash);
     assert!(cleanweb_core::audit::verify(None, &all).is_ok());
-    assert_eq!(store.audit_events(Some(2), 10).await.unwrap().len(), 1);
+    assert_eq!(store.audit_events(Some(8), 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -552,7 +617,14 @@ async fn review_flow(store: &dyn Store) {
         locale: None,
         show_media: false,
     };
-    assert!(store.create_user(&user).await.unwrap());
+    let created = cleanweb_core::AuditEvent {
+        actor: "cli:root".into(),
+        action: "user.create".into(),
+        subject: "amy".into(),
+        details: serde_json::json!({}),
+    };
+    assert!(store.create_user(&user, &created).await.unwrap());
+    assert!(!store.create_user(&user, &created).await.unwrap(), "taken");
     let far = cleanweb_store::now_ms() + 60_000;
     store.create_session("h1", "amy", "c1", far).await.unwrap();
     store.create_session("h2", "amy", "c2", 1).await.unwrap();
@@ -631,7 +703,7 @@ async fn review_flow(store: &dyn Store) {
         .map(|r| r.event.action)
         .filter(|a| a.starts_with("user."))
         .collect();
-    assert_eq!(actions, ["user.role", "user.disable"]);
+    assert_eq!(actions, ["user.create", "user.role", "user.disable"]);
     assert_eq!(
         store
             .decisions_by_content(&review.content_sha256, 5)

@@ -870,22 +870,20 @@ async fn add_to_bank(
     })
     .await
     .map_err(|e| e.to_string())??;
+    let event = cleanweb_core::AuditEvent {
+        actor: u.actor(),
+        action: "bank.entries.add".into(),
+        subject: bank_name.into(),
+        details: serde_json::json!({"hash": entry.hash, "source": "review", "decision": record.id.to_string()}),
+    };
     state
         .store
-        .add_bank_entries(bank_name, std::slice::from_ref(&entry))
+        .add_bank_entries(bank_name, std::slice::from_ref(&entry), &event)
         .await
         .map_err(|e| e.to_string())?;
     state
         .banks_mut()
         .add_entries(bank_name, std::slice::from_ref(&entry));
-    audit(
-        state,
-        &u.actor(),
-        "bank.entries.add",
-        bank_name,
-        serde_json::json!({"hash": entry.hash, "source": "review", "decision": record.id.to_string()}),
-    )
-    .await;
     Ok(())
 }
 
