@@ -173,13 +173,13 @@ impl GlobalArgs {
             ));
         }
         for path in config.text.lexicons.iter().chain(&self.lexicons) {
-            lexicon.extend(Lexicon::load(path)?);
-            // Read again for its digest: lexicons are small, reloads rare.
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            // Read once: the same text is parsed and digested.
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the lexicon {}", path.display()))?;
+            lexicon.extend(Lexicon::parse(&text, &path.display().to_string())?);
             sources.push((
                 format!("lexicon:{}", path.display()),
-                cleanweb_store::sha256_hex(&bytes),
+                cleanweb_store::sha256_hex(text.as_bytes()),
             ));
         }
         if let Some(accepted) = self.accepted_terms()? {
@@ -226,18 +226,9 @@ impl GlobalArgs {
     /// text (one section per category and severity); `None` without a
     /// store or terms. Kept in the store so every node loads the same.
     pub fn accepted_terms(&self) -> anyhow::Result<Option<String>> {
-        if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
-            return Ok(None);
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let terms = rt.block_on(async {
-            let store = self.store().await?;
-            let terms = store.accepted_terms().await?;
-            store.close().await;
-            anyhow::Ok(terms)
-        })?;
+        let terms = self
+            .read_store(|store| async move { Ok(store.accepted_terms().await?) })?
+            .unwrap_or_default();
         if terms.is_empty() {
             return Ok(None);
         }
@@ -270,23 +261,39 @@ impl GlobalArgs {
     }
 
     pub fn load_banks(&self) -> anyhow::Result<cleanweb_match::Banks> {
-        if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
-            return Ok(cleanweb_match::Banks::default());
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let banks = rt.block_on(async {
-            let store = self.store().await?;
+        let banks = self.read_store(|store| async move {
             let mut out = Vec::new();
             for b in store.banks().await? {
                 let entries = store.bank_entries(&b.name).await?;
                 out.push((b, entries));
             }
-            store.close().await;
-            anyhow::Ok(out)
+            Ok(out)
         })?;
-        Ok(cleanweb_match::Banks::new(banks))
+        Ok(cleanweb_match::Banks::new(banks.unwrap_or_default()))
+    }
+
+    /// Runs `read` against the store on a small runtime of its own: engine
+    /// builds run before the server's runtime exists, and in reloads on
+    /// blocking threads. `None` for a data directory without a store yet.
+    fn read_store<T, Fut>(
+        &self,
+        read: impl FnOnce(std::sync::Arc<dyn cleanweb_store::Store>) -> Fut,
+    ) -> anyhow::Result<Option<T>>
+    where
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        if self.database.is_none() && !SqliteStore::path_in(&self.data_dir()).exists() {
+            return Ok(None);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let store = self.store().await?;
+            let out = read(std::sync::Arc::clone(&store)).await;
+            store.close().await;
+            out.map(Some)
+        })
     }
 
     pub async fn store(&self) -> anyhow::Result<std::sync::Arc<dyn cleanweb_store::Store>> {

@@ -616,16 +616,14 @@ async fn claim_sweep_job(
                         .bind(name)
                         .bind(role.as_str()),
                 };
-                if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                    return Ok(false);
+                let changed = query.execute(&mut *tx).await?.rows_affected() == 1;
+                if changed {
+                    sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                sqlx::query("DELETE FROM sessions WHERE user_name = $1")
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-                Self::append_audit_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(true)
+                Self::commit_audited(tx, changed, audit).await
             }
 
             async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {

@@ -263,6 +263,7 @@ pub trait ReviewStore: Send + Sync {
 
     /// Suggestions, newest first.
     async fn lexicon_suggestions(&self, limit: u32) -> Result<Vec<SuggestionRecord>>;
+    async fn suggestion(&self, id: i64) -> Result<Option<SuggestionRecord>>;
     /// Settles a pending suggestion and appends `audit`, in one
     /// transaction; `None` (nothing written) if it is not pending.
     async fn decide_suggestion(
@@ -777,16 +778,26 @@ macro_rules! review_impl {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(None);
-                }
+                let changed = done.rows_affected() == 1;
+                let row = if changed {
+                    let row = sqlx::query("SELECT * FROM lexicon_suggestions WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Some(suggestion_from_row(&row)?)
+                } else {
+                    None
+                };
+                Self::commit_audited(tx, changed, audit).await?;
+                Ok(row)
+            }
+
+            async fn suggestion(&self, id: i64) -> Result<Option<SuggestionRecord>> {
                 let row = sqlx::query("SELECT * FROM lexicon_suggestions WHERE id = $1")
                     .bind(id)
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&self.pool)
                     .await?;
-                Self::append_audit_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                suggestion_from_row(&row).map(Some)
+                row.as_ref().map(suggestion_from_row).transpose()
             }
 
             async fn accepted_terms(&self) -> Result<Vec<(String, Category, bool)>> {

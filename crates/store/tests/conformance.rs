@@ -508,6 +508,10 @@ async fn review_flow(store: &dyn Store) {
         ),
         ("accepted", Some("review"), Some("root"))
     );
+    assert_eq!(
+        store.suggestion(suggested.id).await.unwrap().as_ref(),
+        Some(&settled)
+    );
     assert!(
         store
             .decide_suggestion(suggested.id, SuggestionOutcome::Dismiss, "root", &accept)

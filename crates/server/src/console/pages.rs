@@ -600,10 +600,8 @@ pub async fn decide_suggestion(
         "dismiss" => SuggestionOutcome::Dismiss,
         _ => return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]),
     };
-    let pending = match state.store.lexicon_suggestions(10_000).await {
-        Ok(all) => all
-            .into_iter()
-            .find(|r| r.id == id && r.status == "pending"),
+    let pending = match state.store.suggestion(id).await {
+        Ok(s) => s.filter(|r| r.status == "pending"),
         Err(e) => return store_error(&u, e),
     };
     let Some(pending) = pending else {
