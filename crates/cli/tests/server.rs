@@ -386,9 +386,8 @@ fn lexicons_reload_without_a_restart() {
     // Both reloads are audited with who made them and what changed; the
     // refused one changed nothing and is not.
     let reloads = || -> Vec<serde_json::Value> {
-        let (_, out, _) = common::cleanweb(&dir.path().join("data"), &["audit", "export"], "");
-        out.lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        common::audit_log(&dir.path().join("data"))
+            .into_iter()
             .filter(|e| e["action"] == "engine.reload")
             .collect()
     };

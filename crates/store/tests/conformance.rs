@@ -979,14 +979,7 @@ async fn sqlite_reports_flow() {
 
 #[tokio::test]
 async fn postgres_reports_flow() {
-    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
-    let url = pg_url();
-    let store = PgStore::connect_in_schema(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
-    reports_flow(&store).await;
-    store.close().await;
-    assert!(drop_schema(&url, &schema).await, "schema dropped");
+    in_fresh_schema(async |store| reports_flow(store).await).await;
 }
 
 #[tokio::test]
@@ -998,14 +991,7 @@ async fn sqlite_review_flow() {
 
 #[tokio::test]
 async fn postgres_review_flow() {
-    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
-    let url = pg_url();
-    let store = PgStore::connect_in_schema(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
-    review_flow(&store).await;
-    store.close().await;
-    assert!(drop_schema(&url, &schema).await, "schema dropped");
+    in_fresh_schema(async |store| review_flow(store).await).await;
 }
 
 /// Waiting raises an item: a mild one queued long ago comes before a
@@ -1043,14 +1029,7 @@ async fn sqlite_queue_aging() {
 
 #[tokio::test]
 async fn postgres_queue_aging() {
-    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
-    let url = pg_url();
-    let store = PgStore::connect_in_schema(&url, Some(&schema))
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
-    queue_aging(&store).await;
-    store.close().await;
-    assert!(drop_schema(&url, &schema).await, "schema dropped");
+    in_fresh_schema(async |store| queue_aging(store).await).await;
 }
 
 /// The first ten entries of the open queue, in its order.
@@ -1064,4 +1043,16 @@ async fn open_queue(store: &dyn Store) -> Vec<cleanweb_store::QueueEntry> {
         })
         .await
         .unwrap()
+}
+
+/// Runs `test` on a PostgreSQL store in a schema of its own, dropped after.
+async fn in_fresh_schema(test: impl AsyncFnOnce(&PgStore)) {
+    let schema = format!("cw_test_{:016x}", rand::random::<u64>());
+    let url = pg_url();
+    let store = PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e} (scripts/deps starts it)"));
+    test(&store).await;
+    store.close().await;
+    assert!(drop_schema(&url, &schema).await, "schema dropped");
 }

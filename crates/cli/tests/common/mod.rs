@@ -57,6 +57,15 @@ pub fn command() -> Command {
     cmd
 }
 
+/// Every audit event in the data dir's store, as `audit export` prints them.
+pub fn audit_log(data_dir: &Path) -> Vec<serde_json::Value> {
+    let (code, out, err) = cleanweb(data_dir, &["audit", "export"], "");
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// `cleanweb` with a data dir, run to completion.
 pub fn cleanweb(data_dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
