@@ -73,7 +73,9 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
         }
         AuditCommand::Export { since, format } => {
             let since_ms = match since {
-                Some(t) => Some(cleanweb_server::parse_time(&t).map_err(anyhow::Error::msg)?),
+                Some(t) => {
+                    Some(cleanweb_service::time::parse_time(&t).map_err(anyhow::Error::msg)?)
+                }
                 None => None,
             };
             // Pages of events, streamed: memory stays bounded.

@@ -1,10 +1,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Subcommand;
 use cleanweb_core::{Action, Bank, BankEntry, Category, Signal};
 use cleanweb_match::ImageHashes;
+use cleanweb_service::Curator;
+use cleanweb_service::curator::is_hash;
 use cleanweb_vision::{DecodeLimits, PdqHash};
 
 use crate::setup::GlobalArgs;
@@ -51,28 +53,13 @@ pub enum BankCommand {
     Match { file_or_hash: String },
 }
 
-fn valid_hash(signal: Signal, h: &str) -> bool {
-    h.len() == signal.hex_len() && h.chars().all(|c| c.is_ascii_hexdigit())
-}
-
 pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
     let rt = crate::setup::runtime()?;
     let store = rt.block_on(global.store())?;
-    // Bank changes are audited as the HTTP API audits them, each in the
-    // change's own transaction.
-    let event =
-        |action: &str, subject: &str, details: serde_json::Value| cleanweb_core::AuditEvent {
-            actor: crate::audit::cli_actor(),
-            action: action.into(),
-            subject: subject.into(),
-            details,
-        };
-    let bank_named = |name: &str| -> anyhow::Result<Bank> {
-        rt.block_on(store.banks())?
-            .into_iter()
-            .find(|b| b.name == name)
-            .with_context(|| format!("no bank named {name:?}"))
-    };
+    // No engine runs here: a server picks bank changes up on reload.
+    let curator = Curator::new(store.as_ref(), None);
+    let actor = crate::audit::cli_actor();
+    let bank_named = |name: &str| rt.block_on(curator.bank(name));
     match cmd {
         BankCommand::Create {
             name,
@@ -82,9 +69,6 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             threshold,
             no_dihedral,
         } => {
-            if threshold > 256 {
-                bail!("a PDQ threshold is at most 256 bits");
-            }
             let bank = Bank {
                 name: name.clone(),
                 signal,
@@ -93,14 +77,7 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 threshold,
                 dihedral: !no_dihedral,
             };
-            let created = event(
-                "bank.create",
-                &name,
-                serde_json::to_value(&bank).unwrap_or_default(),
-            );
-            if !rt.block_on(store.create_bank(&bank, &created))? {
-                bail!("a bank named {name:?} exists");
-            }
+            rt.block_on(curator.create_bank(&bank, &actor))?;
             eprintln!("created bank {name} ({signal})");
         }
         BankCommand::List => {
@@ -112,25 +89,18 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        BankCommand::Delete { name } => {
-            let deleted = event("bank.delete", &name, serde_json::json!({}));
-            if !rt.block_on(store.delete_bank(&name, &deleted))? {
-                bail!("no bank named {name:?}");
-            }
-        }
+        BankCommand::Delete { name } => rt.block_on(curator.delete_bank(&name, &actor))?,
         BankCommand::Import { name, file } => {
             let bank = bank_named(&name)?;
             let (entries, skipped) = read_entries(&file, bank.signal)?;
-            let imported = event(
-                "bank.entries.import",
+            let read = entries.len();
+            let added = rt.block_on(curator.import_entries(
                 &name,
-                serde_json::json!({"file": file.display().to_string(), "read": entries.len()}),
-            );
-            let added = rt.block_on(store.add_bank_entries(&name, &entries, &imported))?;
-            println!(
-                "{name}: {added} new hashes ({} read, {skipped} lines skipped)",
-                entries.len()
-            );
+                entries,
+                &actor,
+                &file.display().to_string(),
+            ))?;
+            println!("{name}: {added} new hashes ({read} read, {skipped} lines skipped)");
         }
         BankCommand::Export { name } => {
             bank_named(&name)?;
@@ -162,62 +132,38 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             hash_or_file,
             note,
         } => {
-            let bank = bank_named(&name)?;
-            let hash = if Path::new(&hash_or_file).is_file() {
-                let bytes = std::fs::read(&hash_or_file)?;
-                // Exact-file banks take any file; only PDQ needs an image.
-                match bank.signal {
-                    Signal::Pdq => ImageHashes::of_bytes(&bytes, &DecodeLimits::default())
-                        .map_err(anyhow::Error::msg)?
-                        .pdq[0]
-                        .to_string(),
-                    Signal::Md5 => cleanweb_vision::md5_hex(&bytes),
-                    Signal::Sha256 => cleanweb_vision::sha256_hex(&bytes),
-                }
-            } else {
-                hash_or_file.to_ascii_lowercase()
-            };
-            if !valid_hash(bank.signal, &hash) {
-                bail!(
-                    "{hash:?} is not a {} hash (or a readable image file)",
-                    bank.signal
-                );
-            }
-            let entry = BankEntry {
-                hash: hash.clone(),
+            let template = BankEntry {
+                hash: hash_or_file.to_ascii_lowercase(),
                 source: Some("cli".into()),
                 note,
                 added_by: std::env::var("USER").ok(),
                 ..BankEntry::default()
             };
-            let added_event = event(
-                "bank.entries.add",
-                &name,
-                serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source}),
-            );
-            let added = rt.block_on(store.add_bank_entries(
-                &name,
-                std::slice::from_ref(&entry),
-                &added_event,
-            ))?;
-            println!(
-                "{hash}\t{}",
-                if added == 1 {
-                    "added"
-                } else {
-                    "already in the bank"
-                }
-            );
+            let (hash, added) = if Path::new(&hash_or_file).is_file() {
+                let bytes = std::fs::read(&hash_or_file)
+                    .with_context(|| format!("cannot read {hash_or_file}"))?;
+                let (entry, added) = rt.block_on(curator.add_image(
+                    &name,
+                    bytes,
+                    DecodeLimits::default(),
+                    template,
+                    &actor,
+                ))?;
+                (entry.hash, added)
+            } else {
+                let hash = template.hash.clone();
+                let added = rt.block_on(curator.add_entries(&name, vec![template], &actor))?;
+                (hash, added == 1)
+            };
+            let what = if added {
+                "added"
+            } else {
+                "already in the bank"
+            };
+            println!("{hash}\t{what}");
         }
         BankCommand::Remove { name, hash } => {
-            let removed = event(
-                "bank.entries.remove",
-                &name,
-                serde_json::json!({"hash": hash}),
-            );
-            if !rt.block_on(store.remove_bank_entry(&name, &hash, &removed))? {
-                bail!("{hash} is not in bank {name}");
-            }
+            rt.block_on(curator.remove_entry(&name, &hash, &actor))?
         }
         BankCommand::Match { file_or_hash } => {
             let banks = global.load_banks()?;
@@ -286,7 +232,7 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
                     .map(str::to_owned)
             };
             match get(hash).map(|h| h.to_ascii_lowercase()) {
-                Some(h) if valid_hash(signal, &h) => entries.push(BankEntry {
+                Some(h) if is_hash(signal, &h) => entries.push(BankEntry {
                     hash: h,
                     source: get(source),
                     external_id: get(ext),
@@ -307,7 +253,7 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
             if h.is_empty() {
                 continue;
             }
-            if valid_hash(signal, &h) {
+            if is_hash(signal, &h) {
                 entries.push(BankEntry {
                     hash: h,
                     ..BankEntry::default()

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use cleanweb_core::{Decision, Evidence, Item, Source, Verdict};
-use cleanweb_store::DecisionRecord;
+use cleanweb_service::Keeper;
 
 use crate::jsonl;
 use crate::setup::GlobalArgs;
@@ -36,10 +36,14 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(rt.block_on(global.store())?)
     };
+    let keeper = Keeper {
+        source: Source::Cli,
+        store_allow: config.store.store_allow,
+    };
     if args.jsonl {
         let sink = jsonl::Sink {
             store: store.as_deref().map(|s| (s, &rt)),
-            store_allow: config.store.store_allow,
+            keeper,
         };
         let stdin = io::BufReader::with_capacity(1 << 16, io::stdin());
         let stdout = io::BufWriter::new(io::stdout().lock());
@@ -90,9 +94,8 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
         };
         if let Some(store) = &store
-            && (decision.verdict != Verdict::Allow || config.store.store_allow)
+            && let Some(r) = keeper.keep(&item, &decision)
         {
-            let r = DecisionRecord::new(Source::Cli, &item, &decision);
             rt.block_on(store.save_decisions(std::slice::from_ref(&r)))?;
             decision = r.decision;
         }

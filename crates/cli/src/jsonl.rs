@@ -6,9 +6,10 @@
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc;
 
-use cleanweb_core::{Decision, Item, Source, Verdict};
+use cleanweb_core::{Decision, Item};
 use cleanweb_engine::Engine;
-use cleanweb_store::{DecisionRecord, Store};
+use cleanweb_service::Keeper;
+use cleanweb_store::Store;
 use serde::Serialize;
 
 /// Most lines moderated together; also the most answers held back at once.
@@ -30,7 +31,8 @@ struct LineError {
 
 pub struct Sink<'a> {
     pub store: Option<(&'a dyn Store, &'a tokio::runtime::Runtime)>,
-    pub store_allow: bool,
+    /// Which decisions the store keeps.
+    pub keeper: Keeper,
 }
 
 /// Reads `input` to the end. Only I/O failures are errors; a bad line gets an
@@ -116,13 +118,14 @@ fn moderate_lines(
             break;
         };
         answers.push(match result {
-            Ok(d) if sink.store.is_some() && (d.verdict != Verdict::Allow || sink.store_allow) => {
-                let r = DecisionRecord::new(Source::Cli, &item, &d);
-                let d = r.decision.clone();
-                to_store.push(r);
-                Ok(d)
-            }
-            Ok(d) => Ok(d),
+            Ok(d) => match sink.store.and(sink.keeper.keep(&item, &d)) {
+                Some(r) => {
+                    let d = r.decision.clone();
+                    to_store.push(r);
+                    Ok(d)
+                }
+                None => Ok(d),
+            },
             Err(e) => Err(LineError {
                 id: item.id,
                 line,
@@ -218,7 +221,7 @@ fn read_lines(mut input: impl BufRead, max: usize, tx: mpsc::SyncSender<io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cleanweb_core::{Limits, Policy};
+    use cleanweb_core::{Limits, Policy, Source};
 
     fn run_on(input: &str, limits: Limits) -> Vec<serde_json::Value> {
         let engine = Engine::with_default_detectors(Policy::default(), limits);
@@ -229,7 +232,10 @@ mod tests {
             &mut out,
             &Sink {
                 store: None,
-                store_allow: false,
+                keeper: Keeper {
+                    source: Source::Cli,
+                    store_allow: false,
+                },
             },
         )
         .unwrap();

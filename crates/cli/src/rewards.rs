@@ -86,7 +86,7 @@ pub fn run(global: &GlobalArgs, cmd: RewardsCommand) -> anyhow::Result<ExitCode>
                     r.case_id.to_string(),
                     r.report_id.to_string(),
                     r.category.clone(),
-                    cleanweb_server::console::money(r.amount),
+                    cleanweb_core::rewards::format_amount(r.amount),
                     r.currency.clone(),
                     r.capped.to_string(),
                     r.status.clone(),

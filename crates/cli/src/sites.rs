@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use cleanweb_core::{SiteEvent, SiteStatus};
-use cleanweb_server::sites::{Change, change_status};
+use cleanweb_service::sites::{Change, change_status};
 
 use crate::setup::GlobalArgs;
 
@@ -86,7 +86,7 @@ pub fn run(global: &GlobalArgs, cmd: SitesCommand) -> anyhow::Result<ExitCode> {
                 let deadline_ms = why
                     .deadline
                     .as_deref()
-                    .map(cleanweb_server::parse_time)
+                    .map(cleanweb_service::time::parse_time)
                     .transpose()
                     .map_err(anyhow::Error::msg)?;
                 let actor = why

@@ -95,3 +95,25 @@ mod tests {
         assert_eq!(base_amount(&cfg, Category::SexualExplicit, true), None);
     }
 }
+
+/// An amount in minor units (cents, fen) as major units with two decimals:
+/// `1250` reads `12.50`, `-5` reads `-0.05`.
+pub fn format_amount(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::format_amount;
+
+    #[test]
+    fn amounts_read_in_major_units() {
+        assert_eq!(format_amount(1250), "12.50");
+        assert_eq!(format_amount(7), "0.07");
+        assert_eq!(format_amount(-5), "-0.05");
+        assert_eq!(format_amount(-1250), "-12.50");
+        assert_eq!(format_amount(i64::MIN), "-92233720368547758.08");
+    }
+}

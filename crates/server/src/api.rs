@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use cleanweb_service::{CurateError, Keeper};
+
 use crate::AppState;
 use crate::problem::{ApiJson, ItemBody, Problem};
 
@@ -391,7 +393,7 @@ pub async fn change_site(
     axum::Extension(caller): axum::Extension<crate::Caller>,
     ApiJson(c): ApiJson<SiteChange>,
 ) -> Result<Json<cleanweb_core::SiteEvent>, Problem> {
-    use crate::sites::{Change, SiteError, change_status};
+    use cleanweb_service::sites::{Change, SiteError, change_status};
     let dir = state
         .data_dir
         .clone()
@@ -399,7 +401,7 @@ pub async fn change_site(
     let deadline_ms = c
         .deadline
         .as_deref()
-        .map(parse_time)
+        .map(cleanweb_service::time::parse_time)
         .transpose()
         .map_err(Problem::bad_request)?;
     let actor = caller.actor();
@@ -421,21 +423,6 @@ pub async fn change_site(
             SiteError::NotASite(_) | SiteError::NoDeadline => Problem::bad_request(e.to_string()),
             other => Problem::internal(other.to_string()),
         })
-}
-
-/// An RFC 3339 date ("2026-12-31") or time, as Unix milliseconds.
-pub fn parse_time(s: &str) -> Result<i64, String> {
-    let full = if s.len() == 10 {
-        format!("{s}T00:00:00Z")
-    } else {
-        s.to_owned()
-    };
-    let t = humantime::parse_rfc3339_weak(&full).map_err(|e| format!("bad time {s:?}: {e}"))?;
-    let ms = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| format!("time {s:?} is before 1970"))?
-        .as_millis();
-    i64::try_from(ms).map_err(|_| format!("time {s:?} is too far away"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -508,24 +495,11 @@ pub async fn create_bank(
     axum::Extension(caller): axum::Extension<crate::Caller>,
     ApiJson(bank): ApiJson<cleanweb_core::Bank>,
 ) -> Result<Json<cleanweb_core::Bank>, Problem> {
-    if bank.threshold > 256 {
-        return Err(Problem::bad_request("a PDQ threshold is at most 256 bits"));
-    }
-    let details = serde_json::to_value(&bank).unwrap_or_default();
-    let event = audit_event(&caller, "bank.create", &bank.name, details);
-    if !state
-        .store
-        .create_bank(&bank, &event)
+    state
+        .curator()
+        .create_bank(&bank, &caller.actor())
         .await
-        .map_err(store_problem)?
-    {
-        return Err(Problem::new(
-            axum::http::StatusCode::CONFLICT,
-            "exists",
-            format!("a bank named {:?} exists", bank.name),
-        ));
-    }
-    state.banks_mut().upsert_bank(bank.clone());
+        .map_err(curate_problem)?;
     Ok(Json(bank))
 }
 
@@ -539,16 +513,11 @@ pub async fn delete_bank(
     axum::Extension(caller): axum::Extension<crate::Caller>,
     Path(name): Path<String>,
 ) -> Result<axum::http::StatusCode, Problem> {
-    let event = audit_event(&caller, "bank.delete", &name, serde_json::json!({}));
-    if !state
-        .store
-        .delete_bank(&name, &event)
+    state
+        .curator()
+        .delete_bank(&name, &caller.actor())
         .await
-        .map_err(store_problem)?
-    {
-        return Err(Problem::not_found(format!("no bank named {name:?}")));
-    }
-    state.banks_mut().remove_bank(&name);
+        .map_err(curate_problem)?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -562,52 +531,29 @@ pub async fn remove_bank_entry(
     axum::Extension(caller): axum::Extension<crate::Caller>,
     Path((name, hash)): Path<(String, String)>,
 ) -> Result<axum::http::StatusCode, Problem> {
-    let hash = hash.to_ascii_lowercase();
-    let event = audit_event(
-        &caller,
-        "bank.entries.remove",
-        &name,
-        serde_json::json!({"hash": hash}),
-    );
-    if !state
-        .store
-        .remove_bank_entry(&name, &hash, &event)
+    state
+        .curator()
+        .remove_entry(&name, &hash, &caller.actor())
         .await
-        .map_err(store_problem)?
-    {
-        return Err(Problem::not_found(format!(
-            "{hash} is not in bank {name:?}"
-        )));
-    }
-    state.banks_mut().remove_entry(&name, &hash);
+        .map_err(curate_problem)?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// The audit event of a change the caller makes, for a store method that
-/// records it in the change's own transaction.
-fn audit_event(
-    caller: &crate::Caller,
-    action: &str,
-    subject: &str,
-    details: serde_json::Value,
-) -> cleanweb_core::AuditEvent {
-    cleanweb_core::AuditEvent {
-        actor: caller.actor(),
-        action: action.into(),
-        subject: subject.into(),
-        details,
+/// A refused bank change as a problem: the curator's words, with the status
+/// that fits.
+fn curate_problem(e: CurateError) -> Problem {
+    use axum::http::StatusCode;
+    match e {
+        CurateError::Exists(_) => Problem::new(StatusCode::CONFLICT, "exists", e.to_string()),
+        CurateError::NoBank(_) | CurateError::NotInBank { .. } => Problem::not_found(e.to_string()),
+        CurateError::BadImage(_) | CurateError::WrongBank(_) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-image", e.to_string())
+        }
+        CurateError::BadName(_) | CurateError::BadThreshold(_) | CurateError::BadHash { .. } => {
+            Problem::bad_request(e.to_string())
+        }
+        CurateError::Store(e) => store_problem(e),
     }
-}
-
-async fn find_bank(state: &AppState, name: &str) -> Result<cleanweb_core::Bank, Problem> {
-    state
-        .store
-        .banks()
-        .await
-        .map_err(store_problem)?
-        .into_iter()
-        .find(|b| b.name == name)
-        .ok_or_else(|| Problem::not_found(format!("no bank named {name:?}")))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -634,32 +580,18 @@ pub async fn add_bank_image(
     Query(q): Query<AddImageQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<cleanweb_core::BankEntry>, Problem> {
-    let bank = find_bank(&state, &name).await?;
     let limits = state.engine.load().decode_limits();
     let template = cleanweb_core::BankEntry {
         note: q.note,
         source: q.source,
         external_id: q.external_id,
-        added_by: Some(caller.actor()),
         ..Default::default()
     };
-    let entry = tokio::task::spawn_blocking(move || {
-        cleanweb_match::entry_for_image(&bank, &body, &limits, template)
-    })
-    .await
-    .map_err(|_| Problem::internal("the hashing task failed"))?
-    .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-image", e))?;
-    let details =
-        serde_json::json!({"hash": entry.hash, "note": entry.note, "source": entry.source});
-    let event = audit_event(&caller, "bank.entries.add", &name, details);
-    state
-        .store
-        .add_bank_entries(&name, std::slice::from_ref(&entry), &event)
+    let (entry, _) = state
+        .curator()
+        .add_image(&name, body.to_vec(), limits, template, &caller.actor())
         .await
-        .map_err(store_problem)?;
-    state
-        .banks_mut()
-        .add_entries(&name, std::slice::from_ref(&entry));
+        .map_err(curate_problem)?;
     Ok(Json(entry))
 }
 
@@ -776,33 +708,14 @@ pub async fn add_bank_entries(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::Caller>,
     Path(name): Path<String>,
-    ApiJson(mut req): ApiJson<BankEntries>,
+    ApiJson(req): ApiJson<BankEntries>,
 ) -> Result<Json<u64>, Problem> {
-    let bank = find_bank(&state, &name).await?;
-    for e in &mut req.entries {
-        e.hash = e.hash.to_ascii_lowercase();
-        if e.hash.len() != bank.signal.hex_len() || !e.hash.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Problem::bad_request(format!(
-                "{:?} is not a {} hash",
-                e.hash, bank.signal
-            )));
-        }
-        e.added_by.get_or_insert_with(|| caller.actor());
-    }
-    let hashes: Vec<&str> = req.entries.iter().map(|e| e.hash.as_str()).collect();
-    let event = audit_event(
-        &caller,
-        "bank.entries.add",
-        &name,
-        serde_json::json!({"hashes": hashes}),
-    );
-    let added = state
-        .store
-        .add_bank_entries(&name, &req.entries, &event)
+    state
+        .curator()
+        .add_entries(&name, req.entries, &caller.actor())
         .await
-        .map_err(store_problem)?;
-    state.banks_mut().add_entries(&name, &req.entries);
-    Ok(Json(added))
+        .map(Json)
+        .map_err(curate_problem)
 }
 
 /// Liveness and readiness: answers 200 when the store answers.
@@ -865,16 +778,20 @@ async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResu
 /// Stores what the config says to store and counts every decision. A store
 /// failure does not lose the answer: the decision is returned with a warning.
 async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision> {
+    let keeper = Keeper {
+        source: Source::Api,
+        store_allow: state.store_allow,
+    };
     let mut records = Vec::new();
     let mut out = Vec::with_capacity(made.len());
     for (item, decision) in made {
         state.metrics.record_decision(Source::Api, &decision);
-        if decision.verdict != Verdict::Allow || state.store_allow {
-            let r = DecisionRecord::new(Source::Api, &item, &decision);
-            out.push(r.decision.clone());
-            records.push(r);
-        } else {
-            out.push(decision);
+        match keeper.keep(&item, &decision) {
+            Some(r) => {
+                out.push(r.decision.clone());
+                records.push(r);
+            }
+            None => out.push(decision),
         }
     }
     if let Err(e) = state.store.save_decisions(&records).await {

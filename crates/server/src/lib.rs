@@ -14,7 +14,6 @@ pub mod metrics;
 mod openapi;
 pub mod problem;
 pub mod reports;
-pub mod sites;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,7 +34,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-pub use api::parse_time;
 pub use auth::Caller;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
@@ -112,10 +110,9 @@ impl AppState {
         Ok(engine)
     }
 
-    /// The shared banks for writing; a poisoned lock is still usable (the
-    /// index is consistent after every single operation).
-    pub fn banks_mut(&self) -> std::sync::RwLockWriteGuard<'_, cleanweb_match::Banks> {
-        self.banks.write().unwrap_or_else(|p| p.into_inner())
+    /// Bank changes through the store and the live index.
+    pub fn curator(&self) -> cleanweb_service::Curator<'_> {
+        cleanweb_service::Curator::new(self.store.as_ref(), Some(&self.banks))
     }
 
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {

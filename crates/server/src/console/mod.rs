@@ -23,7 +23,6 @@ use minijinja::{Environment, Value};
 
 use crate::AppState;
 pub use i18n::message;
-pub use pages::money;
 pub use session::LoginLimiter;
 
 /// What the console needs beyond the API's state.

@@ -469,11 +469,6 @@ struct RewardRow {
     created: String,
 }
 
-/// An amount in minor units as major units with two decimals.
-pub fn money(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, (minor % 100).abs())
-}
-
 pub async fn rewards(State(state): State<AppState>, u: ConsoleUser) -> Response {
     if let Err(r) = u.require(ADMINS) {
         return r.into_response();
@@ -493,7 +488,7 @@ pub async fn rewards(State(state): State<AppState>, u: ConsoleUser) -> Response 
             case: r.case_id.to_string(),
             decision,
             category: r.category,
-            amount: money(r.amount),
+            amount: cleanweb_core::rewards::format_amount(r.amount),
             currency: r.currency,
             capped: r.capped,
             status: r.status,

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::auth::UserRole;
 use cleanweb_core::review::{Outcome, ReviewState, is_minors};
-use cleanweb_core::{Category, Evidence, SiteEvent, SiteStatus, Source};
+use cleanweb_core::{Category, Evidence, SiteStatus, Source};
 use cleanweb_store::{
     ClaimOutcome, DecisionRecord, NewDelivery, NewReview, Queue, QueueQuery, QueueSort, Suggestion,
     now_ms,
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::session::ConsoleUser;
-use super::{Page, audit, i18n, page_error, store_error, when};
+use super::{Page, i18n, page_error, store_error, when};
 use crate::AppState;
 
 const REVIEWERS: &[UserRole] = &[UserRole::Admin, UserRole::Reviewer];
@@ -611,7 +611,7 @@ async fn settlement(
                 caps: cleanweb_core::rewards::RewardCaps {
                     per_reporter: rs.rewards.per_reporter_month,
                     per_all: rs.rewards.per_month,
-                    since_ms: month_start_ms(now_ms()),
+                    since_ms: cleanweb_service::time::month_start_ms(now_ms()),
                 },
             }
         });
@@ -621,16 +621,6 @@ async fn settlement(
         status: status.into(),
         reward,
     }))
-}
-
-/// The first millisecond of the calendar month (UTC) holding `ms`.
-fn month_start_ms(ms: i64) -> i64 {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0).unsigned_abs());
-    let day = humantime::format_rfc3339_seconds(t).to_string();
-    humantime::parse_rfc3339(&format!("{}-01T00:00:00Z", &day[..7]))
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
 
 #[derive(Deserialize)]
@@ -840,14 +830,8 @@ async fn add_to_bank(
     bank_name: &str,
     outcome: Outcome,
 ) -> Result<(), String> {
-    let bank = state
-        .store
-        .banks()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .find(|b| b.name == bank_name)
-        .ok_or_else(|| format!("no bank {bank_name:?}"))?;
+    let curator = state.curator();
+    let bank = curator.bank(bank_name).await.map_err(|e| e.to_string())?;
     // Violations feed block and review banks; false positives feed allow
     // banks, so the same picture is not flagged again.
     let allow = bank.action == cleanweb_core::Action::Allow;
@@ -858,33 +842,17 @@ async fn add_to_bank(
         ));
     }
     let bytes = image_bytes(state, record).await?;
-    let limits = state.engine.load().decode_limits();
     let template = cleanweb_core::BankEntry {
         source: Some("review".into()),
         external_id: Some(record.id.to_string()),
-        added_by: Some(u.actor()),
         ..Default::default()
     };
-    let entry = tokio::task::spawn_blocking(move || {
-        cleanweb_match::entry_for_image(&bank, &bytes, &limits, template)
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let event = cleanweb_core::AuditEvent {
-        actor: u.actor(),
-        action: "bank.entries.add".into(),
-        subject: bank_name.into(),
-        details: serde_json::json!({"hash": entry.hash, "source": "review", "decision": record.id.to_string()}),
-    };
-    state
-        .store
-        .add_bank_entries(bank_name, std::slice::from_ref(&entry), &event)
+    let limits = state.engine.load().decode_limits();
+    curator
+        .add_image_to(&bank, bytes, limits, template, &u.actor())
         .await
-        .map_err(|e| e.to_string())?;
-    state
-        .banks_mut()
-        .add_entries(bank_name, std::slice::from_ref(&entry));
-    Ok(())
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn add_site(
@@ -894,19 +862,12 @@ async fn add_site(
     category: Option<Category>,
 ) -> Result<(), String> {
     let url = record.url.as_deref().ok_or("the item has no URL")?;
-    let domain = cleanweb_url::registrable_domain(url).ok_or("the item's URL has no domain")?;
-    // A site already on the registry keeps its status; the review is
-    // evidence for whoever handles it.
-    let history = state
-        .store
-        .site_history(&domain)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !history.is_empty() {
-        return Ok(());
-    }
-    let event = SiteEvent {
-        domain: domain.clone(),
+    let dir = state
+        .data_dir
+        .as_deref()
+        .ok_or("this server has no data directory")?;
+    let change = cleanweb_service::sites::Change {
+        site: url.to_owned(),
         status: SiteStatus::Watch,
         actor: u.actor(),
         reason: format!(
@@ -915,22 +876,11 @@ async fn add_site(
         ),
         evidence: vec![format!("decision:{}", record.id)],
         deadline_ms: None,
-        at_ms: now_ms(),
     };
-    state
-        .store
-        .record_site_event(&event)
+    cleanweb_service::sites::watch_if_new(state.store.as_ref(), dir, change)
         .await
-        .map_err(|e| e.to_string())??;
-    audit(
-        state,
-        &u.actor(),
-        "site.status",
-        &domain,
-        serde_json::json!({"status": "watch", "decision": record.id.to_string()}),
-    )
-    .await;
-    Ok(())
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8>, String> {
@@ -1172,15 +1122,6 @@ mod tests {
             .map(|s| s.text.as_str())
             .collect();
         assert_eq!(hits, ["色情视频"]);
-    }
-
-    #[test]
-    fn month_starts_are_utc_calendar_months() {
-        // 2026-11-29T16:00:00Z → 2026-11-01T00:00:00Z
-        assert_eq!(month_start_ms(1_795_968_000_000), 1_793_491_200_000);
-        // 2024-02-29T23:59:59.999Z → 2024-02-01
-        assert_eq!(month_start_ms(1_709_251_199_999), 1_706_745_600_000);
-        assert_eq!(month_start_ms(0), 0);
     }
 
     #[test]

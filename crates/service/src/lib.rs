@@ -1,0 +1,24 @@
+//! cleanweb's use cases, with no HTTP in them.
+//!
+//! The doors (the HTTP API, the review console, the CLI and the sweeps)
+//! parse a request, call one function here and render its answer. What a
+//! decision, a bank change or a site change *means* (what is stored, what is
+//! audited, which live index is updated) is written once, in this crate:
+//!
+//! - [`record`]: which decisions the store keeps;
+//! - [`curator`]: bank changes, through the store and the live index;
+//! - [`sites`]: the site registry's one write path;
+//! - [`time`]: the times doors take and show.
+//!
+//! It does no detection (that is the engine's) and decides no state
+//! transition (those are pure functions in `cleanweb-core`); it sequences
+//! them with the store.
+#![deny(missing_docs)]
+
+pub mod curator;
+pub mod record;
+pub mod sites;
+pub mod time;
+
+pub use curator::{CurateError, Curator};
+pub use record::Keeper;
