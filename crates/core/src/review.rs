@@ -95,6 +95,146 @@ impl FromStr for ReviewState {
     }
 }
 
+/// Where a public-report case stands, as its reporters see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Reported, not yet decided by a person.
+    Received,
+    /// In the review queue: triaged, or escalated to an admin.
+    InReview,
+    /// A reviewer found a violation.
+    Confirmed,
+    /// A reviewer found no violation.
+    NotConfirmed,
+}
+
+impl CaseStatus {
+    pub const ALL: [CaseStatus; 4] = [
+        CaseStatus::Received,
+        CaseStatus::InReview,
+        CaseStatus::Confirmed,
+        CaseStatus::NotConfirmed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Received => "received",
+            CaseStatus::InReview => "in_review",
+            CaseStatus::Confirmed => "confirmed",
+            CaseStatus::NotConfirmed => "not_confirmed",
+        }
+    }
+
+    /// A case's status after a reviewer's outcome on its item.
+    pub fn after(outcome: Outcome) -> CaseStatus {
+        match outcome {
+            Outcome::Violation => CaseStatus::Confirmed,
+            Outcome::NotViolation => CaseStatus::NotConfirmed,
+            Outcome::Escalate => CaseStatus::InReview,
+        }
+    }
+
+    /// Whether a new report of this case's target reopens it for a fresh
+    /// triage and review: a page found fine before may have changed.
+    pub fn reopens(self) -> bool {
+        self == CaseStatus::NotConfirmed
+    }
+
+    /// One status for a report that named several targets (one case each):
+    /// confirmed if any target was, then in review, then not confirmed when
+    /// every target was found clean, else received.
+    pub fn overall(cases: impl IntoIterator<Item = CaseStatus>) -> CaseStatus {
+        let (mut any, mut confirmed, mut in_review, mut all_clean) = (false, false, false, true);
+        for c in cases {
+            any = true;
+            confirmed |= c == CaseStatus::Confirmed;
+            in_review |= c == CaseStatus::InReview;
+            all_clean &= c == CaseStatus::NotConfirmed;
+        }
+        if confirmed {
+            CaseStatus::Confirmed
+        } else if in_review {
+            CaseStatus::InReview
+        } else if any && all_clean {
+            CaseStatus::NotConfirmed
+        } else {
+            CaseStatus::Received
+        }
+    }
+}
+
+impl fmt::Display for CaseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CaseStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CaseStatus::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown case status {s:?}"))
+    }
+}
+
+/// Why a reviewer's decision is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The item is escalated: only an admin decides it.
+    Escalated,
+    /// The item is already decided: only an admin decides it again.
+    AlreadyDecided,
+}
+
+/// What one reviewer decision changes. The store persists it as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// The item's review state afterwards.
+    pub state: ReviewState,
+    /// Whether takedown deliveries go out: a violation already acted on is
+    /// not taken down twice.
+    pub act: bool,
+    /// The status of the public-report case behind the item, if any.
+    pub case: CaseStatus,
+    /// Whether an unpaid reward for that case lapses (the case was not
+    /// confirmed after all; a paid reward stays on record).
+    pub void_rewards: bool,
+}
+
+/// The one rule for review decisions: from the item's current state and a
+/// reviewer's outcome to what changes, or why it is refused. Reviewers
+/// decide open items; escalated and decided items are an admin's.
+pub fn apply(
+    current: Option<ReviewState>,
+    outcome: Outcome,
+    by_admin: bool,
+) -> Result<Transition, Refusal> {
+    match current {
+        Some(ReviewState::Escalated) if !by_admin => return Err(Refusal::Escalated),
+        Some(ReviewState::Violation | ReviewState::NotViolation) if !by_admin => {
+            return Err(Refusal::AlreadyDecided);
+        }
+        _ => {}
+    }
+    let case = CaseStatus::after(outcome);
+    Ok(Transition {
+        state: outcome.state(),
+        act: outcome == Outcome::Violation && current != Some(ReviewState::Violation),
+        case,
+        void_rewards: case != CaseStatus::Confirmed,
+    })
+}
+
+/// The one `sexual.minors` rule: whether anything said about an item (its
+/// machine labels, a reviewer's category, a report's category, a bank
+/// match) names minors. Such media is escalated and never shown.
+pub fn names_minors(categories: impl IntoIterator<Item = Category>) -> bool {
+    categories.into_iter().any(|c| c == Category::SexualMinors)
+}
+
 /// How urgent a category is: minors first, then explicit content and
 /// services (real-world harm), then links and suggestive content.
 pub fn severity(c: Category) -> i64 {
@@ -125,9 +265,7 @@ pub fn priority(d: &Decision) -> i64 {
 /// Whether a decision carries `sexual.minors`: its media is never sent to a
 /// browser.
 pub fn is_minors(d: &Decision) -> bool {
-    d.labels
-        .iter()
-        .any(|l| l.category == Category::SexualMinors)
+    names_minors(d.labels.iter().map(|l| l.category))
 }
 
 /// Whether a machine decision enters the review queue: every `review`, and
@@ -166,6 +304,64 @@ mod tests {
             meta: None,
             decision_id: None,
         }
+    }
+
+    #[test]
+    fn reviewers_decide_open_items_and_admins_decide_again() {
+        use Outcome::*;
+        use ReviewState as S;
+        for o in Outcome::ALL {
+            let t = apply(None, o, false).unwrap();
+            assert_eq!(t.state, o.state());
+            assert_eq!(t.act, o == Violation, "{o}: only a violation acts");
+            assert_eq!(t.case, CaseStatus::after(o));
+            assert_eq!(t.void_rewards, o != Violation);
+            assert_eq!(apply(Some(S::Escalated), o, false), Err(Refusal::Escalated));
+            for done in [S::Violation, S::NotViolation] {
+                assert_eq!(apply(Some(done), o, false), Err(Refusal::AlreadyDecided));
+            }
+        }
+        // An admin overturns a violation: no takedown, an owed reward lapses.
+        let t = apply(Some(S::Violation), NotViolation, true).unwrap();
+        assert_eq!(
+            (t.state, t.act, t.case, t.void_rewards),
+            (S::NotViolation, false, CaseStatus::NotConfirmed, true)
+        );
+        // Confirming a violation again does not take it down twice.
+        let again = apply(Some(S::Violation), Violation, true).unwrap();
+        assert!(!again.act && !again.void_rewards);
+        // An escalated item an admin confirms is acted on.
+        assert!(apply(Some(S::Escalated), Violation, true).unwrap().act);
+        assert!(apply(Some(S::NotViolation), Violation, true).unwrap().act);
+    }
+
+    #[test]
+    fn a_report_status_sums_its_cases() {
+        use CaseStatus::*;
+        assert_eq!(CaseStatus::overall([]), Received);
+        assert_eq!(CaseStatus::overall([Received, Confirmed]), Confirmed);
+        assert_eq!(CaseStatus::overall([NotConfirmed, InReview]), InReview);
+        assert_eq!(
+            CaseStatus::overall([NotConfirmed, NotConfirmed]),
+            NotConfirmed
+        );
+        assert_eq!(CaseStatus::overall([NotConfirmed, Received]), Received);
+        for c in CaseStatus::ALL {
+            assert_eq!(c.as_str().parse::<CaseStatus>().unwrap(), c);
+        }
+        assert!("closed".parse::<CaseStatus>().is_err());
+        assert!(NotConfirmed.reopens());
+        assert!(!Confirmed.reopens() && !InReview.reopens() && !Received.reopens());
+    }
+
+    #[test]
+    fn minors_rule_is_one_function() {
+        assert!(names_minors([
+            Category::SexualExplicit,
+            Category::SexualMinors
+        ]));
+        assert!(!names_minors([Category::SexualExplicit]));
+        assert!(!names_minors([]));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cleanweb_core::config::{ReportsConfig, RewardsConfig};
+use cleanweb_core::review::CaseStatus;
 use cleanweb_core::{Category, Decision, Item, Source, Verdict};
 use cleanweb_reports::{
     Contact, ContactError, Pow, Receipt, ReportKey, TargetError, content_target, normalize_receipt,
@@ -725,7 +726,7 @@ async fn triage(state: AppState, case: Uuid, pending: Pending) {
     let mut record = DecisionRecord::new(Source::Report, &item, &decision);
     // Reported as involving minors: straight to escalation, media withheld,
     // whatever the machine saw.
-    if content.category == Category::SexualMinors {
+    if cleanweb_core::review::names_minors([content.category]) {
         record.review_state = Some(cleanweb_core::review::ReviewState::Escalated);
     }
     match state
@@ -1063,22 +1064,6 @@ pub async fn file_report(
     ))
 }
 
-/// The overall status: confirmed if any target was, then in review, then
-/// not confirmed (all of them), else received.
-fn overall(cases: &[Case]) -> String {
-    let has = |s: &str| cases.iter().any(|c| c.status == s);
-    if has("confirmed") {
-        "confirmed"
-    } else if has("in_review") {
-        "in_review"
-    } else if !cases.is_empty() && cases.iter().all(|c| c.status == "not_confirmed") {
-        "not_confirmed"
-    } else {
-        "received"
-    }
-    .to_owned()
-}
-
 async fn status_of(state: &AppState, typed: &str) -> Result<Option<ReportStatus>, Problem> {
     let Some(receipt) = normalize_receipt(typed) else {
         return Ok(None);
@@ -1092,12 +1077,14 @@ async fn status_of(state: &AppState, typed: &str) -> Result<Option<ReportStatus>
             Problem::unavailable("cannot look the receipt up right now")
         })?;
     Ok(cases.map(|cases| ReportStatus {
-        status: overall(&cases),
+        status: CaseStatus::overall(cases.iter().map(|c| c.status))
+            .as_str()
+            .to_owned(),
         targets: cases
             .iter()
             .map(|c| TargetStatus {
                 kind: c.kind.clone(),
-                status: c.status.clone(),
+                status: c.status.as_str().to_owned(),
             })
             .collect(),
     }))
@@ -1340,38 +1327,6 @@ pub async fn status_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn case(status: &str) -> Case {
-        Case {
-            id: Uuid::nil(),
-            target: String::new(),
-            kind: "url".into(),
-            url: None,
-            category: String::new(),
-            status: status.into(),
-            report_count: 1,
-            first_report: Uuid::nil(),
-            decision_id: None,
-            triage_error: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        }
-    }
-
-    #[test]
-    fn the_overall_status_is_the_best_news() {
-        assert_eq!(overall(&[case("received"), case("confirmed")]), "confirmed");
-        assert_eq!(overall(&[case("received"), case("in_review")]), "in_review");
-        assert_eq!(
-            overall(&[case("not_confirmed"), case("not_confirmed")]),
-            "not_confirmed"
-        );
-        assert_eq!(
-            overall(&[case("not_confirmed"), case("received")]),
-            "received"
-        );
-        assert_eq!(overall(&[]), "received");
-    }
 
     /// Flags images whose URL names them "bad": a stand-in for the model.
     struct BadByName;

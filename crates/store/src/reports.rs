@@ -46,7 +46,7 @@ pub struct Case {
     pub kind: String,
     pub url: Option<String>,
     pub category: String,
-    pub status: String,
+    pub status: cleanweb_core::review::CaseStatus,
     pub report_count: u64,
     pub first_report: Uuid,
     pub decision_id: Option<Uuid>,
@@ -82,8 +82,8 @@ pub struct NewReward {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CaseSettlement {
     pub case_id: Uuid,
-    /// `in_review`, `confirmed` or `not_confirmed`.
-    pub status: String,
+    /// A reward to grant if the decision confirms the case. The case's new
+    /// status comes from the decision's transition (`core::review::apply`).
     pub reward: Option<NewReward>,
 }
 
@@ -198,7 +198,10 @@ macro_rules! reports_impl {
                             .await?;
                     // A page found fine before may have changed: a new report
                     // reopens it for a fresh triage and review.
-                    let reopened = !opened && status == "not_confirmed";
+                    let reopened = !opened
+                        && cleanweb_core::review::CaseStatus::from_str(&status)
+                            .map_err(|e| $crate::rows::corrupt("cases", e))?
+                            .reopens();
                     if reopened {
                         sqlx::query(
                             "UPDATE cases SET status = 'received', decision_id = NULL, triage_error = NULL, updated_at = $1 WHERE id = $2",

@@ -117,6 +117,15 @@ pub enum ReviewRefusal {
     ClaimedBy(String),
 }
 
+impl From<cleanweb_core::review::Refusal> for ReviewRefusal {
+    fn from(r: cleanweb_core::review::Refusal) -> Self {
+        match r {
+            cleanweb_core::review::Refusal::Escalated => ReviewRefusal::Escalated,
+            cleanweb_core::review::Refusal::AlreadyDecided => ReviewRefusal::AlreadyDecided,
+        }
+    }
+}
+
 /// A suggestion as stored, with where an admin's review of it stands.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SuggestionRecord {
@@ -420,15 +429,15 @@ macro_rules! review_impl {
                 let machine_verdict = Verdict::from_str(&verdict).map_err(|e| corrupt("decisions", e))?;
                 let decided_at_ms: i64 = row.col("created_at")?;
                 let state: Option<String> = row.col("review_state")?;
-                match state.as_deref() {
-                    Some("escalated") if !r.is_admin => {
-                        return Ok(Err(ReviewRefusal::Escalated));
-                    }
-                    Some("violation" | "not_violation") if !r.is_admin => {
-                        return Ok(Err(ReviewRefusal::AlreadyDecided));
-                    }
-                    _ => {}
-                }
+                let current = state
+                    .as_deref()
+                    .map(cleanweb_core::review::ReviewState::from_str)
+                    .transpose()
+                    .map_err(|e| corrupt("decisions", e))?;
+                let t = match cleanweb_core::review::apply(current, r.outcome, r.is_admin) {
+                    Ok(t) => t,
+                    Err(refusal) => return Ok(Err(refusal.into())),
+                };
                 if let Some(c) = $crate::review::live_claim(row.col("reviewer")?, row.col("until_ms")?, now)
                     && c.reviewer != r.reviewer
                 {
@@ -449,7 +458,7 @@ macro_rules! review_impl {
                 .fetch_one(&mut *tx)
                 .await?;
                 sqlx::query("UPDATE decisions SET review_state = $1 WHERE id = $2")
-                    .bind(r.outcome.state().as_str())
+                    .bind(t.state.as_str())
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
@@ -457,10 +466,7 @@ macro_rules! review_impl {
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
-                // A violation already acted on is not taken down twice.
-                let already = state.as_deref() == Some("violation")
-                    && r.outcome == cleanweb_core::review::Outcome::Violation;
-                for d in r.deliveries.iter().filter(|_| !already) {
+                for d in r.deliveries.iter().filter(|_| t.act) {
                     sqlx::query(
                         "INSERT INTO webhook_deliveries (id, webhook, event, subject, payload, status, attempts, next_at, created_at) \
                          VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
@@ -489,13 +495,12 @@ macro_rules! review_impl {
                 }
                 if let Some(c) = &r.case {
                     sqlx::query("UPDATE cases SET status = $1, updated_at = $2 WHERE id = $3")
-                        .bind(&c.status)
+                        .bind(t.case.as_str())
                         .bind(now)
                         .bind(c.case_id.to_string())
                         .execute(&mut *tx)
                         .await?;
-                    if c.status != "confirmed" {
-                        // Overturned: an unpaid reward lapses (a paid one stays on record).
+                    if t.void_rewards {
                         sqlx::query("UPDATE rewards SET status = 'void' WHERE case_id = $1 AND status = 'owed'")
                             .bind(c.case_id.to_string())
                             .execute(&mut *tx)

@@ -262,7 +262,10 @@ pub(crate) fn case_from_row(row: &impl Get) -> Result<crate::Case> {
         kind: row.col("kind")?,
         url: row.col("url")?,
         category: row.col("category")?,
-        status: row.col("status")?,
+        status: {
+            let s: String = row.col("status")?;
+            cleanweb_core::review::CaseStatus::from_str(&s).map_err(|e| corrupt("cases", e))?
+        },
         report_count: row.col::<i64>("report_count")?.max(0) as u64,
         first_report: uuid_col(row, "first_report", "cases")?,
         decision_id: decision

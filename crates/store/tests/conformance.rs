@@ -819,7 +819,6 @@ async fn reports_flow(store: &dyn Store) {
 
     let settle = |amount| CaseSettlement {
         case_id,
-        status: "confirmed".into(),
         reward: Some(NewReward {
             report_id: first.id,
             reporter_id: Some("who-1".into()),
@@ -862,7 +861,7 @@ async fn reports_flow(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         store.case(case_id).await.unwrap().unwrap().status,
-        "confirmed"
+        cleanweb_core::review::CaseStatus::Confirmed
     );
     let rewards = store.rewards(Some("owed")).await.unwrap();
     assert_eq!(rewards.len(), 1, "one reward per case, ever");
@@ -898,11 +897,10 @@ async fn reports_flow(store: &dyn Store) {
     let case2 = store.file_report(&r5).await.unwrap()[0].case_id;
     let d2 = record("page y", Verdict::Review, Source::Report);
     store.set_case_triage(case2, Some(&d2), None).await.unwrap();
-    let decide = |outcome, status: &str| NewReview {
+    let decide = |outcome| NewReview {
         decision_id: d2.id,
         case: Some(CaseSettlement {
             case_id: case2,
-            status: status.into(),
             reward: Some(NewReward {
                 report_id: r5.id,
                 reporter_id: Some("who-5".into()),
@@ -928,7 +926,7 @@ async fn reports_flow(store: &dyn Store) {
     };
     for _ in 0..2 {
         store
-            .record_review(&decide(Outcome::Violation, "confirmed"))
+            .record_review(&decide(Outcome::Violation))
             .await
             .unwrap()
             .unwrap();
@@ -950,7 +948,7 @@ async fn reports_flow(store: &dyn Store) {
         (0, true, "owed")
     );
     store
-        .record_review(&decide(Outcome::NotViolation, "not_confirmed"))
+        .record_review(&decide(Outcome::NotViolation))
         .await
         .unwrap()
         .unwrap();

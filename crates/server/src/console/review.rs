@@ -5,7 +5,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::auth::UserRole;
-use cleanweb_core::review::{Outcome, ReviewState, is_minors};
+use cleanweb_core::review::{CaseStatus, Outcome, ReviewState, is_minors, names_minors};
 use cleanweb_core::{Category, Evidence, SiteStatus, Source};
 use cleanweb_store::{
     ClaimOutcome, DecisionRecord, NewDelivery, NewReview, Queue, QueueQuery, QueueSort, Suggestion,
@@ -554,7 +554,7 @@ async fn case_view(
 ) -> Result<CaseView, cleanweb_store::StoreError> {
     let reports = state.store.case_reports(case.id).await?;
     Ok(CaseView {
-        status: case.status,
+        status: case.status.as_str().to_owned(),
         report_count: case.report_count,
         target: case.url.unwrap_or(case.target),
         triage_error: case.triage_error,
@@ -584,11 +584,6 @@ async fn settlement(
     let Some(case) = state.store.case_by_decision(record.id).await? else {
         return Ok(None);
     };
-    let status = match outcome {
-        Outcome::Violation => "confirmed",
-        Outcome::NotViolation => "not_confirmed",
-        Outcome::Escalate => "in_review",
-    };
     let mut reward = None;
     if let (Outcome::Violation, Some(rs)) = (outcome, &state.reports)
         && let Some(first) = state.store.report(case.first_report).await?
@@ -599,8 +594,8 @@ async fn settlement(
         let category = category
             .or_else(|| case.category.parse().ok())
             .unwrap_or(Category::SexualExplicit);
-        let severe = record.decision.verdict == cleanweb_core::Verdict::Block
-            || category == Category::SexualMinors;
+        let severe =
+            record.decision.verdict == cleanweb_core::Verdict::Block || names_minors([category]);
         reward = cleanweb_core::rewards::base_amount(&rs.rewards, category, severe).map(|amount| {
             cleanweb_store::NewReward {
                 report_id: first.id,
@@ -618,7 +613,6 @@ async fn settlement(
     }
     Ok(Some(cleanweb_store::CaseSettlement {
         case_id: case.id,
-        status: status.into(),
         reward,
     }))
 }
@@ -746,7 +740,7 @@ pub async fn decide(
                 "note": note,
                 "suggested_term": suggestion.as_ref().map(|s| &s.term),
                 "case": case.as_ref().map(|c| c.case_id.to_string()),
-                "case_status": case.as_ref().map(|c| c.status.clone()),
+                "case_status": case.as_ref().map(|_| CaseStatus::after(outcome).as_str()),
                 "reward": case.as_ref().and_then(|c| c.reward.as_ref()).map(|w| w.amount),
             }),
         },
@@ -920,11 +914,10 @@ fn withheld_by(
     case: Option<&cleanweb_store::Case>,
     reviews: &[cleanweb_store::ReviewRecord],
 ) -> bool {
-    is_minors(&record.decision)
-        || case.is_some_and(|c| c.category == Category::SexualMinors.as_str())
-        || reviews
-            .iter()
-            .any(|r| r.category == Some(Category::SexualMinors))
+    let machine = record.decision.labels.iter().map(|l| l.category);
+    let reported = case.and_then(|c| c.category.parse::<Category>().ok());
+    let reviewed = reviews.iter().filter_map(|r| r.category);
+    names_minors(machine.chain(reported).chain(reviewed))
 }
 
 /// [`withheld_by`], and also when anything else known about the same
@@ -996,12 +989,14 @@ pub async fn media(
         // A picture put in a minors bank after this item was decided is
         // withheld too, though no decision about it says so yet.
         let hashes = cleanweb_match::ImageHashes::of_decoded(&bytes, &rgb);
-        let banked_minors = banks
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .match_image(&hashes)
-            .iter()
-            .any(|m| m.category == Category::SexualMinors);
+        let banked_minors = names_minors(
+            banks
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .match_image(&hashes)
+                .iter()
+                .map(|m| m.category),
+        );
         if banked_minors {
             return Ok(None);
         }
