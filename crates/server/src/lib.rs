@@ -115,6 +115,23 @@ impl AppState {
         cleanweb_service::Curator::new(self.store.as_ref(), Some(&self.banks))
     }
 
+    /// The review desk: decisions and their follow-ups.
+    pub fn review_desk(&self) -> cleanweb_service::review::Desk<'_> {
+        cleanweb_service::review::Desk {
+            store: self.store.as_ref(),
+            banks: Some(&self.banks),
+            webhooks: self
+                .console
+                .webhooks
+                .as_ref()
+                .map(|w| w.names())
+                .unwrap_or_default(),
+            rewards: self.reports.as_ref().map(|r| &r.rewards),
+            data_dir: self.data_dir.as_deref(),
+            decode_limits: self.engine.load().decode_limits(),
+        }
+    }
+
     pub fn new(engine: Engine, store: Arc<dyn Store>) -> Self {
         AppState {
             engine: Arc::new(ArcSwap::from_pointee(engine)),

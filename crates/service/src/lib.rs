@@ -7,6 +7,7 @@
 //!
 //! - [`record`]: which decisions the store keeps;
 //! - [`curator`]: bank changes, through the store and the live index;
+//! - [`review`]: a reviewer's decision, its settlement and follow-ups;
 //! - [`sites`]: the site registry's one write path;
 //! - [`time`]: the times doors take and show.
 //!
@@ -17,6 +18,7 @@
 
 pub mod curator;
 pub mod record;
+pub mod review;
 pub mod sites;
 pub mod time;
 

@@ -5,18 +5,16 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::auth::UserRole;
-use cleanweb_core::review::{CaseStatus, Outcome, ReviewState, is_minors, names_minors};
-use cleanweb_core::{Category, Evidence, SiteStatus, Source};
-use cleanweb_store::{
-    ClaimOutcome, DecisionRecord, NewDelivery, NewReview, Queue, QueueQuery, QueueSort, Suggestion,
-    now_ms,
-};
+use cleanweb_core::review::{Outcome, ReviewState, is_minors, names_minors};
+use cleanweb_core::{Category, Evidence, Source};
+use cleanweb_store::{ClaimOutcome, DecisionRecord, Queue, QueueQuery, QueueSort, now_ms};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::session::ConsoleUser;
 use super::{Page, i18n, page_error, store_error, when};
 use crate::AppState;
+use cleanweb_service::review::DecideError;
 
 const REVIEWERS: &[UserRole] = &[UserRole::Admin, UserRole::Reviewer];
 
@@ -572,51 +570,6 @@ async fn case_view(
     })
 }
 
-/// What a decision does to the public-report case behind the item: its
-/// status, and on a violation the first reporter's reward (if they left
-/// contact details and the rules grant one).
-async fn settlement(
-    state: &AppState,
-    record: &DecisionRecord,
-    outcome: Outcome,
-    category: Option<Category>,
-) -> Result<Option<cleanweb_store::CaseSettlement>, cleanweb_store::StoreError> {
-    let Some(case) = state.store.case_by_decision(record.id).await? else {
-        return Ok(None);
-    };
-    let mut reward = None;
-    if let (Outcome::Violation, Some(rs)) = (outcome, &state.reports)
-        && let Some(first) = state.store.report(case.first_report).await?
-        && first.contact.is_some()
-        // Nobody to pay without a payable contact (a name alone is not one).
-        && first.reporter_id.is_some()
-    {
-        let category = category
-            .or_else(|| case.category.parse().ok())
-            .unwrap_or(Category::SexualExplicit);
-        let severe =
-            record.decision.verdict == cleanweb_core::Verdict::Block || names_minors([category]);
-        reward = cleanweb_core::rewards::base_amount(&rs.rewards, category, severe).map(|amount| {
-            cleanweb_store::NewReward {
-                report_id: first.id,
-                reporter_id: first.reporter_id.clone(),
-                category: category.as_str().to_owned(),
-                amount,
-                currency: rs.rewards.currency.clone(),
-                caps: cleanweb_core::rewards::RewardCaps {
-                    per_reporter: rs.rewards.per_reporter_month,
-                    per_all: rs.rewards.per_month,
-                    since_ms: cleanweb_service::time::month_start_ms(now_ms()),
-                },
-            }
-        });
-    }
-    Ok(Some(cleanweb_store::CaseSettlement {
-        case_id: case.id,
-        reward,
-    }))
-}
-
 #[derive(Deserialize)]
 pub struct DecideForm {
     csrf: Option<String>,
@@ -651,103 +604,42 @@ pub async fn decide(
         },
         None => None,
     };
-    if outcome == Outcome::Violation && category.is_none() {
-        return page_error(
-            u.locale,
-            StatusCode::BAD_REQUEST,
-            "error_need_category",
-            &[],
-        );
-    }
-    let note: String = f.note.chars().take(2000).collect();
     let record = match load_record(&state, &u, &id).await {
         Ok(r) => r,
         Err(r) => return r,
     };
     let id = record.id;
-    let category = if outcome == Outcome::Violation {
-        category
-    } else {
-        None
+    let who = cleanweb_service::review::Reviewer {
+        name: u.user.name.clone(),
+        actor: u.actor(),
+        admin: u.user.role == UserRole::Admin,
     };
-    let deliveries = match (outcome, &state.console.webhooks) {
-        (Outcome::Violation, Some(sender)) => sender
-            .names()
-            .into_iter()
-            .map(|webhook| {
-                let delivery = Uuid::now_v7();
-                let payload = serde_json::json!({
-                    "event": "takedown",
-                    "delivery_id": delivery.to_string(),
-                    "decision_id": id.to_string(),
-                    "item_id": record.decision.id,
-                    "url": record.url,
-                    "content_sha256": record.content_sha256,
-                    "category": category.map(|c| c.as_str()),
-                    "reviewer": u.user.name,
-                    "note": note,
-                    "decided_at_ms": now_ms(),
-                    "meta": record.decision.meta,
-                });
-                NewDelivery {
-                    id: delivery,
-                    webhook,
-                    event: "takedown".into(),
-                    subject: id.to_string(),
-                    payload: payload.to_string(),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let suggestion = f
-        .suggest_term
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && outcome == Outcome::Violation)
-        .map(|t| Suggestion {
-            term: t.chars().take(100).collect(),
-            category: category.unwrap_or(Category::SexualExplicit),
-            decision_id: Some(id),
-            suggested_by: u.user.name.clone(),
-            at_ms: now_ms(),
-        });
-    let false_positive = outcome == Outcome::NotViolation
-        && record.decision.verdict == cleanweb_core::Verdict::Block;
-    let case = match settlement(&state, &record, outcome, category).await {
-        Ok(c) => c,
-        Err(e) => return store_error(&u, e),
-    };
-    let review = NewReview {
-        case: case.clone(),
-        decision_id: id,
-        reviewer: u.user.name.clone(),
-        is_admin: u.user.role == UserRole::Admin,
+    let decide = cleanweb_service::review::Decide {
         outcome,
         category,
-        note: note.clone(),
-        deliveries,
-        suggestion: suggestion.clone(),
-        audit: cleanweb_core::AuditEvent {
-            actor: u.actor(),
-            action: "review.decide".into(),
-            subject: id.to_string(),
-            details: serde_json::json!({
-                "outcome": outcome.as_str(),
-                "category": category.map(|c| c.as_str()),
-                "machine_verdict": record.decision.verdict.as_str(),
-                "false_positive": false_positive,
-                "note": note,
-                "suggested_term": suggestion.as_ref().map(|s| &s.term),
-                "case": case.as_ref().map(|c| c.case_id.to_string()),
-                "case_status": case.as_ref().map(|_| CaseStatus::after(outcome).as_str()),
-                "reward": case.as_ref().and_then(|c| c.reward.as_ref()).map(|w| w.amount),
-            }),
-        },
+        note: f.note,
+        suggest_term: f.suggest_term,
+        add_to_bank: f.add_to_bank,
+        watch_site: f.add_site.as_deref() == Some("on"),
     };
-    match state.store.record_review(&review).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(refusal)) => {
+    let warnings = match state.review_desk().decide(&who, &record, decide).await {
+        Ok(done) => {
+            if done.deliveries > 0
+                && let Some(sender) = &state.console.webhooks
+            {
+                sender.wake();
+            }
+            done.warnings
+        }
+        Err(DecideError::NeedCategory) => {
+            return page_error(
+                u.locale,
+                StatusCode::BAD_REQUEST,
+                "error_need_category",
+                &[],
+            );
+        }
+        Err(DecideError::Refused(refusal)) => {
             use cleanweb_store::ReviewRefusal;
             let why = match &refusal {
                 ReviewRefusal::NoDecision => i18n::message(u.locale, "error_not_found", &[]),
@@ -764,24 +656,8 @@ pub async fn decide(
                 &[("why", &why)],
             );
         }
-        Err(e) => return store_error(&u, e),
-    }
-    if let Some(sender) = &state.console.webhooks {
-        sender.wake();
-    }
-    let mut warnings = Vec::new();
-    if outcome != Outcome::Escalate
-        && let Some(bank) = f.add_to_bank.as_deref().filter(|b| !b.is_empty())
-        && let Err(w) = add_to_bank(&state, &u, &record, bank, outcome).await
-    {
-        warnings.push(w);
-    }
-    if outcome == Outcome::Violation
-        && f.add_site.as_deref() == Some("on")
-        && let Err(w) = add_site(&state, &u, &record, category).await
-    {
-        warnings.push(w);
-    }
+        Err(DecideError::Store(e)) => return store_error(&u, e),
+    };
     for w in &warnings {
         tracing::warn!(decision = %id, warning = %w, "a follow-up action failed");
     }
@@ -815,79 +691,6 @@ pub async fn release(
         return store_error(&u, e);
     }
     Redirect::to(&format!("/console/next?skip={}", record.id)).into_response()
-}
-
-async fn add_to_bank(
-    state: &AppState,
-    u: &ConsoleUser,
-    record: &DecisionRecord,
-    bank_name: &str,
-    outcome: Outcome,
-) -> Result<(), String> {
-    let curator = state.curator();
-    let bank = curator.bank(bank_name).await.map_err(|e| e.to_string())?;
-    // Violations feed block and review banks; false positives feed allow
-    // banks, so the same picture is not flagged again.
-    let allow = bank.action == cleanweb_core::Action::Allow;
-    if allow != (outcome == Outcome::NotViolation) {
-        return Err(format!(
-            "bank {bank_name:?} ({}) does not take a {} decision",
-            bank.action, outcome
-        ));
-    }
-    let bytes = image_bytes(state, record).await?;
-    let template = cleanweb_core::BankEntry {
-        source: Some("review".into()),
-        external_id: Some(record.id.to_string()),
-        ..Default::default()
-    };
-    let limits = state.engine.load().decode_limits();
-    curator
-        .add_image_to(&bank, bytes, limits, template, &u.actor())
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-async fn add_site(
-    state: &AppState,
-    u: &ConsoleUser,
-    record: &DecisionRecord,
-    category: Option<Category>,
-) -> Result<(), String> {
-    let url = record.url.as_deref().ok_or("the item has no URL")?;
-    let dir = state
-        .data_dir
-        .as_deref()
-        .ok_or("this server has no data directory")?;
-    let change = cleanweb_service::sites::Change {
-        site: url.to_owned(),
-        status: SiteStatus::Watch,
-        actor: u.actor(),
-        reason: format!(
-            "review violation ({})",
-            category.map_or("unspecified", |c| c.as_str())
-        ),
-        evidence: vec![format!("decision:{}", record.id)],
-        deadline_ms: None,
-    };
-    cleanweb_service::sites::watch_if_new(state.store.as_ref(), dir, change)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-async fn image_bytes(state: &AppState, record: &DecisionRecord) -> Result<Vec<u8>, String> {
-    let sha = record
-        .image_sha256
-        .as_deref()
-        .ok_or("the item has no image")?;
-    state
-        .store
-        .blob(sha)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "the image was not kept".to_owned())
 }
 
 /// An item's reviews and public-report case.
@@ -968,7 +771,7 @@ pub async fn media(
     if withhold {
         return page_error(u.locale, StatusCode::FORBIDDEN, "error_minors", &[]);
     }
-    let bytes = match image_bytes(&state, &record).await {
+    let bytes = match cleanweb_service::review::kept_image(state.store.as_ref(), &record).await {
         Ok(b) => b,
         Err(_) => return StatusCode::NOT_FOUND.into_response(),
     };
