@@ -65,6 +65,46 @@ static LINK: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
+/// Official reporting centres and hotlines' sites. A text that tells people
+/// where to report abuse names them; they are not a seller's contact.
+const OFFICIAL_SITES: &[&str] = &[
+    "12321.cn",
+    "12377.cn",
+    "cyberpolice.cn",
+    "missingkids.org",
+    "cybertip.org",
+    "cybertip.ca",
+    "iwf.org.uk",
+    "inhope.org",
+    "esafety.gov.au",
+    "ic3.gov",
+];
+
+/// Government and police domains: a registry no seller can register in.
+const OFFICIAL_SUFFIXES: &[&str] = &[
+    ".gov",
+    ".gov.cn",
+    ".gov.uk",
+    ".gov.au",
+    ".police.uk",
+    ".mil",
+];
+
+/// Whether a link found in the text points at an official site.
+fn is_official(link: &str) -> bool {
+    let rest = link.split_once("://").map_or(link, |(_, r)| r);
+    let host = rest
+        .split(['/', '?', '#', ':'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    OFFICIAL_SITES
+        .iter()
+        .any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.')))
+        || OFFICIAL_SUFFIXES.iter().any(|s| host.ends_with(s))
+}
+
 fn cue_kind(cue: &str) -> &'static str {
     match cue {
         "qq" | "扣扣" | "企鹅" | "q号" => "qq",
@@ -163,6 +203,9 @@ pub fn extract(text: &str) -> Vec<Contact> {
     // Links are found in the original, where dots still exist.
     let char_at = byte_to_char(text);
     for m in LINK.find_iter(text) {
+        if is_official(m.as_str()) {
+            continue;
+        }
         out.push(Contact {
             kind: "link",
             start: char_at(m.start()),
@@ -220,5 +263,10 @@ mod tests {
         assert!(kinds("一二三四五六七八九十").is_empty());
         assert!(kinds("I paid 1380 dollars").is_empty());
         assert!(kinds("victims call for stronger laws online").is_empty());
+        assert!(kinds("可以拨打12321举报，或登录12321.cn在线举报").is_empty());
+        assert!(kinds("report it at https://report.cybertip.org/ or tips.fbi.gov").is_empty());
+        assert!(kinds("see https://www.police.uk/pu/contact-us").is_empty());
+        assert_eq!(kinds("girls at fake12321.cn")[0].0, "link");
+        assert_eq!(kinds("https://12321.cn.evil.xyz/x")[0].0, "link");
     }
 }

@@ -26,7 +26,7 @@ use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::contact;
 use crate::fold::is_cjk;
-use crate::lexicon::{Entry, Kind, Lexicon, Severity};
+use crate::lexicon::{Entry, Kind, Lexicon, SENSE_WINDOW, Severity};
 use crate::normalize::{Normalized, normalize};
 use crate::phonetic::{Phonetic, readings};
 
@@ -76,6 +76,8 @@ struct Hit {
 struct Scan {
     hits: Vec<Hit>,
     cues: usize,
+    /// Sense words found, as (entry, start, end).
+    senses: Vec<(usize, usize, usize)>,
 }
 
 impl LexiconDetector {
@@ -139,6 +141,7 @@ impl LexiconDetector {
         // Cue hits as (entry, start, end): a cue inside a term hit (传播 in
         // 传播妹) is part of the term, not context.
         let mut cue_entries: Vec<(usize, usize, usize)> = Vec::new();
+        let mut senses: Vec<(usize, usize, usize)> = Vec::new();
         if let Some(pats) = &self.direct {
             for (m_start, m_end, id) in pats.overlapping(&norm.text) {
                 let (entry, pattern_runs, l_as_one) = &self.direct_ids[id];
@@ -166,16 +169,26 @@ impl LexiconDetector {
                     break;
                 }
                 match e.kind {
-                    Kind::Allow | Kind::Context if e.whole_word => {
+                    Kind::Allow | Kind::Context | Kind::Sense if e.whole_word => {
                         let original = original.get_or_insert_with(|| text.chars().collect());
                         if is_whole_word(original, start, end) {
-                            if e.kind == Kind::Allow {
-                                if allows.len() < MAX_HITS {
+                            match e.kind {
+                                Kind::Allow if allows.len() < MAX_HITS => {
                                     allows.push((start, end));
                                 }
-                            } else if cue_entries.len() < MAX_HITS {
-                                cue_entries.push((*entry, start, end));
+                                Kind::Context if cue_entries.len() < MAX_HITS => {
+                                    cue_entries.push((*entry, start, end));
+                                }
+                                Kind::Sense if senses.len() < MAX_HITS => {
+                                    senses.push((*entry, start, end));
+                                }
+                                _ => {}
                             }
+                        }
+                    }
+                    Kind::Sense => {
+                        if senses.len() < MAX_HITS {
+                            senses.push((*entry, start, end));
                         }
                     }
                     Kind::Allow if allows.len() < MAX_HITS => allows.push((start, end)),
@@ -200,7 +213,11 @@ impl LexiconDetector {
             self.scan_phonetic(ac, text, &norm, &mut hits);
         }
         if hits.is_empty() {
-            return Scan { hits, cues: 0 };
+            return Scan {
+                hits,
+                cues: 0,
+                senses,
+            };
         }
         let original = original.get_or_insert_with(|| text.chars().collect());
         hits.retain(|h| {
@@ -245,6 +262,7 @@ impl LexiconDetector {
         Scan {
             hits: kept,
             cues: cues.len(),
+            senses,
         }
     }
 
@@ -320,8 +338,33 @@ impl LexiconDetector {
     }
 
     /// Scores one text's hits into labels (see the module docs).
-    fn score(&self, field: &str, text: &str, scan: Scan, original: &[char], out: &mut Vec<Label>) {
+    fn score(
+        &self,
+        field: &str,
+        text: &str,
+        mut scan: Scan,
+        original: &[char],
+        out: &mut Vec<Label>,
+    ) {
         let contacts = contact::extract(text);
+        // A term next to a word naming its benign sense (a cock and its
+        // hens) is read in that sense, unless the text is an ad; so is a
+        // longer term built on it (老司机带带我 on 老司机).
+        if contacts.is_empty() && !scan.senses.is_empty() {
+            let entries = &self.entries;
+            let senses = &scan.senses;
+            scan.hits.retain(|h| {
+                let pattern = entries[h.entry].pattern.as_str();
+                !senses.iter().any(|&(s, start, end)| {
+                    entries[s]
+                        .sense_of
+                        .as_deref()
+                        .is_some_and(|t| pattern.contains(t))
+                        && start < h.end + SENSE_WINDOW
+                        && h.start < end + SENSE_WINDOW
+                })
+            });
+        }
         let mut distinct: Vec<&str> = scan
             .hits
             .iter()
@@ -702,5 +745,32 @@ mod tests {
             top("警方打击色情网站 加微信 abc12345") >= 0.85,
             "contacts void the discount"
         );
+    }
+
+    #[test]
+    fn a_word_naming_the_benign_sense_nearby_drops_the_hit() {
+        let lex = "[sexual.explicit block]\ncock\nfuck\n[sexual.explicit review]\n老司机\n\
+                   [sense cock]\nrooster | hen | hens | crowing\n[sense 老司机]\n驾照 | 货车\n";
+        assert!(detect(lex, "the rooster is a loud cock at dawn").is_empty());
+        assert!(detect(lex, "my cock, she said, and her hens").is_empty());
+        assert!(detect(lex, "跑了三十年货车的老司机").is_empty());
+        let built_on = "[sexual.explicit block]\n老司机带带我\n[sense 老司机]\n科目二\n";
+        assert!(detect(built_on, "老司机带带我，科目二总是压线").is_empty());
+        assert!(
+            !detect(lex, "老司机带带我").is_empty(),
+            "no sense word: a hit"
+        );
+        assert!(!detect(lex, "a cock").is_empty());
+        let far = format!("rooster{} cock", " farm".repeat(16));
+        assert!(!detect(lex, &far).is_empty(), "too far to explain it");
+        assert!(
+            !detect(lex, "rooster fuck").is_empty(),
+            "a sense word explains only its own term"
+        );
+        assert!(
+            !detect(lex, "cock and hens, WeChat: lily_520").is_empty(),
+            "an ad stays an ad"
+        );
+        assert!(Lexicon::parse("[sense]\nrooster\n", "t").is_err());
     }
 }

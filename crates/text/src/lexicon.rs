@@ -20,6 +20,12 @@
 //! A `[context]` section lists cue words of news, law enforcement, medicine
 //! and education (打击, 警方, 乳腺, 性教育). Text with cues and no contact
 //! details gets its hits lowered one step; see the detector's docs.
+//!
+//! A `[sense TERM]` section lists words that name a listed term's benign
+//! sense (`[sense cock]`: rooster, hen, crowing; `[sense hooker]`: rugby,
+//! scrum). A hit on TERM (or on a longer term that contains it) with one of
+//! them within [`SENSE_WINDOW`] characters, in text with no contact
+//! details, is read in that sense and dropped.
 //! Every term is normalized like the text, so `ＰＯＲＮ` and `porn` are one term.
 //! Allow-list words match only as written, with no junk inside them.
 
@@ -57,7 +63,13 @@ pub enum Kind {
     Allow,
     /// A cue of news, law enforcement, medical or educational context.
     Context,
+    /// A word naming the benign sense of one term ([`Entry::sense_of`]).
+    Sense,
 }
+
+/// How near (in characters, either side) a sense word must be to the term
+/// it explains: about a sentence.
+pub const SENSE_WINDOW: usize = 64;
 
 /// One searchable form of a term.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +84,8 @@ pub struct Entry {
     /// Also match same-sound spellings (pinyin, homophones).
     pub sound_alike: bool,
     pub note: Option<String>,
+    /// For a sense word, the normalized term whose benign sense it names.
+    pub sense_of: Option<String>,
     /// Where it came from, for error messages and tooling: `file:line`.
     pub origin: String,
 }
@@ -103,13 +117,17 @@ pub const DEFAULT_LEXICON: &str = include_str!("../lexicons/default.txt");
 /// Its extension: platform slang, regional service terms, and the allow-list
 /// words and cues that keep them quiet on ordinary text.
 pub const EXTENDED_LEXICON: &str = include_str!("../lexicons/extended.txt");
+/// Slang: sex-act and fetish vocabulary, the sex trade's and porn sharing's
+/// code words, algospeak, and coded trade in child sexual abuse material.
+pub const SLANG_LEXICON: &str = include_str!("../lexicons/slang.txt");
 
 impl Lexicon {
-    /// The shipped lexicon: default.txt plus extended.txt.
+    /// The shipped lexicon: default.txt, extended.txt and slang.txt.
     pub fn builtin() -> Lexicon {
         // The shipped files are checked by a unit test, so this cannot fail at run time.
         let mut lex = Lexicon::parse(DEFAULT_LEXICON, "builtin:default.txt").unwrap_or_default();
         lex.extend(Lexicon::parse(EXTENDED_LEXICON, "builtin:extended.txt").unwrap_or_default());
+        lex.extend(Lexicon::parse(SLANG_LEXICON, "builtin:slang.txt").unwrap_or_default());
         lex
     }
 
@@ -134,7 +152,7 @@ impl Lexicon {
         for e in &self.entries {
             match e.kind {
                 Kind::Term(..) => c.0 += 1,
-                Kind::Allow => c.1 += 1,
+                Kind::Allow | Kind::Sense => c.1 += 1,
                 Kind::Context => c.2 += 1,
             }
         }
@@ -166,7 +184,7 @@ impl Lexicon {
                 section = Some(parse_section(header).map_err(err)?);
                 continue;
             }
-            let Some(sec) = section else {
+            let Some(sec) = &section else {
                 return Err(err(
                     "term before any section: start with a header such as [sexual.explicit block]"
                         .into(),
@@ -213,6 +231,7 @@ impl Lexicon {
                     allow_junk: junk_ok,
                     sound_alike,
                     kind: sec.0,
+                    sense_of: sec.1.clone(),
                     note: note.map(str::to_owned),
                     origin: format!("{origin}:{line_no}"),
                     pattern,
@@ -223,14 +242,23 @@ impl Lexicon {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Section(Kind);
+/// A section's kind, and for `[sense TERM]` the normalized term.
+#[derive(Clone)]
+struct Section(Kind, Option<String>);
 
 fn parse_section(header: &str) -> Result<Section, String> {
     let mut words = header.split_whitespace();
     match (words.next(), words.next(), words.next()) {
-        (Some("allow"), None, None) => Ok(Section(Kind::Allow)),
-        (Some("context"), None, None) => Ok(Section(Kind::Context)),
+        (Some("allow"), None, None) => Ok(Section(Kind::Allow, None)),
+        (Some("context"), None, None) => Ok(Section(Kind::Context, None)),
+        (Some("sense"), Some(_), _) => {
+            let term = header.trim_start().trim_start_matches("sense").trim();
+            let pattern = normalize(term).text;
+            if pattern.is_empty() {
+                return Err(format!("[sense {term}]: the term normalizes to nothing"));
+            }
+            Ok(Section(Kind::Sense, Some(pattern)))
+        }
         (Some(cat), Some(sev), None) => {
             let category: Category = cat.parse().map_err(|e| format!("{e}"))?;
             if category == Category::LinkBlocked {
@@ -245,10 +273,10 @@ fn parse_section(header: &str) -> Result<Section, String> {
                     ));
                 }
             };
-            Ok(Section(Kind::Term(category, severity)))
+            Ok(Section(Kind::Term(category, severity), None))
         }
         _ => Err(format!(
-            "bad section [{header}]: expected [CATEGORY SEVERITY], [allow] or [context]"
+            "bad section [{header}]: expected [CATEGORY SEVERITY], [allow], [context] or [sense TERM]"
         )),
     }
 }
@@ -294,6 +322,8 @@ mod tests {
     #[test]
     fn the_default_lexicon_is_valid_and_substantial() {
         Lexicon::parse(EXTENDED_LEXICON, "extended").unwrap();
+        Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
+        Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
         let lex = Lexicon::parse(DEFAULT_LEXICON, "default").unwrap();
         let (terms, allow, context) = lex.counts();
         assert!(terms > 300, "{terms}");
