@@ -17,13 +17,18 @@ pub fn run(cmd: LexiconCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LexiconCommand::Check { files } => {
             let mut failed = false;
+            // A file's rules may combine the built-in lexicon's groups.
+            let builtin = Lexicon::builtin();
             for f in files {
-                match Lexicon::load(&f) {
+                match Lexicon::load(&f)
+                    .and_then(|lex| lex.check_rules(Some(&builtin)).map(|()| lex))
+                {
                     Ok(lex) => {
                         let (terms, allow, context) = lex.counts();
                         println!(
-                            "{}: ok, {terms} term forms, {allow} allow-list forms, {context} context cues",
-                            crate::shown(&f)
+                            "{}: ok, {terms} term forms, {allow} allow-list and sense forms, {context} context cues and signals, {} rules",
+                            crate::shown(&f),
+                            lex.rules.len()
                         );
                     }
                     Err(e) => {

@@ -192,6 +192,7 @@ impl GlobalArgs {
                     .context("the store's accepted lexicon terms")?,
             );
         }
+        lexicon.check_rules(None)?;
         let detector = LexiconDetector::new(lexicon);
         let mut engine = Engine::new(config.policy.clone(), config.limits.clone())
             .with_detector(std::sync::Arc::new(detector));

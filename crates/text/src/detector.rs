@@ -26,7 +26,7 @@ use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::contact;
 use crate::fold::is_cjk;
-use crate::lexicon::{Entry, Kind, Lexicon, SENSE_WINDOW, Severity};
+use crate::lexicon::{CONTACT_GROUP, Entry, Kind, Lexicon, SENSE_WINDOW, Severity, TERM_GROUP};
 use crate::normalize::{Normalized, normalize};
 use crate::phonetic::{Phonetic, readings};
 
@@ -42,6 +42,9 @@ const MINORS_FLOOR: f32 = 0.5;
 /// a million repeated terms must not make the overlap checks quadratic, and
 /// a few thousand hits settle any verdict.
 const MAX_HITS: usize = 4096;
+/// Rule evidence longer than this (a long link) may be missed as "near";
+/// it bounds the search for nearby marks.
+const MAX_MARK_CHARS: usize = 64;
 
 /// Flags text that contains lexicon terms, however disguised.
 pub struct LexiconDetector {
@@ -52,7 +55,30 @@ pub struct LexiconDetector {
     direct_ids: Vec<(usize, Vec<u8>, bool)>,
     phonetic: Option<Patterns>,
     phonetic_ids: Vec<usize>,
+    /// Per entry, its signal group's number (signals only).
+    signal_of: Vec<Option<usize>>,
+    rules: Vec<CompiledRule>,
 }
+
+/// One slot of a rule: what satisfies it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Group(usize),
+    Contact,
+    Term,
+}
+
+struct CompiledRule {
+    name: String,
+    category: Category,
+    severity: Severity,
+    /// Alternatives per slot, with their group names for evidence.
+    slots: Vec<Vec<(Slot, String)>>,
+    within: usize,
+}
+
+/// A span that can satisfy a rule's slot: (start, end, what it says).
+type Mark = (usize, usize, String);
 
 impl Default for LexiconDetector {
     /// The detector over the shipped default lexicon.
@@ -78,6 +104,8 @@ struct Scan {
     cues: usize,
     /// Sense words found, as (entry, start, end).
     senses: Vec<(usize, usize, usize)>,
+    /// Signal words found, as (entry, start, end).
+    signals: Vec<(usize, usize, usize)>,
 }
 
 impl LexiconDetector {
@@ -118,12 +146,54 @@ impl LexiconDetector {
                 }
             }
         }
+        // Group names to numbers; a rule naming an unknown group (which
+        // `Lexicon::check_rules` reports) can never fire and is left out.
+        let mut group_ids: HashMap<&str, usize> = HashMap::new();
+        let signal_of: Vec<Option<usize>> = entries
+            .iter()
+            .map(|e| {
+                let g = e.group.as_deref().filter(|_| e.kind == Kind::Signal)?;
+                let next = group_ids.len();
+                Some(*group_ids.entry(g).or_insert(next))
+            })
+            .collect();
+        let rules = lexicon
+            .rules
+            .iter()
+            .filter_map(|r| {
+                let slots = r
+                    .slots
+                    .iter()
+                    .map(|alts| {
+                        alts.iter()
+                            .map(|g| {
+                                let slot = match g.as_str() {
+                                    CONTACT_GROUP => Slot::Contact,
+                                    TERM_GROUP => Slot::Term,
+                                    name => Slot::Group(*group_ids.get(name)?),
+                                };
+                                Some((slot, g.clone()))
+                            })
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(CompiledRule {
+                    name: r.name.clone(),
+                    category: r.category,
+                    severity: r.severity,
+                    slots,
+                    within: r.within,
+                })
+            })
+            .collect();
         LexiconDetector {
-            entries,
             direct: build(&direct_pats),
             direct_ids,
             phonetic: build(&phonetic_pats),
             phonetic_ids,
+            signal_of,
+            rules,
+            entries,
         }
     }
 
@@ -142,6 +212,7 @@ impl LexiconDetector {
         // 传播妹) is part of the term, not context.
         let mut cue_entries: Vec<(usize, usize, usize)> = Vec::new();
         let mut senses: Vec<(usize, usize, usize)> = Vec::new();
+        let mut signals: Vec<(usize, usize, usize)> = Vec::new();
         if let Some(pats) = &self.direct {
             for (m_start, m_end, id) in pats.overlapping(&norm.text) {
                 let (entry, pattern_runs, l_as_one) = &self.direct_ids[id];
@@ -169,7 +240,7 @@ impl LexiconDetector {
                     break;
                 }
                 match e.kind {
-                    Kind::Allow | Kind::Context | Kind::Sense if e.whole_word => {
+                    Kind::Allow | Kind::Context | Kind::Sense | Kind::Signal if e.whole_word => {
                         let original = original.get_or_insert_with(|| text.chars().collect());
                         if is_whole_word(original, start, end) {
                             match e.kind {
@@ -182,6 +253,9 @@ impl LexiconDetector {
                                 Kind::Sense if senses.len() < MAX_HITS => {
                                     senses.push((*entry, start, end));
                                 }
+                                Kind::Signal if signals.len() < MAX_HITS => {
+                                    signals.push((*entry, start, end));
+                                }
                                 _ => {}
                             }
                         }
@@ -189,6 +263,11 @@ impl LexiconDetector {
                     Kind::Sense => {
                         if senses.len() < MAX_HITS {
                             senses.push((*entry, start, end));
+                        }
+                    }
+                    Kind::Signal => {
+                        if signals.len() < MAX_HITS {
+                            signals.push((*entry, start, end));
                         }
                     }
                     Kind::Allow if allows.len() < MAX_HITS => allows.push((start, end)),
@@ -212,11 +291,12 @@ impl LexiconDetector {
         if let Some(ac) = &self.phonetic {
             self.scan_phonetic(ac, text, &norm, &mut hits);
         }
-        if hits.is_empty() {
+        if hits.is_empty() && signals.is_empty() {
             return Scan {
                 hits,
                 cues: 0,
                 senses,
+                signals,
             };
         }
         let original = original.get_or_insert_with(|| text.chars().collect());
@@ -263,6 +343,7 @@ impl LexiconDetector {
             hits: kept,
             cues: cues.len(),
             senses,
+            signals,
         }
     }
 
@@ -330,6 +411,97 @@ impl LexiconDetector {
         true
     }
 
+    /// Whether some rule could fire on a scan without term hits: every
+    /// slot but contact slots has a signal. Spares the contact search on
+    /// the many texts with a stray weak word.
+    fn rule_possible(&self, scan: &Scan) -> bool {
+        if scan.signals.is_empty() {
+            return false;
+        }
+        let present: HashSet<usize> = scan
+            .signals
+            .iter()
+            .filter_map(|&(e, _, _)| self.signal_of[e])
+            .collect();
+        self.rules.iter().any(|r| {
+            r.slots.iter().all(|alts| {
+                alts.iter().any(|(slot, _)| match slot {
+                    Slot::Group(g) => present.contains(g),
+                    Slot::Contact => true,
+                    Slot::Term => false,
+                })
+            })
+        })
+    }
+
+    /// Where rule `r` fires: for each slot the mark that satisfies it, all
+    /// within `r.within` characters of the first slot's mark.
+    fn fire(
+        &self,
+        r: &CompiledRule,
+        scan: &Scan,
+        contacts: &[contact::Contact],
+    ) -> Option<Vec<Mark>> {
+        let marks_of = |alts: &[(Slot, String)]| -> Vec<Mark> {
+            let mut out: Vec<Mark> = Vec::new();
+            for (slot, name) in alts {
+                match slot {
+                    Slot::Group(g) => out.extend(
+                        scan.signals
+                            .iter()
+                            .filter(|&&(e, _, _)| self.signal_of[e] == Some(*g))
+                            .map(|&(e, s, t)| (s, t, format!("{name}:{}", self.entries[e].term))),
+                    ),
+                    Slot::Contact => out.extend(
+                        contacts
+                            .iter()
+                            .map(|c| (c.start, c.end, format!("contact:{}", c.kind))),
+                    ),
+                    Slot::Term => out.extend(scan.hits.iter().map(|h| {
+                        (
+                            h.start,
+                            h.end,
+                            format!("term:{}", self.entries[h.entry].term),
+                        )
+                    })),
+                }
+            }
+            out.sort_by_key(|m| m.0);
+            out
+        };
+        let slots: Vec<Vec<Mark>> = r.slots.iter().map(|a| marks_of(a)).collect();
+        if slots.iter().any(Vec::is_empty) {
+            return None;
+        }
+        let (first, rest) = slots.split_first()?;
+        for anchor in first {
+            let mut found = vec![anchor.clone()];
+            for marks in rest {
+                // Marks are sorted by start, and a mark is at most
+                // MAX_MARK_CHARS long: only those starting in the window
+                // around the anchor can be near it.
+                let lo = anchor.0.saturating_sub(r.within + MAX_MARK_CHARS);
+                let from = marks.partition_point(|m| m.0 < lo);
+                let near = marks[from..]
+                    .iter()
+                    .take_while(|m| m.0 < anchor.1 + r.within)
+                    .find(|m| {
+                        m.1 + r.within > anchor.0
+                            // One word satisfies one slot.
+                            && !found.iter().any(|f| f.0 < m.1 && m.0 < f.1)
+                    });
+                match near {
+                    Some(m) => found.push(m.clone()),
+                    None => break,
+                }
+            }
+            if found.len() == slots.len() {
+                return Some(found);
+            }
+        }
+        None
+    }
+
     fn category(&self, entry: usize) -> Option<Category> {
         match self.entries[entry].kind {
             Kind::Term(c, _) => Some(c),
@@ -357,7 +529,7 @@ impl LexiconDetector {
                 let pattern = entries[h.entry].pattern.as_str();
                 !senses.iter().any(|&(s, start, end)| {
                     entries[s]
-                        .sense_of
+                        .group
                         .as_deref()
                         .is_some_and(|t| pattern.contains(t))
                         && start < h.end + SENSE_WINDOW
@@ -424,6 +596,29 @@ impl LexiconDetector {
                 ad_terms.push(ev.clone());
             }
             out.push(Label::new(category, score, SOURCE).with_evidence(ev));
+        }
+        for r in &self.rules {
+            let Some(marks) = self.fire(r, &scan, &contacts) else {
+                continue;
+            };
+            let mut score = r.severity.score();
+            if discount {
+                score *= if scan.cues >= 2 {
+                    STRONG_CONTEXT_DISCOUNT
+                } else {
+                    CONTEXT_DISCOUNT
+                };
+                if r.category == Category::SexualMinors {
+                    score = score.max(MINORS_FLOOR);
+                }
+            }
+            let mut label = Label::new(r.category, score, SOURCE);
+            for (start, end, what) in marks {
+                label
+                    .evidence
+                    .push(span(start, end, &format!("rule:{} {what}", r.name)));
+            }
+            out.push(label);
         }
         if services_floor > 0.0 {
             let mut label = Label::new(Category::SexualServices, services_floor, SOURCE);
@@ -585,7 +780,7 @@ impl Detector for LexiconDetector {
         for part in &input.texts {
             let mut original = None;
             let scan = self.scan(&part.text, &mut original);
-            if scan.hits.is_empty() {
+            if scan.hits.is_empty() && !self.rule_possible(&scan) {
                 continue;
             }
             // Evidence quotes the field as given (for HTML, with its markup).
@@ -772,5 +967,64 @@ mod tests {
             "an ad stays an ad"
         );
         assert!(Lexicon::parse("[sense]\nrooster\n", "t").is_err());
+    }
+
+    const RULES: &str = "[sexual.explicit block]\n色情\n[signal body]\n胸 | nipples\n\
+        [signal act]\n揉 | lick\n[signal price]\n元一次 | per hour\n[signal age]\n初中生\n\
+        [rule sexual.explicit review]\ndescription: body + act within 10\n\
+        [rule sexual.services block]\nad: price + contact within 40\n\
+        [rule sexual.minors block]\nminors: age + term within 20\n\
+        [context]\n警方\n打击\n";
+
+    #[test]
+    fn rules_combine_weak_signals_that_alone_flag_nothing() {
+        assert!(detect(RULES, "胸口有点闷").is_empty(), "one signal alone");
+        assert!(detect(RULES, "揉面团").is_empty());
+        let l = detect(RULES, "他用力揉她的胸");
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].category, Category::SexualExplicit);
+        assert!((0.5..0.85).contains(&l[0].score), "review: {}", l[0].score);
+        let terms: Vec<String> = l[0]
+            .evidence
+            .iter()
+            .map(|e| match e {
+                Evidence::Span { term, .. } => term.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(
+            terms,
+            vec!["rule:description body:胸", "rule:description act:揉"]
+        );
+        let far = format!("胸{}揉", "的".repeat(20));
+        assert!(detect(RULES, &far).is_empty(), "too far apart");
+
+        let ad = detect(RULES, "300元一次 加微信 lily_520");
+        assert!(
+            ad.iter()
+                .any(|l| l.category == Category::SexualServices && l.score > 0.85)
+        );
+        assert!(detect(RULES, "300元一次").is_empty(), "no contact, no ad");
+
+        let minors = detect(RULES, "初中生色情视频");
+        assert!(
+            minors
+                .iter()
+                .any(|l| l.category == Category::SexualMinors && l.score > 0.85)
+        );
+        let news = detect(RULES, "警方打击初中生色情视频传播");
+        let m = news
+            .iter()
+            .find(|l| l.category == Category::SexualMinors)
+            .unwrap();
+        assert!(m.score >= MINORS_FLOOR, "minors never drops below review");
+        assert!(news.iter().all(|l| l.score < 0.85), "news is not blocked");
+    }
+
+    #[test]
+    fn hostile_signal_floods_stay_bounded() {
+        let text = "胸 ".repeat(100_000) + "揉";
+        let l = detect(RULES, &text);
+        assert_eq!(l.len(), 1, "one firing per rule");
     }
 }

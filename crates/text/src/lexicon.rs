@@ -26,6 +26,24 @@
 //! scrum). A hit on TERM (or on a longer term that contains it) with one of
 //! them within [`SENSE_WINDOW`] characters, in text with no contact
 //! details, is read in that sense and dropped.
+//!
+//! Weak words that flag text only together are grouped in `[signal NAME]`
+//! sections and combined in `[rule CATEGORY SEVERITY]` sections, one rule a
+//! line:
+//!
+//! ```text
+//! [signal body]
+//! 胸 | 屁股 | nipples
+//! [signal act]
+//! 舔 | 揉 | lick
+//! [rule sexual.explicit review]
+//! description: body + act within 20     # every group within 20 chars of the first
+//! ad: price + place + time|tonight within 40
+//! ```
+//!
+//! `contact` (contact details) and `term` (any listed term's hit) are
+//! built-in groups. A rule fires when each of its slots has a hit within
+//! `within` characters (default 30) of a hit of its first slot.
 //! Every term is normalized like the text, so `ＰＯＲＮ` and `porn` are one term.
 //! Allow-list words match only as written, with no junk inside them.
 
@@ -63,8 +81,35 @@ pub enum Kind {
     Allow,
     /// A cue of news, law enforcement, medical or educational context.
     Context,
-    /// A word naming the benign sense of one term ([`Entry::sense_of`]).
+    /// A word naming the benign sense of one term ([`Entry::group`]).
     Sense,
+    /// A weak word of a signal group ([`Entry::group`]): alone it flags
+    /// nothing; rules combine groups.
+    Signal,
+}
+
+/// The pseudo-group satisfied by contact details in the text.
+pub const CONTACT_GROUP: &str = "contact";
+/// The pseudo-group satisfied by any hit of a listed term.
+pub const TERM_GROUP: &str = "term";
+/// The default and the largest `within` of a rule, in characters.
+pub const RULE_WITHIN: usize = 30;
+const MAX_RULE_WITHIN: usize = 200;
+const MAX_RULE_SLOTS: usize = 6;
+
+/// A combination of signals that flags text together: every slot has a hit
+/// within `within` characters of a hit of the first slot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Its name, shown in evidence as `rule:NAME`.
+    pub name: String,
+    pub category: Category,
+    pub severity: Severity,
+    /// Each slot is one or more group names (alternatives).
+    pub slots: Vec<Vec<String>>,
+    pub within: usize,
+    /// `file:line`.
+    pub origin: String,
 }
 
 /// How near (in characters, either side) a sense word must be to the term
@@ -84,8 +129,9 @@ pub struct Entry {
     /// Also match same-sound spellings (pinyin, homophones).
     pub sound_alike: bool,
     pub note: Option<String>,
-    /// For a sense word, the normalized term whose benign sense it names.
-    pub sense_of: Option<String>,
+    /// For a sense word, the normalized term whose benign sense it names;
+    /// for a signal, its group's name.
+    pub group: Option<String>,
     /// Where it came from, for error messages and tooling: `file:line`.
     pub origin: String,
 }
@@ -110,6 +156,8 @@ impl std::error::Error for LexiconError {}
 pub struct Lexicon {
     /// Terms, allow-list words and context cues, in file order.
     pub entries: Vec<Entry>,
+    /// Signal combinations.
+    pub rules: Vec<Rule>,
 }
 
 /// The lexicon the project ships, written and curated for cleanweb.
@@ -144,6 +192,41 @@ impl Lexicon {
     /// Adds another lexicon's entries (a deployer's own on top of the default).
     pub fn extend(&mut self, other: Lexicon) {
         self.entries.extend(other.entries);
+        self.rules.extend(other.rules);
+    }
+
+    /// The signal groups its entries define.
+    pub fn groups(&self) -> std::collections::BTreeSet<&str> {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == Kind::Signal)
+            .filter_map(|e| e.group.as_deref())
+            .collect()
+    }
+
+    /// Checks that every rule names groups that exist (in this lexicon or
+    /// in `also`, for a file checked on top of the built-in one).
+    pub fn check_rules(&self, also: Option<&Lexicon>) -> Result<(), LexiconError> {
+        let mut known = self.groups();
+        if let Some(other) = also {
+            known.extend(other.groups());
+        }
+        for r in &self.rules {
+            for g in r.slots.iter().flatten() {
+                if g != CONTACT_GROUP && g != TERM_GROUP && !known.contains(g.as_str()) {
+                    let (origin, line) = r.origin.rsplit_once(':').unwrap_or((&r.origin, "0"));
+                    return Err(LexiconError {
+                        origin: origin.to_owned(),
+                        line: line.parse().unwrap_or(0),
+                        message: format!(
+                            "rule {}: no [signal {g}] section defines {g:?} (built-in groups: {CONTACT_GROUP}, {TERM_GROUP})",
+                            r.name
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Counts of (terms, allow-list words, context cues).
@@ -153,7 +236,7 @@ impl Lexicon {
             match e.kind {
                 Kind::Term(..) => c.0 += 1,
                 Kind::Allow | Kind::Sense => c.1 += 1,
-                Kind::Context => c.2 += 1,
+                Kind::Context | Kind::Signal => c.2 += 1,
             }
         }
         c
@@ -190,6 +273,14 @@ impl Lexicon {
                         .into(),
                 ));
             };
+            if let Some((category, severity)) = sec.2 {
+                let rule = parse_rule(body, category, severity).map_err(err)?;
+                lex.rules.push(Rule {
+                    origin: format!("{origin}:{line_no}"),
+                    ..rule
+                });
+                continue;
+            }
             let (forms, flags) = match body.split_once(';') {
                 Some((f, fl)) => (f, fl),
                 None => (body, ""),
@@ -231,7 +322,7 @@ impl Lexicon {
                     allow_junk: junk_ok,
                     sound_alike,
                     kind: sec.0,
-                    sense_of: sec.1.clone(),
+                    group: sec.1.clone(),
                     note: note.map(str::to_owned),
                     origin: format!("{origin}:{line_no}"),
                     pattern,
@@ -242,22 +333,95 @@ impl Lexicon {
     }
 }
 
-/// A section's kind, and for `[sense TERM]` the normalized term.
+/// A section's kind; for `[sense TERM]` the normalized term and for
+/// `[signal NAME]` the group; for `[rule CATEGORY SEVERITY]` what its rules
+/// flag.
 #[derive(Clone)]
-struct Section(Kind, Option<String>);
+struct Section(Kind, Option<String>, Option<(Category, Severity)>);
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `NAME: slot + slot|alt [+ ...] [within K]`.
+fn parse_rule(body: &str, category: Category, severity: Severity) -> Result<Rule, String> {
+    let (name, rest) = body
+        .split_once(':')
+        .ok_or("a rule is NAME: group + group [within K]")?;
+    let name = name.trim();
+    if !is_name(name) {
+        return Err(format!(
+            "rule name {name:?}: lowercase letters, digits and underscores"
+        ));
+    }
+    let (slots_text, within) = match rest.rsplit_once("within") {
+        Some((s, k)) => {
+            let k: usize = k
+                .trim()
+                .parse()
+                .map_err(|_| format!("rule {name}: within takes a number of characters"))?;
+            if k == 0 || k > MAX_RULE_WITHIN {
+                return Err(format!(
+                    "rule {name}: within is 1 to {MAX_RULE_WITHIN} characters"
+                ));
+            }
+            (s, k)
+        }
+        None => (rest, RULE_WITHIN),
+    };
+    let mut slots = Vec::new();
+    for slot in slots_text.split('+') {
+        let alts: Vec<String> = slot.split('|').map(|g| g.trim().to_owned()).collect();
+        if let Some(bad) = alts.iter().find(|g| !is_name(g)) {
+            return Err(format!("rule {name}: {bad:?} is not a group name"));
+        }
+        slots.push(alts);
+    }
+    if slots.len() < 2 || slots.len() > MAX_RULE_SLOTS {
+        return Err(format!(
+            "rule {name}: 2 to {MAX_RULE_SLOTS} groups joined by '+'"
+        ));
+    }
+    Ok(Rule {
+        name: name.to_owned(),
+        category,
+        severity,
+        slots,
+        within,
+        origin: String::new(),
+    })
+}
 
 fn parse_section(header: &str) -> Result<Section, String> {
     let mut words = header.split_whitespace();
     match (words.next(), words.next(), words.next()) {
-        (Some("allow"), None, None) => Ok(Section(Kind::Allow, None)),
-        (Some("context"), None, None) => Ok(Section(Kind::Context, None)),
+        (Some("allow"), None, None) => Ok(Section(Kind::Allow, None, None)),
+        (Some("context"), None, None) => Ok(Section(Kind::Context, None, None)),
+        (Some("signal"), Some(name), None) => {
+            if !is_name(name) {
+                return Err(format!(
+                    "[signal {name}]: a group name is lowercase letters, digits and underscores"
+                ));
+            }
+            if name == CONTACT_GROUP || name == TERM_GROUP {
+                return Err(format!("[signal {name}]: {name} is a built-in group"));
+            }
+            Ok(Section(Kind::Signal, Some(name.to_owned()), None))
+        }
+        (Some("rule"), Some(cat), Some(sev)) => match parse_section(&format!("{cat} {sev}"))? {
+            Section(Kind::Term(c, s), ..) => Ok(Section(Kind::Signal, None, Some((c, s)))),
+            _ => Err(format!("bad section [{header}]")),
+        },
         (Some("sense"), Some(_), _) => {
             let term = header.trim_start().trim_start_matches("sense").trim();
             let pattern = normalize(term).text;
             if pattern.is_empty() {
                 return Err(format!("[sense {term}]: the term normalizes to nothing"));
             }
-            Ok(Section(Kind::Sense, Some(pattern)))
+            Ok(Section(Kind::Sense, Some(pattern), None))
         }
         (Some(cat), Some(sev), None) => {
             let category: Category = cat.parse().map_err(|e| format!("{e}"))?;
@@ -273,10 +437,10 @@ fn parse_section(header: &str) -> Result<Section, String> {
                     ));
                 }
             };
-            Ok(Section(Kind::Term(category, severity), None))
+            Ok(Section(Kind::Term(category, severity), None, None))
         }
         _ => Err(format!(
-            "bad section [{header}]: expected [CATEGORY SEVERITY], [allow], [context] or [sense TERM]"
+            "bad section [{header}]: expected [CATEGORY SEVERITY], [allow], [context], [sense TERM], [signal NAME] or [rule CATEGORY SEVERITY]"
         )),
     }
 }
@@ -323,6 +487,7 @@ mod tests {
     fn the_default_lexicon_is_valid_and_substantial() {
         Lexicon::parse(EXTENDED_LEXICON, "extended").unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
+        Lexicon::builtin().check_rules(None).unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
         let lex = Lexicon::parse(DEFAULT_LEXICON, "default").unwrap();
         let (terms, allow, context) = lex.counts();
@@ -370,5 +535,44 @@ mod tests {
         assert!(Lexicon::parse("orphan\n", "f").is_err());
         assert!(Lexicon::parse("[sexual.politics block]\n", "f").is_err());
         assert!(Lexicon::parse("[sexual.explicit block]\n!!!\n", "f").is_err());
+    }
+
+    #[test]
+    fn rules_parse_and_name_their_groups() {
+        let text = "[signal body]\n胸\n[signal act]\n揉\n[rule sexual.explicit review]\n\
+                    d: body + act|contact within 12\nplain: body + term\n";
+        let lex = Lexicon::parse(text, "r").unwrap();
+        assert_eq!(lex.rules.len(), 2);
+        assert_eq!(
+            lex.rules[0].slots,
+            vec![vec!["body"], vec!["act", "contact"]]
+        );
+        assert_eq!(
+            (lex.rules[0].within, lex.rules[1].within),
+            (12, RULE_WITHIN)
+        );
+        assert_eq!(lex.rules[0].origin, "r:6");
+        assert_eq!(
+            lex.groups().into_iter().collect::<Vec<_>>(),
+            vec!["act", "body"]
+        );
+        lex.check_rules(None).unwrap();
+        let unknown =
+            Lexicon::parse("[rule sexual.explicit block]\nx: body + nope\n", "u").unwrap();
+        let e = unknown.check_rules(Some(&lex)).unwrap_err();
+        assert!(e.message.contains("nope"), "{e}");
+        assert_eq!(e.line, 2);
+        for bad in [
+            "[rule sexual.explicit block]\nx: body\n",
+            "[rule sexual.explicit block]\nx body + act\n",
+            "[rule sexual.explicit block]\nX: body + act\n",
+            "[rule sexual.explicit block]\nx: body + act within 0\n",
+            "[rule sexual.explicit block]\nx: body + act within 999\n",
+            "[rule sexual.explicit sometimes]\nx: body + act\n",
+            "[signal Body]\n胸\n",
+            "[signal contact]\n胸\n",
+        ] {
+            assert!(Lexicon::parse(bad, "b").is_err(), "{bad:?}");
+        }
     }
 }
