@@ -26,7 +26,9 @@ use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::contact;
 use crate::fold::is_cjk;
-use crate::lexicon::{CONTACT_GROUP, Entry, Kind, Lexicon, SENSE_WINDOW, Severity, TERM_GROUP};
+use crate::lexicon::{
+    CONTACT_GROUP, Entry, Kind, Lexicon, SENSE_WINDOW, Severity, TERM_GROUP, is_emoji,
+};
 use crate::normalize::{Normalized, normalize};
 use crate::phonetic::{Phonetic, readings};
 
@@ -57,6 +59,9 @@ pub struct LexiconDetector {
     phonetic_ids: Vec<usize>,
     /// Per entry, its signal group's number (signals only).
     signal_of: Vec<Option<usize>>,
+    /// Emoji signals by char, sorted: they are junk to the normalizer, so
+    /// they are looked up in the original text.
+    emoji: Vec<(char, usize)>,
     rules: Vec<CompiledRule>,
 }
 
@@ -186,7 +191,21 @@ impl LexiconDetector {
                 })
             })
             .collect();
+        let mut emoji: Vec<(char, usize)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == Kind::Signal)
+            .filter_map(|(i, e)| {
+                let mut cs = e.pattern.chars();
+                match (cs.next(), cs.next()) {
+                    (Some(c), None) if is_emoji(c) => Some((c, i)),
+                    _ => None,
+                }
+            })
+            .collect();
+        emoji.sort_unstable();
         LexiconDetector {
+            emoji,
             direct: build(&direct_pats),
             direct_ids,
             phonetic: build(&phonetic_pats),
@@ -231,7 +250,8 @@ impl LexiconDetector {
                 }
                 // Allow words and cues obey the same spelling rules as terms:
                 // "essex" must not excuse "free sex".
-                if !runs_match(norm.runs(m_start, m_end), pattern_runs)
+                let doubling = matches!(e.kind, Kind::Term(..)) && latin_word(&e.pattern);
+                if !runs_match(norm.runs(m_start, m_end), pattern_runs, doubling)
                     || (!e.allow_junk && end - start != norm.folded_len(m_start, m_end))
                 {
                     continue;
@@ -290,6 +310,20 @@ impl LexiconDetector {
         }
         if let Some(ac) = &self.phonetic {
             self.scan_phonetic(ac, text, &norm, &mut hits);
+        }
+        if !self.emoji.is_empty() {
+            for (i, c) in text.chars().enumerate() {
+                if signals.len() >= MAX_HITS {
+                    break;
+                }
+                if !is_emoji(c) {
+                    continue;
+                }
+                let from = self.emoji.partition_point(|&(e, _)| e < c);
+                for &(_, entry) in self.emoji[from..].iter().take_while(|&&(e, _)| e == c) {
+                    signals.push((entry, i, i + 1));
+                }
+            }
         }
         if hits.is_empty() && signals.is_empty() {
             return Scan {
@@ -685,14 +719,29 @@ fn build(patterns: &[String]) -> Option<Patterns> {
 /// edge runs may continue past the hit), or the text stretched a letter to
 /// three or more ("boooobs", "pooorn"). "Bob's" is thus not "boobs", "as" not
 /// "ass", and "Annals" not "anal".
-fn runs_match(text: &[u8], pattern: &[u8]) -> bool {
+fn runs_match(text: &[u8], pattern: &[u8], doubling: bool) -> bool {
     let n = pattern.len();
     if text.len() != n || !text.iter().zip(pattern).all(|(t, p)| t >= p) {
         return false;
     }
     // The first and last runs may go on past the hit: 兼职妹 inside 兼职妹妹.
-    let interior_exact = n <= 2 || text[1..n - 1] == pattern[1..n - 1];
-    interior_exact || text.iter().any(|&t| t >= 3)
+    if n <= 2 || text[1..n - 1] == pattern[1..n - 1] || text.iter().any(|&t| t >= 3) {
+        return true;
+    }
+    // One letter doubled inside a longer Latin term ("poornn", "bloowjob")
+    // is a disguise; two are a different word more often than not.
+    let doubled = text[1..n - 1]
+        .iter()
+        .zip(&pattern[1..n - 1])
+        .filter(|(t, p)| t != p)
+        .count();
+    doubling && n >= 4 && doubled == 1
+}
+
+/// A Latin term of four or more letters, where one doubled letter is read
+/// as a disguise.
+fn latin_word(pattern: &str) -> bool {
+    pattern.len() >= 4 && pattern.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// True when the original span neither starts nor ends inside a word. An
@@ -842,6 +891,20 @@ mod tests {
         assert!(detect(LEX, "Bob's car").is_empty());
         assert!(detect(LEX, "as good as").is_empty());
         assert_eq!(spans(&detect(LEX, "nice boooobs")), vec!["boooobs"]);
+        assert_eq!(
+            spans(&detect(LEX, "free poornn")),
+            vec!["poornn"],
+            "one doubled"
+        );
+        assert!(
+            detect(LEX, "free cuuntt").len() == 1,
+            "first and last runs are free"
+        );
+        let annals = format!("{LEX}[allow]\nannals\n");
+        assert!(
+            detect(&annals, "the annals of history").is_empty(),
+            "an allow word"
+        );
         assert_eq!(spans(&detect(LEX, "a$$")), vec!["a$$"]);
         assert_eq!(spans(&detect(LEX, "ana1 and an@l")), vec!["ana1", "an@l"]);
     }
@@ -1019,6 +1082,25 @@ mod tests {
             .unwrap();
         assert!(m.score >= MINORS_FLOOR, "minors never drops below review");
         assert!(news.iter().all(|l| l.score < 0.85), "news is not blocked");
+    }
+
+    #[test]
+    fn emoji_are_signals_though_junk_to_terms() {
+        let lex = "[sexual.explicit block]\nporn\n[signal fruit]\n🍆 | 🍑\n[signal pics]\npics\n\
+                   [rule sexual.explicit review]\nemoji_pics: fruit + pics within 10\n";
+        assert_eq!(
+            spans(&detect(lex, "p🍆orn")),
+            vec!["p🍆orn"],
+            "junk inside a term"
+        );
+        let l = detect(lex, "🍑🍆 pics");
+        assert_eq!(l.len(), 1);
+        assert_eq!(spans(&l), vec!["🍑", "pics"]);
+        assert!(detect(lex, "🍆 soup recipe").is_empty());
+        assert!(
+            Lexicon::parse("[sexual.explicit block]\n🍆\n", "t").is_err(),
+            "not as a term"
+        );
     }
 
     #[test]

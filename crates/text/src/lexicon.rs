@@ -305,7 +305,17 @@ impl Lexicon {
                 if form.is_empty() {
                     return Err(err("empty term or variant".into()));
                 }
-                let pattern = normalize(form).text;
+                let mut pattern = normalize(form).text;
+                // An emoji (🍆, 🔞) is junk to the normalizer, yet as a signal
+                // it says something: it is matched as the char itself.
+                let mut chars = form.chars();
+                if pattern.is_empty()
+                    && sec.0 == Kind::Signal
+                    && let (Some(c), None) = (chars.next(), chars.next())
+                    && is_emoji(c)
+                {
+                    pattern = form.to_owned();
+                }
                 if pattern.is_empty() {
                     return Err(err(format!(
                         "{form:?} normalizes to nothing (it is all spaces, punctuation or symbols)"
@@ -338,6 +348,12 @@ impl Lexicon {
 /// flag.
 #[derive(Clone)]
 struct Section(Kind, Option<String>, Option<(Category, Severity)>);
+
+/// Whether a char is an emoji or pictograph a signal may name (the
+/// Miscellaneous Symbols blocks and the supplementary pictographs).
+pub fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x2600..=0x27BF | 0x1F000..=0x1FAFF)
+}
 
 fn is_name(s: &str) -> bool {
     !s.is_empty()
