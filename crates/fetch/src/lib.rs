@@ -11,6 +11,8 @@
 //! would resolve the target itself, past the check). Body size, total time
 //! over all hops and the number of redirects are bounded.
 
+pub mod content;
+
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};

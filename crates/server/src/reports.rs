@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use cleanweb_core::config::{ReportsConfig, RewardsConfig};
 use cleanweb_core::review::CaseStatus;
 use cleanweb_core::{Category, Decision, Item, Source, Verdict};
+use cleanweb_fetch::content::Content;
 use cleanweb_reports::{
     Contact, ContactError, Pow, Receipt, ReportKey, TargetError, content_target, normalize_receipt,
     url_target,
@@ -776,14 +777,18 @@ async fn scan(
         };
         match fetched {
             Ok(page) if (200..300).contains(&page.status) => {
-                let ct = page.content_type.clone().unwrap_or_default();
-                if is_picture(&ct, &page.body) {
-                    item.image = Some(page.body);
-                } else {
-                    let max = state.engine.load().limits().max_html_chars;
-                    let html = decode_page(page.content_type.as_deref(), &page.body);
-                    item.html = Some(html.chars().take(max).collect());
-                    item.base_url = Some(page.url.to_string());
+                let max = state.engine.load().limits().max_html_chars;
+                match cleanweb_fetch::content::read(page, max) {
+                    Content::Picture { body, .. } => item.image = Some(body),
+                    Content::Page { html, url } => {
+                        item.html = Some(html);
+                        item.base_url = Some(url.to_string());
+                    }
+                    Content::Other { content_type } => {
+                        error = Some(format!(
+                            "the page is neither a page nor a picture ({content_type})"
+                        ));
+                    }
                 }
             }
             Ok(page) => error = Some(format!("the page answered HTTP {}", page.status)),
@@ -804,93 +809,6 @@ async fn scan(
         Ok(d) => (item, Some(d), error),
         Err(e) => (item, None, Some(error.unwrap_or(e))),
     }
-}
-
-/// Whether fetched bytes are a picture: by the declared type, else by the
-/// bytes themselves unless the type says text (servers send pictures as
-/// `application/octet-stream`, or with no type at all).
-fn is_picture(content_type: &str, body: &[u8]) -> bool {
-    let ct = content_type.trim().to_ascii_lowercase();
-    if ct.starts_with("image/") {
-        return true;
-    }
-    let textual = ct.starts_with("text/")
-        || ["html", "xml", "json", "javascript"]
-            .iter()
-            .any(|t| ct.contains(t));
-    !textual && image::guess_format(body).is_ok()
-}
-
-/// A page's text, decoded by its declared charset: the HTTP Content-Type's
-/// `charset`, else a `<meta>` declaration in the first 1024 bytes, else
-/// UTF-8; a byte-order mark overrides both, as in browsers. Bytes that do
-/// not decode become U+FFFD.
-fn decode_page(content_type: Option<&str>, body: &[u8]) -> String {
-    let declared = content_type
-        .and_then(charset_param)
-        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
-        // "replacement" would turn the whole page into one U+FFFD.
-        .filter(|e| *e != encoding_rs::REPLACEMENT)
-        .or_else(|| meta_charset(body));
-    let (text, _, _) = declared.unwrap_or(encoding_rs::UTF_8).decode(body);
-    text.into_owned()
-}
-
-/// The `charset` parameter of a Content-Type value.
-fn charset_param(content_type: &str) -> Option<&str> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(['"', '\'']))
-    })
-}
-
-/// The encoding a `<meta charset=…>` or `<meta http-equiv=Content-Type
-/// content="…; charset=…">` names in the first 1024 bytes (where the HTML
-/// prescan looks).
-fn meta_charset(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len()).position(|w| w == needle)
-    }
-    let head = body.get(..1024).unwrap_or(body).to_ascii_lowercase();
-    let mut rest = &head[..];
-    while let Some(at) = find(rest, b"<meta") {
-        let tag = &rest[at + 5..];
-        let end = tag.iter().position(|&b| b == b'>').unwrap_or(tag.len());
-        let attrs = &tag[..end];
-        rest = &tag[end..];
-        let Some(c) = find(attrs, b"charset") else {
-            continue;
-        };
-        let v = attrs[c + 7..].trim_ascii_start();
-        let Some(v) = v.strip_prefix(b"=") else {
-            continue;
-        };
-        let v = v.trim_ascii_start();
-        let v = v
-            .strip_prefix(b"\"")
-            .or_else(|| v.strip_prefix(b"'"))
-            .unwrap_or(v);
-        let len = v
-            .iter()
-            .position(|&b| matches!(b, b'"' | b'\'' | b';' | b'/') || b.is_ascii_whitespace())
-            .unwrap_or(v.len());
-        if let Some(enc) = encoding_rs::Encoding::for_label(&v[..len]) {
-            // The prescan's rules: a page found by ASCII bytes is not
-            // UTF-16, and x-user-defined means windows-1252.
-            return Some(
-                if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
-                    encoding_rs::UTF_8
-                } else if enc == encoding_rs::X_USER_DEFINED {
-                    encoding_rs::WINDOWS_1252
-                } else {
-                    enc
-                },
-            );
-        }
-    }
-    None
 }
 
 /// Triage fetches: public addresses only, always.
@@ -976,7 +894,9 @@ async fn worst_page_image(
                 continue;
             };
             let ct = got.content_type.as_deref().unwrap_or("");
-            if !(200..300).contains(&got.status) || !is_picture(ct, &got.body) {
+            if !(200..300).contains(&got.status)
+                || !cleanweb_fetch::content::is_picture(ct, &got.body)
+            {
                 continue;
             }
             let item = Item {
@@ -1459,52 +1379,6 @@ mod tests {
             page_pictures(many, "https://s.test/").len(),
             MAX_PAGE_IMAGES
         );
-    }
-
-    #[test]
-    fn pages_are_decoded_by_their_declared_charset() {
-        let (gbk, _, _) = encoding_rs::GBK.encode("<p>色情</p>");
-        assert_eq!(
-            decode_page(Some("text/html; charset=GBK"), &gbk),
-            "<p>色情</p>"
-        );
-        assert_eq!(
-            decode_page(Some("text/html; charset=\"gb2312\""), &gbk),
-            "<p>色情</p>"
-        );
-        let meta = [b"<html><head><meta charset='gbk'>".as_slice(), &gbk[..]].concat();
-        assert!(decode_page(Some("text/html"), &meta).ends_with("<p>色情</p>"));
-        let equiv = [
-            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb18030\">".as_slice(),
-            &gbk[..],
-        ]
-        .concat();
-        assert!(decode_page(None, &equiv).ends_with("<p>色情</p>"));
-        // The HTTP header outranks the page; no declaration means UTF-8.
-        let utf8 = "<meta charset=gbk><p>色情</p>";
-        assert!(
-            decode_page(Some("text/html; charset=utf-8"), utf8.as_bytes()).ends_with("<p>色情</p>")
-        );
-        assert_eq!(decode_page(None, "<p>色情</p>".as_bytes()), "<p>色情</p>");
-        assert_eq!(decode_page(None, b"a\xffb"), "a\u{fffd}b", "lossy");
-        // A declaration past the first 1024 bytes is not read.
-        let late = [
-            " ".repeat(1100).as_bytes(),
-            b"<meta charset=gbk>".as_slice(),
-            &gbk[..],
-        ]
-        .concat();
-        assert!(!decode_page(None, &late).contains("色情"));
-    }
-
-    #[test]
-    fn pictures_are_known_by_type_or_bytes() {
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-        assert!(is_picture("image/png", b"anything"));
-        assert!(is_picture("application/octet-stream", png));
-        assert!(is_picture("", png));
-        assert!(!is_picture("text/html; charset=utf-8", png));
-        assert!(!is_picture("application/octet-stream", b"<html>"));
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use cleanweb_core::Item;
 use cleanweb_engine::Engine;
+use cleanweb_fetch::content::Content;
 use cleanweb_fetch::{FetchLimits, Fetcher};
 use cleanweb_store::{Store, Sweep};
 use url::Url;
@@ -169,6 +170,8 @@ pub async fn crawl(
     let site = site_of(&start)
         .ok_or_else(|| SweepError::Invalid(format!("{start}: no registrable domain")))?;
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone()));
+    // Pages are cut where the engine would refuse them.
+    let max_html_chars = engine.limits().max_html_chars;
     let get = |url: Url| {
         let f = fetcher.clone();
         async move {
@@ -267,16 +270,10 @@ pub async fn crawl(
         let item: Result<Option<Item>, String> = match result {
             Err(e) => Err(e.to_string()),
             Ok(r) if r.status >= 400 => Err(format!("HTTP {}", r.status)),
-            Ok(r) => {
-                let kind = r
-                    .content_type
-                    .clone()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if kind.starts_with("text/html") || kind.starts_with("application/xhtml") {
-                    let html = String::from_utf8_lossy(&r.body).into_owned();
+            Ok(r) => match cleanweb_fetch::content::read(r, max_html_chars) {
+                Content::Page { url: page, html } => {
                     if depth < options.max_depth {
-                        for link in cleanweb_html::links(&html, Some(r.url.as_str())) {
+                        for link in cleanweb_html::links(&html, Some(page.as_str())) {
                             if let Ok(u) = Url::parse(&link.url) {
                                 push(&mut queue, u, depth + 1);
                             }
@@ -284,21 +281,20 @@ pub async fn crawl(
                     }
                     Ok(Some(Item {
                         id: Some(key.clone()),
-                        url: Some(r.url.to_string()),
-                        base_url: Some(r.url.to_string()),
+                        url: Some(page.to_string()),
+                        base_url: Some(page.to_string()),
                         html: Some(html),
                         ..Item::default()
                     }))
-                } else if kind.starts_with("image/") {
-                    Ok(Some(Item {
-                        id: Some(key.clone()),
-                        image: Some(r.body),
-                        ..Item::default()
-                    }))
-                } else {
-                    Ok(None)
                 }
-            }
+                Content::Picture { url: pic, body } => Ok(Some(Item {
+                    id: Some(key.clone()),
+                    url: Some(pic.to_string()),
+                    image: Some(body),
+                    ..Item::default()
+                })),
+                Content::Other { .. } => Ok(None),
+            },
         };
         if recorded.contains(&key) {
             continue;
