@@ -168,14 +168,19 @@ pub const EXTENDED_LEXICON: &str = include_str!("../lexicons/extended.txt");
 /// Slang: sex-act and fetish vocabulary, the sex trade's and porn sharing's
 /// code words, algospeak, and coded trade in child sexual abuse material.
 pub const SLANG_LEXICON: &str = include_str!("../lexicons/slang.txt");
+/// Signals and rules: weak words that flag text only together (a
+/// description of a sex act, a price-place-time ad, age words next to sexual
+/// ones).
+pub const RULES_LEXICON: &str = include_str!("../lexicons/rules.txt");
 
 impl Lexicon {
-    /// The shipped lexicon: default.txt, extended.txt and slang.txt.
+    /// The shipped lexicon: default.txt, extended.txt, slang.txt and rules.txt.
     pub fn builtin() -> Lexicon {
         // The shipped files are checked by a unit test, so this cannot fail at run time.
         let mut lex = Lexicon::parse(DEFAULT_LEXICON, "builtin:default.txt").unwrap_or_default();
         lex.extend(Lexicon::parse(EXTENDED_LEXICON, "builtin:extended.txt").unwrap_or_default());
         lex.extend(Lexicon::parse(SLANG_LEXICON, "builtin:slang.txt").unwrap_or_default());
+        lex.extend(Lexicon::parse(RULES_LEXICON, "builtin:rules.txt").unwrap_or_default());
         lex
     }
 
@@ -503,6 +508,7 @@ mod tests {
     fn the_default_lexicon_is_valid_and_substantial() {
         Lexicon::parse(EXTENDED_LEXICON, "extended").unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
+        assert!(Lexicon::parse(RULES_LEXICON, "rules").unwrap().rules.len() >= 20);
         Lexicon::builtin().check_rules(None).unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
         let lex = Lexicon::parse(DEFAULT_LEXICON, "default").unwrap();
