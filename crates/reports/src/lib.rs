@@ -1,12 +1,15 @@
 //! The pieces of the public reporting centre that need no server: receipt
-//! codes, reporter contact encryption, proof-of-work challenges for
-//! bursts, and the keys that merge reports about one target. (Reward rules
-//! live in `cleanweb_core::rewards`, where the store can apply the caps.)
+//! codes, reporter contact encryption, proof-of-work challenges for bursts,
+//! the per-address rate limiter, and the keys that merge reports about one
+//! target. (Reward rules live in `cleanweb_core::rewards`, where the store
+//! can apply the caps.)
 
+mod limiter;
 mod pow;
 mod receipt;
 mod seal;
 
+pub use limiter::{Rate, RateLimiter, rate_key};
 pub use pow::{Pow, leading_zero_bits, solve};
 pub use receipt::{Receipt, normalize_receipt};
 pub use seal::{Contact, ContactError, KeyError, ReportKey};

@@ -397,16 +397,22 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_violation_takes_down_once_watches_the_site_and_refuses_a_second_reviewer() {
+    /// A real SQLite store holding one decision about `text`.
+    async fn stored(text: &str) -> (tempfile::TempDir, std::sync::Arc<dyn Store>, DecisionRecord) {
         let dir = tempfile::tempdir().unwrap();
         let store = cleanweb_store::open(None, dir.path()).await.unwrap();
-        let (item, decision) = item("some post");
+        let (item, decision) = item(text);
         let record = DecisionRecord::new(Source::Api, &item, &decision);
         store
             .save_decisions(std::slice::from_ref(&record))
             .await
             .unwrap();
+        (dir, store, record)
+    }
+
+    #[tokio::test]
+    async fn a_violation_takes_down_once_watches_the_site_and_refuses_a_second_reviewer() {
+        let (dir, store, record) = stored("some post").await;
         let desk = Desk {
             store: store.as_ref(),
             banks: None,
@@ -470,14 +476,7 @@ mod tests {
 
     #[tokio::test]
     async fn follow_up_failures_are_warnings_and_the_decision_stands() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
-        let (item, decision) = item("another post");
-        let record = DecisionRecord::new(Source::Api, &item, &decision);
-        store
-            .save_decisions(std::slice::from_ref(&record))
-            .await
-            .unwrap();
+        let (_dir, store, record) = stored("another post").await;
         let desk = Desk {
             store: store.as_ref(),
             banks: None,
