@@ -169,6 +169,15 @@ fn print_human(out: &mut impl Write, text: &str, d: &Decision, color: bool) -> i
                     "{class} {score:.2} at x={} y={} w={} h={}",
                     rect[0], rect[1], rect[2], rect[3]
                 )),
+                Evidence::Code {
+                    format,
+                    payload,
+                    class,
+                    rect,
+                } => Some(format!(
+                    "{format} code ({class}) {payload:?} at x={} y={} w={} h={}",
+                    rect[0], rect[1], rect[2], rect[3]
+                )),
                 Evidence::Hash {
                     bank,
                     distance,

@@ -40,6 +40,16 @@ pub enum Evidence {
         list: String,
         entry: String,
     },
+    /// A code (QR) read from a picture: its payload and where it is,
+    /// `[x, y, w, h]` in pixels.
+    Code {
+        format: String,
+        payload: String,
+        /// What the payload is: `contact:wechat`, `link` or `text`.
+        class: String,
+        #[serde(rename = "box")]
+        rect: [u32; 4],
+    },
 }
 
 fn default_field() -> String {

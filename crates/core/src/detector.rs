@@ -10,8 +10,9 @@ pub struct TextPart<'a> {
     /// What detectors read. For HTML, the page with its markup blanked out:
     /// the same length in chars as `source`, so offsets carry over.
     pub text: Cow<'a, str>,
-    /// The field as given; evidence quotes it.
-    pub source: &'a str,
+    /// The field as given; evidence quotes it. Owned for texts derived
+    /// from the item (a QR code's payload).
+    pub source: Cow<'a, str>,
 }
 
 /// What detectors see: the item plus what extraction derived from it.
@@ -32,7 +33,7 @@ impl<'a> Input<'a> {
             texts.push(TextPart {
                 field: "text",
                 text: Cow::Borrowed(t),
-                source: t,
+                source: Cow::Borrowed(t),
             });
         }
         Input {

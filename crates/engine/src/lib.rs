@@ -20,6 +20,77 @@ use rayon::prelude::*;
 
 pub use cleanweb_text as text;
 
+/// Source name of the labels codes in pictures make.
+pub const CODES_SOURCE: &str = "image.codes";
+
+/// The codes of a decoded picture: every sampled frame of an animation is
+/// read, and a payload seen in an earlier frame is not repeated.
+fn read_codes(image: &cleanweb_core::DecodedImage) -> Vec<cleanweb_codes::Code> {
+    let mut out: Vec<cleanweb_codes::Code> = Vec::new();
+    for frame in &image.frames {
+        for c in cleanweb_codes::decode(frame) {
+            if out.len() < cleanweb_codes::MAX_CODES && !out.iter().any(|o| o.payload == c.payload)
+            {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// A messenger or payment code next to sexual text (in the item or the
+/// picture's other codes) is how a picture ad hands over its seller:
+/// `sexual.services`, with the code and the text as evidence. A code alone
+/// is no violation.
+fn contact_code_ad(codes: &[cleanweb_codes::Code], raw: &[Label]) -> Option<Label> {
+    use cleanweb_core::{Category, Evidence};
+    let contacts: Vec<&cleanweb_codes::Code> = codes
+        .iter()
+        .filter(|c| matches!(c.kind, cleanweb_codes::Kind::Contact(_)))
+        .collect();
+    if contacts.is_empty() {
+        return None;
+    }
+    // A sexual text label at review strength or more (0.5), not one of
+    // image nudity's: the picture itself is judged by its own detectors.
+    let sexual: Vec<&Label> = raw
+        .iter()
+        .filter(|l| l.source == cleanweb_text::LEXICON_SOURCE && l.score >= 0.5)
+        .filter(|l| {
+            matches!(
+                l.category,
+                Category::SexualExplicit | Category::SexualServices | Category::SexualMinors
+            )
+        })
+        .collect();
+    let worst = sexual.iter().map(|l| l.score).fold(0.0f32, f32::max);
+    if worst == 0.0 {
+        return None;
+    }
+    // As for contact details in text: a blocking sexual text makes a
+    // blocking ad, a milder one an ad to review.
+    let score = if worst >= 0.85 { 0.95 } else { 0.6 };
+    let mut label = Label::new(Category::SexualServices, score, CODES_SOURCE);
+    for c in contacts {
+        let class = match c.kind {
+            cleanweb_codes::Kind::Contact(k) => format!("contact:{k}"),
+            _ => String::new(),
+        };
+        label.evidence.push(Evidence::Code {
+            format: c.format.to_owned(),
+            payload: c.payload.clone(),
+            class,
+            rect: c.rect,
+        });
+    }
+    label.evidence.extend(
+        sexual
+            .iter()
+            .flat_map(|l| l.evidence.iter().take(4).cloned()),
+    );
+    Some(label)
+}
+
 /// Fields the engine knows how to feed to detectors, in item order.
 const CONTENT_FIELDS: [&str; 5] = ["text", "html", "url", "image", "video"];
 
@@ -98,10 +169,11 @@ impl Engine {
             input.texts.push(TextPart {
                 field: "html",
                 text: std::borrow::Cow::Owned(cleanweb_html::text_view(html)),
-                source: html,
+                source: std::borrow::Cow::Borrowed(html),
             });
         }
         let mut warnings = Vec::new();
+        let mut codes = Vec::new();
         if let Some(bytes) = item.image.as_deref()
             && self.reads("image")
         {
@@ -110,13 +182,28 @@ impl Engine {
             if let Err(e) = &decoded {
                 warnings.push(format!("image could not be decoded: {e}"));
             }
+            if let Ok(image) = &decoded {
+                codes = read_codes(image);
+            }
             input.image = Some(decoded);
+        }
+        // A code's payload is read like text: the lexicon and the URL lists
+        // see it, with evidence in the field `qr`.
+        for c in &codes {
+            input.texts.push(TextPart {
+                field: "qr",
+                text: std::borrow::Cow::Owned(c.payload.clone()),
+                source: std::borrow::Cow::Owned(c.payload.clone()),
+            });
         }
         let mut raw: Vec<Label> = Vec::new();
         for detector in &self.detectors {
             if let Err(e) = detector.detect(&input, &mut raw) {
                 warnings.push(format!("detector failed, item not fully checked: {e}"));
             }
+        }
+        if let Some(ad) = contact_code_ad(&codes, &raw) {
+            raw.push(ad);
         }
         for field in self.unread_fields(item) {
             warnings.push(format!(

@@ -22,6 +22,6 @@ pub mod lexicon;
 pub mod normalize;
 mod phonetic;
 
-pub use detector::LexiconDetector;
+pub use detector::{LexiconDetector, SOURCE as LEXICON_SOURCE};
 pub use lexicon::{Entry, Kind, Lexicon, LexiconError, Severity, lexicon_safe};
 pub use normalize::{Normalized, normalize};

@@ -101,7 +101,7 @@ impl Detector for UrlDetector {
         for part in &input.texts {
             let links = extract_links(&part.text);
             let spans = links.into_iter().map(|l| (l.start, l.end, l.url));
-            self.check_links(part.source, part.field, spans, out);
+            self.check_links(&part.source, part.field, spans, out);
         }
         Ok(())
     }

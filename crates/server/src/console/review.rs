@@ -389,6 +389,16 @@ pub async fn item(
                 list: list.clone(),
                 entry: entry.clone(),
             }),
+            Evidence::Code {
+                format,
+                payload,
+                class,
+                rect,
+            } => boxes.push(BoxView {
+                class: format!("{format} ({class}): {payload}"),
+                score: String::new(),
+                rect: format!("{} {} {} {}", rect[0], rect[1], rect[2], rect[3]),
+            }),
             Evidence::Span {
                 field,
                 matched,
@@ -782,7 +792,7 @@ pub async fn media(
         .iter()
         .flat_map(|l| &l.evidence)
         .filter_map(|e| match e {
-            Evidence::Region { rect, .. } => Some(*rect),
+            Evidence::Region { rect, .. } | Evidence::Code { rect, .. } => Some(*rect),
             _ => None,
         })
         .collect();
