@@ -491,13 +491,20 @@ impl LexiconDetector {
                             .iter()
                             .map(|c| (c.start, c.end, format!("contact:{}", c.kind))),
                     ),
-                    Slot::Term => out.extend(scan.hits.iter().map(|h| {
-                        (
-                            h.start,
-                            h.end,
-                            format!("term:{}", self.entries[h.entry].term),
-                        )
-                    })),
+                    // A sexual term: suggestive ones (写真, lingerie) are
+                    // too weak to make a combination.
+                    Slot::Term => out.extend(
+                        scan.hits
+                            .iter()
+                            .filter(|h| self.category(h.entry) != Some(Category::SexualSuggestive))
+                            .map(|h| {
+                                (
+                                    h.start,
+                                    h.end,
+                                    format!("term:{}", self.entries[h.entry].term),
+                                )
+                            }),
+                    ),
                 }
             }
             out.sort_by_key(|m| m.0);
@@ -1037,7 +1044,7 @@ mod tests {
         [rule sexual.explicit review]\ndescription: body + act within 10\n\
         [rule sexual.services block]\nad: price + contact within 40\n\
         [rule sexual.minors block]\nminors: age + term within 20\n\
-        [context]\n警方\n打击\n";
+        [sexual.suggestive review]\n写真\n[context]\n警方\n打击\n";
 
     #[test]
     fn rules_combine_weak_signals_that_alone_flag_nothing() {
@@ -1069,6 +1076,12 @@ mod tests {
         );
         assert!(detect(RULES, "300元一次").is_empty(), "no contact, no ad");
 
+        assert!(
+            detect(RULES, "初中生写真")
+                .iter()
+                .all(|l| l.category != Category::SexualMinors),
+            "a suggestive term is too weak to combine"
+        );
         let minors = detect(RULES, "初中生色情视频");
         assert!(
             minors

@@ -41,7 +41,8 @@
 //! ad: price + place + time|tonight within 40
 //! ```
 //!
-//! `contact` (contact details) and `term` (any listed term's hit) are
+//! `contact` (contact details) and `term` (a hit of any listed term but a
+//! `sexual.suggestive` one) are
 //! built-in groups. A rule fires when each of its slots has a hit within
 //! `within` characters (default 30) of a hit of its first slot.
 //! Every term is normalized like the text, so `ＰＯＲＮ` and `porn` are one term.
