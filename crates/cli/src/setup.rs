@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Args;
 use cleanweb_core::Config;
 use cleanweb_engine::Engine;
-use cleanweb_engine::text::{Lexicon, LexiconDetector};
 use cleanweb_store::SqliteStore;
 
 #[derive(Clone, Debug, Args)]
@@ -156,111 +155,50 @@ impl GlobalArgs {
         config: &Config,
         banks: &cleanweb_match::SharedBanks,
     ) -> anyhow::Result<Engine> {
-        let mut lexicon = if config.text.builtin_lexicon {
-            Lexicon::builtin()
-        } else {
-            Lexicon::default()
-        };
-        let mut sources = vec![(
-            "policy".to_owned(),
-            cleanweb_store::sha256_hex(serde_json::to_string(&config.policy)?.as_bytes()),
-        )];
-        if config.text.builtin_lexicon {
-            let version = concat!("builtin ", env!("CARGO_PKG_VERSION"));
-            sources.push((
-                "lexicon:builtin".into(),
-                cleanweb_store::sha256_hex(version.as_bytes()),
-            ));
-        }
+        let mut lexicon_files = Vec::new();
         for path in config.text.lexicons.iter().chain(&self.lexicons) {
             // Read once: the same text is parsed and digested.
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the lexicon {}", path.display()))?;
-            lexicon.extend(Lexicon::parse(&text, &path.display().to_string())?);
-            sources.push((
-                format!("lexicon:{}", path.display()),
-                cleanweb_store::sha256_hex(text.as_bytes()),
-            ));
+            lexicon_files.push((path.display().to_string(), text));
         }
-        if let Some(accepted) = self.accepted_terms()? {
-            sources.push((
-                "lexicon:store".into(),
-                cleanweb_store::sha256_hex(accepted.as_bytes()),
-            ));
-            lexicon.extend(
-                Lexicon::parse(&accepted, "accepted suggestions")
-                    .context("the store's accepted lexicon terms")?,
-            );
-        }
-        lexicon.check_rules(None)?;
-        let detector = LexiconDetector::new(lexicon);
-        let mut engine = Engine::new(config.policy.clone(), config.limits.clone())
-            .with_detector(std::sync::Arc::new(detector));
-        for (name, sha) in sources {
-            engine = engine.with_source(name, sha);
-        }
-        let lists = cleanweb_url::Lists::load(&self.data_dir())?;
-        if !lists.lists.is_empty() {
-            engine =
-                engine.with_detector(std::sync::Arc::new(cleanweb_url::UrlDetector::new(lists)));
-        }
-        if config.image.nudity {
+        let accepted = self
+            .read_store(|store| async move { Ok(store.accepted_terms().await?) })?
+            .unwrap_or_default();
+        let nudity: Option<std::sync::Arc<dyn cleanweb_core::Detector>> = if config.image.nudity {
             let (dir, image) = (self.models_dir(), config.image.clone());
             let loader: cleanweb_nudity::Loader =
                 Box::new(move || crate::models::load(&dir, &image).map_err(|e| format!("{e:#}")));
-            let detector =
-                cleanweb_nudity::NudityDetector::lazy(loader, config.image.classes.clone());
-            engine = engine.with_detector(std::sync::Arc::new(detector));
-        }
+            Some(std::sync::Arc::new(cleanweb_nudity::NudityDetector::lazy(
+                loader,
+                config.image.classes.clone(),
+            )))
+        } else {
+            None
+        };
         let loaded = self.load_banks()?;
         *banks.write().unwrap_or_else(|p| p.into_inner()) = loaded;
-        // Always present, so a bank created later matches without a rebuild;
-        // with no banks it returns at once.
-        let detector = cleanweb_match::HashDetector::new(banks.clone());
-        Ok(engine.with_detector(std::sync::Arc::new(detector)))
+        let (engine, built) =
+            cleanweb_service::engine::build(cleanweb_service::engine::EngineSources {
+                config,
+                lexicon_files,
+                accepted,
+                lists: cleanweb_url::Lists::load(&self.data_dir())?,
+                banks: banks.clone(),
+                nudity,
+            })?;
+        if built.skipped_terms > 0 {
+            tracing::warn!(
+                skipped = built.skipped_terms,
+                "accepted terms the lexicon format cannot hold are skipped"
+            );
+        }
+        Ok(engine)
     }
 
     /// The hash banks of the store, indexed. Runs its own small runtime, as
     /// it is called both before the server's runtime exists and from reloads
     /// on blocking threads. A data directory without a store has no banks.
-    /// The terms admins accepted from reviewers' suggestions, as lexicon
-    /// text (one section per category and severity); `None` without a
-    /// store or terms. Kept in the store so every node loads the same.
-    pub fn accepted_terms(&self) -> anyhow::Result<Option<String>> {
-        let terms = self
-            .read_store(|store| async move { Ok(store.accepted_terms().await?) })?
-            .unwrap_or_default();
-        if terms.is_empty() {
-            return Ok(None);
-        }
-        let mut sections: std::collections::BTreeMap<(&str, bool), Vec<&str>> = Default::default();
-        for (term, category, block) in &terms {
-            // The console refuses these on accepting; a row written some
-            // other way must not break the lexicon's syntax.
-            if cleanweb_engine::text::lexicon_safe(term) {
-                sections
-                    .entry((category.as_str(), *block))
-                    .or_default()
-                    .push(term);
-            } else {
-                tracing::warn!(
-                    term,
-                    "an accepted term the lexicon format cannot hold is skipped"
-                );
-            }
-        }
-        let mut text = String::new();
-        for ((category, block), terms) in sections {
-            let severity = if block { "block" } else { "review" };
-            text.push_str(&format!("[{category} {severity}]\n"));
-            for t in terms {
-                text.push_str(t);
-                text.push('\n');
-            }
-        }
-        Ok(Some(text))
-    }
-
     pub fn load_banks(&self) -> anyhow::Result<cleanweb_match::Banks> {
         let banks = self.read_store(|store| async move {
             let mut out = Vec::new();

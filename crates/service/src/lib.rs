@@ -5,6 +5,7 @@
 //! decision, a bank change or a site change *means* (what is stored, what is
 //! audited, which live index is updated) is written once, in this crate:
 //!
+//! - [`engine`]: the engine, built from the config and its sources;
 //! - [`record`]: which decisions the store keeps;
 //! - [`curator`]: bank changes, through the store and the live index;
 //! - [`review`]: a reviewer's decision, its settlement and follow-ups;
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod curator;
+pub mod engine;
 pub mod record;
 pub mod review;
 pub mod sites;

@@ -308,44 +308,116 @@ impl Lexicon {
                 }
             }
             for form in forms.split('|').map(str::trim) {
-                if form.is_empty() {
-                    return Err(err("empty term or variant".into()));
-                }
-                let mut pattern = normalize(form).text;
-                // An emoji (🍆, 🔞) is junk to the normalizer, yet as a signal
-                // it says something: it is matched as the char itself.
-                let mut chars = form.chars();
-                if pattern.is_empty()
-                    && sec.0 == Kind::Signal
-                    && let (Some(c), None) = (chars.next(), chars.next())
-                    && is_emoji(c)
-                {
-                    pattern = form.to_owned();
-                }
-                if pattern.is_empty() {
-                    return Err(err(format!(
-                        "{form:?} normalizes to nothing (it is all spaces, punctuation or symbols)"
-                    )));
-                }
-                let latin = pattern.chars().all(|c| c.is_ascii_alphanumeric());
-                // Allow words are real words: written with junk inside they
-                // are evasion, not the benign word ("大保健 全套" must not read
-                // as 健全). A multi-word allow entry may keep its spaces.
-                let junk_ok = allow_junk && (sec.0 != Kind::Allow || form.contains(' '));
-                lex.entries.push(Entry {
-                    term: form.to_owned(),
-                    whole_word: whole_word.unwrap_or(latin),
-                    allow_junk: junk_ok,
+                let line_flags = Flags {
+                    whole_word,
+                    allow_junk,
                     sound_alike,
-                    kind: sec.0,
-                    group: sec.1.clone(),
+                };
+                let entry = Entry::new(
+                    form,
+                    sec.0,
+                    sec.1.clone(),
+                    line_flags,
+                    &format!("{origin}:{line_no}"),
+                )
+                .map_err(err)?;
+                lex.entries.push(Entry {
                     note: note.map(str::to_owned),
-                    origin: format!("{origin}:{line_no}"),
-                    pattern,
+                    ..entry
                 });
             }
         }
         Ok(lex)
+    }
+
+    /// The terms admins accepted from reviewers' suggestions, as term
+    /// entries with the default flags: built directly, not written out as
+    /// lexicon text and parsed again. Terms the format could not hold
+    /// (`lexicon_safe`) or that normalize to nothing are skipped and
+    /// counted.
+    pub fn accepted(terms: &[(String, Category, bool)]) -> (Lexicon, usize) {
+        let mut lex = Lexicon::default();
+        let mut skipped = 0;
+        for (i, (term, category, block)) in terms.iter().enumerate() {
+            let severity = if *block {
+                Severity::Block
+            } else {
+                Severity::Review
+            };
+            let kind = Kind::Term(*category, severity);
+            let origin = format!("accepted suggestions:{}", i + 1);
+            match Entry::new(term.trim(), kind, None, Flags::default(), &origin) {
+                Ok(e) if lexicon_safe(term) => lex.entries.push(e),
+                _ => skipped += 1,
+            }
+        }
+        (lex, skipped)
+    }
+}
+
+/// A line's flags, before defaults apply.
+#[derive(Clone, Copy)]
+struct Flags {
+    /// `Some` when `word` or `substr` was given.
+    whole_word: Option<bool>,
+    allow_junk: bool,
+    sound_alike: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Flags {
+            whole_word: None,
+            allow_junk: true,
+            sound_alike: true,
+        }
+    }
+}
+
+impl Entry {
+    /// One form of a line, normalized, with its flags' defaults applied.
+    fn new(
+        form: &str,
+        kind: Kind,
+        group: Option<String>,
+        flags: Flags,
+        origin: &str,
+    ) -> Result<Entry, String> {
+        if form.is_empty() {
+            return Err("empty term or variant".into());
+        }
+        let mut pattern = normalize(form).text;
+        // An emoji (🍆, 🔞) is junk to the normalizer, yet as a signal it says
+        // something: it is matched as the char itself.
+        let mut chars = form.chars();
+        if pattern.is_empty()
+            && kind == Kind::Signal
+            && let (Some(c), None) = (chars.next(), chars.next())
+            && is_emoji(c)
+        {
+            pattern = form.to_owned();
+        }
+        if pattern.is_empty() {
+            return Err(format!(
+                "{form:?} normalizes to nothing (it is all spaces, punctuation or symbols)"
+            ));
+        }
+        let latin = pattern.chars().all(|c| c.is_ascii_alphanumeric());
+        // Allow words are real words: written with junk inside they are
+        // evasion, not the benign word ("大保健 全套" must not read as 健全).
+        // A multi-word allow entry may keep its spaces.
+        let junk_ok = flags.allow_junk && (kind != Kind::Allow || form.contains(' '));
+        Ok(Entry {
+            term: form.to_owned(),
+            whole_word: flags.whole_word.unwrap_or(latin),
+            allow_junk: junk_ok,
+            sound_alike: flags.sound_alike,
+            kind,
+            group,
+            note: None,
+            origin: origin.to_owned(),
+            pattern,
+        })
     }
 }
 
@@ -597,5 +669,31 @@ mod tests {
         ] {
             assert!(Lexicon::parse(bad, "b").is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn accepted_terms_become_entries_without_a_text_round_trip() {
+        let terms = vec![
+            ("新黑话".to_owned(), Category::SexualServices, true),
+            ("mild one".to_owned(), Category::SexualExplicit, false),
+            ("bad | term".to_owned(), Category::SexualExplicit, true),
+            ("!!!".to_owned(), Category::SexualExplicit, true),
+        ];
+        let (lex, skipped) = Lexicon::accepted(&terms);
+        assert_eq!(
+            skipped, 2,
+            "format characters and nothing-at-all are skipped"
+        );
+        assert_eq!(lex.entries.len(), 2);
+        assert_eq!(
+            lex.entries[0].kind,
+            Kind::Term(Category::SexualServices, Severity::Block)
+        );
+        assert_eq!(
+            lex.entries[1].kind,
+            Kind::Term(Category::SexualExplicit, Severity::Review)
+        );
+        assert!(lex.entries[1].whole_word, "Latin terms are whole words");
+        assert_eq!(lex.entries[0].origin, "accepted suggestions:1");
     }
 }
