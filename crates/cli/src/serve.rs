@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
                 _ => tracing::info!(source = ?source, "report key loaded"),
             }
-            state.reports = Some(Arc::new(cleanweb_server::reports::ReportsState::new(
+            state.reports = Some(Arc::new(cleanweb_service::reports::ReportsState::new(
                 config.reports.clone(),
                 config.rewards.clone(),
                 key,
@@ -104,7 +104,11 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let local = listener.local_addr()?;
         // Triage runs in memory: cases a stop or crash left untriaged are
         // queued again (content and URLs are in the store).
-        match cleanweb_server::reports::resume_triage(&state).await {
+        let resumed = match state.report_desk() {
+            Some(desk) => desk.resume_triage().await,
+            None => Ok(0),
+        };
+        match resumed {
             Ok(0) => {}
             Ok(n) => tracing::info!(cases = n, "resuming the triage of reported cases"),
             Err(e) => tracing::error!(error = %e, "untriaged cases could not be listed; they wait for the next start"),

@@ -62,7 +62,7 @@ pub struct AppState {
     /// The review console's settings and webhook sender.
     pub console: console::ConsoleState,
     /// The public reporting centre; `None` serves no report routes.
-    pub reports: Option<Arc<reports::ReportsState>>,
+    pub reports: Option<Arc<cleanweb_service::reports::ReportsState>>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
 }
@@ -113,6 +113,20 @@ impl AppState {
     /// Bank changes through the store and the live index.
     pub fn curator(&self) -> cleanweb_service::Curator<'_> {
         cleanweb_service::Curator::new(self.store.as_ref(), Some(&self.banks))
+    }
+
+    /// The reporting centre's desk, when it runs.
+    pub fn report_desk(&self) -> Option<cleanweb_service::reports::ReportDesk> {
+        let reports = self.reports.clone()?;
+        let metrics = self.metrics.clone();
+        Some(cleanweb_service::reports::ReportDesk {
+            store: self.store.clone(),
+            engine: self.engine.clone(),
+            reports,
+            on_triaged: Arc::new(move |d| {
+                metrics.record_decision(cleanweb_core::Source::Report, d)
+            }),
+        })
     }
 
     /// The review desk: decisions and their follow-ups.

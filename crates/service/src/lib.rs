@@ -8,6 +8,7 @@
 //! - [`engine`]: the engine, built from the config and its sources;
 //! - [`record`]: which decisions the store keeps;
 //! - [`curator`]: bank changes, through the store and the live index;
+//! - [`reports`]: taking a public report and triaging its cases;
 //! - [`review`]: a reviewer's decision, its settlement and follow-ups;
 //! - [`sites`]: the site registry's one write path;
 //! - [`time`]: the times doors take and show.
@@ -20,6 +21,7 @@
 pub mod curator;
 pub mod engine;
 pub mod record;
+pub mod reports;
 pub mod review;
 pub mod sites;
 pub mod time;
