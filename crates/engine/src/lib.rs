@@ -11,6 +11,7 @@
 //! let decision = engine.moderate(&Item::text("hello")).unwrap();
 //! assert_eq!(decision.verdict, Verdict::Allow);
 //! ```
+#![deny(missing_docs)]
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,6 +95,7 @@ fn contact_code_ad(codes: &[cleanweb_codes::Code], raw: &[Label]) -> Option<Labe
 /// Fields the engine knows how to feed to detectors, in item order.
 const CONTENT_FIELDS: [&str; 5] = ["text", "html", "url", "image", "video"];
 
+/// The detectors, the policy and the limits every item is moderated with.
 #[derive(Clone)]
 pub struct Engine {
     detectors: Vec<Arc<dyn Detector>>,
@@ -130,6 +132,7 @@ impl Engine {
         Engine::new(policy, limits).with_detector(Arc::new(text::LexiconDetector::default()))
     }
 
+    /// Adds a detector; detectors run in the order they were added.
     pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
         self.detectors.push(detector);
         self
@@ -141,18 +144,22 @@ impl Engine {
         self
     }
 
+    /// What the engine was built from, by name, with each one's SHA-256.
     pub fn sources(&self) -> &std::collections::BTreeMap<String, String> {
         &self.sources
     }
 
+    /// The policy that turns labels into a verdict.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
+    /// The bounds items are checked against.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// The detectors' names, in running order.
     pub fn detector_names(&self) -> Vec<&'static str> {
         self.detectors.iter().map(|d| d.name()).collect()
     }

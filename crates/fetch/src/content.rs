@@ -15,12 +15,14 @@ pub enum Content {
     Picture {
         /// Where it was fetched from (after redirects).
         url: Url,
+        /// The picture's bytes.
         body: Vec<u8>,
     },
     /// A page or other text, decoded and cut to at most `max_chars`.
     Page {
         /// Its final URL: the base its relative links resolve against.
         url: Url,
+        /// The decoded text.
         html: String,
     },
     /// Anything else (scripts, archives, video): nothing the engine reads.

@@ -10,6 +10,7 @@
 //! checked again. No cookies, credentials or proxies are used (a proxy
 //! would resolve the target itself, past the check). Body size, total time
 //! over all hops and the number of redirects are bounded.
+#![deny(missing_docs)]
 
 pub mod content;
 
@@ -21,15 +22,19 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::DefaultConnector;
 use url::Url;
 
+/// The bounds of one fetch.
 #[derive(Clone, Debug)]
 pub struct FetchLimits {
+    /// The largest body read; a larger one is an error.
     pub max_bytes: u64,
     /// For the whole fetch: every redirect hop and reading the body.
     pub timeout: Duration,
+    /// Redirect hops followed at most.
     pub max_redirects: u32,
     /// Allow private and loopback addresses: only for crawling one's own
     /// internal site, never for report triage.
     pub allow_private: bool,
+    /// The `User-Agent` sent.
     pub user_agent: String,
     /// Tests only: loopback addresses to treat as public, so a local server
     /// can stand in for a public one that redirects inward.
@@ -54,18 +59,25 @@ impl Default for FetchLimits {
     }
 }
 
+/// Why a fetch failed; each names the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// Not http or https.
     #[error("{0}: only http and https URLs are fetched")]
     Scheme(String),
+    /// It resolves only to non-public addresses.
     #[error("{0}: refused, the address is not public")]
     NotPublic(String),
+    /// Out of time (all hops and the body together).
     #[error("{0}: no answer within {1:?}")]
     TimedOut(String, Duration),
+    /// Too many redirect hops.
     #[error("{0}: more than {1} redirects")]
     TooManyRedirects(String, u32),
+    /// The body is over the limit.
     #[error("{0}: the body is larger than {1} bytes")]
     TooLarge(String, u64),
+    /// Any other transport or protocol error.
     #[error("{0}: {1}")]
     Http(String, String),
 }
@@ -75,8 +87,11 @@ pub enum FetchError {
 pub struct Fetched {
     /// After redirects.
     pub url: Url,
+    /// The HTTP status.
     pub status: u16,
+    /// The `Content-Type` header, as sent.
     pub content_type: Option<String>,
+    /// The body, at most `max_bytes`.
     pub body: Vec<u8>,
 }
 
@@ -171,12 +186,14 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// Fetches URLs within its limits, public addresses only (unless allowed).
 pub struct Fetcher {
     agent: ureq::Agent,
     limits: FetchLimits,
 }
 
 impl Fetcher {
+    /// A fetcher with these limits.
     pub fn new(limits: FetchLimits) -> Fetcher {
         let config = ureq::Agent::config_builder()
             .max_redirects(0)

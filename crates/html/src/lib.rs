@@ -21,6 +21,7 @@
 //! let links = cleanweb_html::links(page, Some("https://site.test/a/"));
 //! assert_eq!(links[0].url, "https://site.test/x");
 //! ```
+#![deny(missing_docs)]
 
 /// Elements whose content is not text a reader sees.
 const HIDDEN: [&str; 4] = ["script", "style", "template", "noscript"];
@@ -31,8 +32,11 @@ pub const MAX_LINKS: usize = 2048;
 /// absolute URL it resolves to (or the raw value when it does not resolve).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
+    /// First char of the attribute value in the source.
     pub start: usize,
+    /// One past its last char.
     pub end: usize,
+    /// The absolute URL (or the raw value when it does not resolve).
     pub url: String,
     /// The tag it came from, lower-case (`a`, `img`, `source`, `meta`, …):
     /// a picture's source and a link to a page are judged differently.

@@ -3,6 +3,7 @@
 //! the per-address rate limiter, and the keys that merge reports about one
 //! target. (Reward rules live in `cleanweb_core::rewards`, where the store
 //! can apply the caps.)
+#![deny(missing_docs)]
 
 mod limiter;
 mod pow;
@@ -17,8 +18,10 @@ pub use seal::{Contact, ContactError, KeyError, ReportKey};
 /// Why a reported URL cannot be taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
+    /// Not an http or https link.
     #[error("{0:?}: only http and https links can be reported")]
     Scheme(String),
+    /// Not a URL: the URL and why.
     #[error("{0:?}: {1}")]
     Invalid(String, String),
 }

@@ -53,6 +53,7 @@ pub fn rate_key(ip: Option<IpAddr>) -> IpAddr {
     }
 }
 
+/// What the limiter says of one report.
 #[derive(Debug, PartialEq)]
 pub enum Rate {
     /// Within the limits (free, or with a solved challenge); counted.

@@ -12,13 +12,17 @@ use sha2::{Digest, Sha256};
 
 const MAX_AGE_SECS: i64 = 300;
 
+/// Proof-of-work challenges: stateless (MAC'd with a per-process key),
+/// each solution accepted once.
 pub struct Pow {
     key: [u8; 32],
+    /// Leading zero bits a solution's hash needs.
     pub difficulty: u8,
     used: Mutex<HashMap<String, i64>>,
 }
 
 impl Pow {
+    /// Challenges of this difficulty, under a fresh random key.
     pub fn new(difficulty: u8) -> Pow {
         Pow {
             key: rand::random(),

@@ -7,10 +7,12 @@ use std::fmt;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const LEN: usize = 16;
 
+/// A reporter's receipt code (Crockford base32); only its hash is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Receipt(String);
 
 impl Receipt {
+    /// A new random receipt (80 bits).
     pub fn generate() -> Receipt {
         let bytes: [u8; 10] = rand::random();
         let mut bits: u128 = 0;

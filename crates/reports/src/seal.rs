@@ -13,17 +13,24 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+/// Why the report key, or sealed data, cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// Not 64 hex digits.
     #[error("the report key must be 64 hex digits (32 bytes)")]
     Format,
+    /// The key file cannot be read or written.
     #[error("report key file {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// What failed.
         source: std::io::Error,
     },
+    /// The key file is readable by others.
     #[error("report key file {0} is readable by other users; chmod 600 it")]
     Permissions(String),
+    /// Wrong key, or tampered data.
     #[error("sealed data does not open with this key (wrong key, or tampered)")]
     Open,
 }
@@ -32,10 +39,13 @@ pub enum KeyError {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Contact {
+    /// A name to address them by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A phone number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// An e-mail address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// An account to pay a reward to.
@@ -53,13 +63,16 @@ impl std::fmt::Debug for Contact {
 /// `account`) and what is wrong with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ContactError {
+    /// Over 200 characters.
     #[error("contact.{0} is longer than 200 characters")]
     TooLong(&'static str),
+    /// Holds control characters.
     #[error("contact.{0} has control characters")]
     Control(&'static str),
 }
 
 impl ContactError {
+    /// The field refused.
     pub fn field(&self) -> &'static str {
         match *self {
             ContactError::TooLong(f) | ContactError::Control(f) => f,
@@ -125,6 +138,7 @@ impl std::fmt::Debug for ReportKey {
 }
 
 impl ReportKey {
+    /// A key from 64 hex digits.
     pub fn from_hex(hex_key: &str) -> Result<ReportKey, KeyError> {
         let bytes = hex::decode(hex_key.trim()).map_err(|_| KeyError::Format)?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Format)?;
@@ -194,6 +208,7 @@ impl ReportKey {
         out
     }
 
+    /// Opens what [`ReportKey::seal`] sealed for the same report id.
     pub fn open(&self, report_id: &str, sealed: &[u8]) -> Result<Contact, KeyError> {
         if sealed.len() < 24 + 16 {
             return Err(KeyError::Open);

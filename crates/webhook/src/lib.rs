@@ -8,6 +8,7 @@
 //! and an `Idempotency-Key` that stays the same across retries. Failures
 //! back off exponentially; after `max_attempts` a delivery is dead and
 //! waits in the console's dead-letter list for a person to retry it.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,14 +20,20 @@ use cleanweb_store::{Delivery, DeliveryResult, Store, now_ms};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// The header carrying `t=…,v1=…` (HMAC-SHA256 over `t.body`).
 pub const SIGNATURE_HEADER: &str = "X-Cleanweb-Signature";
+/// The header naming the event (`takedown`).
 pub const EVENT_HEADER: &str = "X-Cleanweb-Event";
+/// The header carrying the delivery id, for the receiver's deduplication.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
+/// Why webhooks cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
+    /// A webhook's configuration is wrong.
     #[error("{0}")]
     Config(String),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] cleanweb_store::StoreError),
 }
@@ -135,6 +142,7 @@ impl Sender {
         })
     }
 
+    /// The configured webhooks' names.
     pub fn names(&self) -> Vec<String> {
         self.hooks.keys().cloned().collect()
     }
