@@ -186,6 +186,47 @@ pub struct SweepJob {
     pub attempts: u64,
 }
 
+/// What a webhook sender needs of a store, and nothing more: due
+/// deliveries, leases, results and the audit log. A sender is handed this,
+/// not the whole [`Store`].
+#[async_trait::async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Pending deliveries whose time has come, oldest first.
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>>;
+    /// Takes a due delivery for one attempt; false if another sender did.
+    async fn lease_delivery(&self, d: &Delivery, lease_until_ms: i64) -> Result<bool>;
+    /// Records an attempt's result if the lease is still the sender's.
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        lease_until_ms: i64,
+        result: &DeliveryResult,
+    ) -> Result<bool>;
+    /// Appends an event to the audit log.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord>;
+}
+
+#[async_trait::async_trait]
+impl DeliveryStore for std::sync::Arc<dyn Store> {
+    async fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>> {
+        ReviewStore::due_deliveries(self.as_ref(), now_ms, limit).await
+    }
+    async fn lease_delivery(&self, d: &Delivery, lease_until_ms: i64) -> Result<bool> {
+        ReviewStore::lease_delivery(self.as_ref(), d, lease_until_ms).await
+    }
+    async fn finish_delivery(
+        &self,
+        id: Uuid,
+        lease_until_ms: i64,
+        result: &DeliveryResult,
+    ) -> Result<bool> {
+        ReviewStore::finish_delivery(self.as_ref(), id, lease_until_ms, result).await
+    }
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
+        Store::append_audit(self.as_ref(), event).await
+    }
+}
+
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use cleanweb_core::AuditEvent;
 use cleanweb_core::config::WebhookConfig;
-use cleanweb_store::{Delivery, DeliveryResult, Store, now_ms};
+use cleanweb_store::{Delivery, DeliveryResult, DeliveryStore, Store, now_ms};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -105,7 +105,7 @@ struct Hook {
 /// PostgreSQL store may each run one: a delivery is leased before it is
 /// sent.
 pub struct Sender {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DeliveryStore>,
     hooks: BTreeMap<String, Hook>,
     wake: tokio::sync::Notify,
 }
@@ -118,6 +118,15 @@ impl Sender {
     /// Resolves each webhook's secret; a missing one is an error now rather
     /// than a dead letter later.
     pub fn new(store: Arc<dyn Store>, configs: &[WebhookConfig]) -> Result<Sender, WebhookError> {
+        Sender::with_store(Arc::new(store), configs)
+    }
+
+    /// [`Sender::new`] over any store that holds deliveries: the sender
+    /// needs only [`DeliveryStore`]'s four calls.
+    pub fn with_store(
+        store: Arc<dyn DeliveryStore>,
+        configs: &[WebhookConfig],
+    ) -> Result<Sender, WebhookError> {
         let mut hooks = BTreeMap::new();
         for c in configs {
             let secret = c.secret().map_err(WebhookError::Config)?;
