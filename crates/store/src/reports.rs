@@ -237,6 +237,30 @@ macro_rules! reports_impl {
                             .await?;
                         }
                     }
+                    // A report that the content involves minors outranks what
+                    // earlier reports said: the case takes its category (so
+                    // every withholding check sees it) and its decision goes
+                    // to escalation, unless it was already found a violation.
+                    let minors = r
+                        .category
+                        .parse::<cleanweb_core::Category>()
+                        .is_ok_and(|c| cleanweb_core::review::names_minors([c]));
+                    if minors && !opened {
+                        sqlx::query("UPDATE cases SET category = $1, updated_at = $2 WHERE id = $3")
+                            .bind(&r.category)
+                            .bind(now)
+                            .bind(&existing)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(
+                            "UPDATE decisions SET review_state = 'escalated' WHERE id = \
+                             (SELECT decision_id FROM cases WHERE id = $1) \
+                             AND (review_state IS NULL OR review_state <> 'violation')",
+                        )
+                        .bind(&existing)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     filed.push(Filed {
                         case_id: Uuid::parse_str(&existing).map_err(|e| corrupt("cases", e))?,
                         target: t.target.clone(),

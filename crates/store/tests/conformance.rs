@@ -968,6 +968,79 @@ async fn reports_flow(store: &dyn Store) {
     );
 }
 
+/// The same picture reported as explicit, triaged, then reported as
+/// involving minors: the case and its decision follow the graver report.
+async fn a_minors_report_joining_a_case_escalates_it(store: &dyn Store) {
+    use cleanweb_core::review::ReviewState;
+    use cleanweb_store::{NewReport, NewTarget};
+    let report = |n: u8, category: &str| NewReport {
+        id: uuid::Uuid::now_v7(),
+        receipt_hash: format!("minors-receipt-{n}"),
+        category: category.into(),
+        description: String::new(),
+        contact: None,
+        reporter_id: None,
+        targets: vec![NewTarget {
+            target: "sha256:abcd".into(),
+            kind: "image".into(),
+            url: None,
+        }],
+    };
+    let case_id = store
+        .file_report(&report(1, "sexual.explicit"))
+        .await
+        .unwrap()[0]
+        .case_id;
+    let d = record("reported picture", Verdict::Review, Source::Report);
+    assert!(
+        store
+            .set_case_triage(case_id, Some(&d), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.decision(d.id).await.unwrap().unwrap().review_state,
+        None
+    );
+    assert!(!store.image_involves_minors("abcd").await.unwrap());
+
+    store
+        .file_report(&report(2, "sexual.minors"))
+        .await
+        .unwrap();
+    let case = store.case(case_id).await.unwrap().unwrap();
+    assert_eq!(case.category, "sexual.minors");
+    assert_eq!(
+        store.decision(d.id).await.unwrap().unwrap().review_state,
+        Some(ReviewState::Escalated)
+    );
+    assert!(
+        store.image_involves_minors("abcd").await.unwrap(),
+        "media withheld"
+    );
+    // A later explicit report does not lower it again.
+    store
+        .file_report(&report(3, "sexual.explicit"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case(case_id).await.unwrap().unwrap().category,
+        "sexual.minors"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_minors_report_escalates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    a_minors_report_joining_a_case_escalates_it(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_minors_report_escalates() {
+    in_fresh_schema(async |store| a_minors_report_joining_a_case_escalates_it(store).await).await;
+}
+
 #[tokio::test]
 async fn sqlite_reports_flow() {
     let dir = tempfile::tempdir().unwrap();
