@@ -445,12 +445,16 @@ pub struct ImageHash {
         (status = 422, description = "Not an image, or over a limit", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn hash_image(body: axum::body::Bytes) -> Result<Json<ImageHash>, Problem> {
-    use cleanweb_vision::{
-        DecodeLimits, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
-    };
+pub async fn hash_image(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<ImageHash>, Problem> {
+    use cleanweb_vision::{decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex};
+    // The configured decode limits, as for moderation: a hash request is no
+    // way around them.
+    let limits = state.engine.load().decode_limits();
     tokio::task::spawn_blocking(move || {
-        let rgb = decode_rgb(&body, &DecodeLimits::default()).map_err(|e| {
+        let rgb = decode_rgb(&body, &limits).map_err(|e| {
             Problem::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "bad-image",
@@ -804,4 +808,38 @@ async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashing_obeys_the_configured_decode_limits() {
+        let png = {
+            let img = image::RgbImage::from_pixel(40, 40, image::Rgb([200, 10, 10]));
+            let mut out = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+            out.into_inner()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
+        let small = cleanweb_core::Limits {
+            max_image_pixels: 1000,
+            ..Default::default()
+        };
+        let engine = cleanweb_engine::Engine::new(Default::default(), small);
+        let state = AppState::new(engine, store.clone());
+        let refused = hash_image(State(state), png.clone().into()).await;
+        assert_eq!(
+            refused.err().map(|p| p.status),
+            Some(422),
+            "1,600 pixels over a 1,000 limit"
+        );
+        let state = AppState::new(
+            cleanweb_engine::Engine::new(Default::default(), Default::default()),
+            store,
+        );
+        assert!(hash_image(State(state), png.into()).await.is_ok());
+    }
 }
