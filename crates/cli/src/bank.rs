@@ -7,7 +7,7 @@ use cleanweb_core::{Action, Bank, BankEntry, Category, Signal};
 use cleanweb_match::ImageHashes;
 use cleanweb_service::Curator;
 use cleanweb_service::curator::is_hash;
-use cleanweb_vision::{DecodeLimits, PdqHash};
+use cleanweb_vision::PdqHash;
 
 use crate::setup::GlobalArgs;
 
@@ -145,7 +145,7 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 let (entry, added) = rt.block_on(curator.add_image(
                     &name,
                     bytes,
-                    DecodeLimits::default(),
+                    cleanweb_engine::decode_limits(&global.config()?.limits),
                     template,
                     &actor,
                 ))?;
@@ -168,7 +168,8 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
         BankCommand::Match { file_or_hash } => {
             let banks = global.load_banks()?;
             let hashes = if Path::new(&file_or_hash).is_file() {
-                ImageHashes::of_bytes(&std::fs::read(&file_or_hash)?, &DecodeLimits::default())
+                let limits = cleanweb_engine::decode_limits(&global.config()?.limits);
+                ImageHashes::of_bytes(&std::fs::read(&file_or_hash)?, &limits)
                     .map_err(anyhow::Error::msg)?
             } else {
                 let h = PdqHash::parse(&file_or_hash.to_ascii_lowercase()).with_context(|| {

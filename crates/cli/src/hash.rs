@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use cleanweb_vision::{DecodeLimits, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex};
+use cleanweb_vision::{decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex};
 
 /// PDQ quality below this is too low to match on (flat or tiny images).
 const LOW_QUALITY: u8 = 50;
@@ -19,8 +19,9 @@ pub struct HashArgs {
 
 /// Prints `pdq_hex quality md5 path` per file; a file that cannot be read or
 /// decoded gets an error line and the rest go on (exit code 1 at the end).
-pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
-    let limits = DecodeLimits::default();
+pub fn run(global: &crate::setup::GlobalArgs, args: HashArgs) -> anyhow::Result<ExitCode> {
+    // The configured limits, as for moderation.
+    let limits = cleanweb_engine::decode_limits(&global.config()?.limits);
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     for path in &args.files {

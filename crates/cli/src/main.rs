@@ -103,7 +103,7 @@ fn main() -> ExitCode {
         Command::Blocklist(cmd) => blocklist::run(&cli.global, cmd),
         Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
-        Command::Hash(args) => hash::run(args),
+        Command::Hash(args) => hash::run(&cli.global, args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Crawl(args) => crawl::run(&cli.global, args),
