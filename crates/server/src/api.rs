@@ -677,10 +677,17 @@ pub async fn match_image(
         .match_image(&hashes)
         .into_iter()
         .map(|m| MatchHit {
+            // A minors bank's entries (often the stored hash itself) are
+            // not handed out: the hit, its bank and distance are enough to
+            // act on, and admins read entries through the audited paths.
+            entry: if cleanweb_core::review::names_minors([m.category]) {
+                String::new()
+            } else {
+                m.entry
+            },
             bank: m.bank,
             action: m.action,
             category: m.category,
-            entry: m.entry,
             distance: m.distance,
         })
         .collect();
@@ -813,6 +820,48 @@ async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_minors_bank_hit_does_not_reveal_its_entry() {
+        use cleanweb_core::{Action, Bank, BankEntry, Category, Signal};
+        let dir = tempfile::tempdir().unwrap();
+        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
+        let state = AppState::new(
+            cleanweb_engine::Engine::new(Default::default(), Default::default()),
+            store,
+        );
+        let md5 = "0123456789abcdef0123456789abcdef";
+        let bank = |name: &str, category| Bank {
+            name: name.into(),
+            signal: Signal::Md5,
+            category,
+            action: Action::Block,
+            threshold: 0,
+            dihedral: false,
+        };
+        let entry = BankEntry {
+            hash: md5.into(),
+            ..BankEntry::default()
+        };
+        *state.banks.write().unwrap() = cleanweb_match::Banks::new(vec![
+            (bank("csam", Category::SexualMinors), vec![entry.clone()]),
+            (bank("porn", Category::SexualExplicit), vec![entry]),
+        ]);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let body = format!(r#"{{"md5": "{md5}"}}"#);
+        let Json(got) = match_image(State(state), headers, body.into())
+            .await
+            .unwrap();
+        let entry_of = |b: &str| {
+            got.matches
+                .iter()
+                .find(|m| m.bank == b)
+                .map(|m| m.entry.clone())
+        };
+        assert_eq!(entry_of("csam").as_deref(), Some(""), "withheld");
+        assert_eq!(entry_of("porn").as_deref(), Some(md5));
+    }
 
     #[tokio::test]
     async fn hashing_obeys_the_configured_decode_limits() {
