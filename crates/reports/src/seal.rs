@@ -110,7 +110,7 @@ impl Contact {
             return Some(format!("account:{}", a.to_lowercase()));
         }
         if let Some(p) = &self.phone {
-            let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+            let digits = phone_digits(p);
             if !digits.is_empty() {
                 return Some(format!("phone:{digits}"));
             }
@@ -125,6 +125,26 @@ impl Contact {
             };
             format!("email:{e}")
         })
+    }
+}
+
+/// A phone number's digits in one form, so one reporter is one pseudonym:
+/// full-width digits read as digits, and the international prefix (`+86`,
+/// `0086`) of a Chinese mobile number is dropped.
+fn phone_digits(phone: &str) -> String {
+    let digits: String = phone
+        .chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10),
+            _ => None,
+        })
+        .collect();
+    let national = digits.strip_prefix("00").unwrap_or(&digits);
+    match national.strip_prefix("86") {
+        Some(mobile) if mobile.len() == 11 && mobile.starts_with('1') => mobile.to_owned(),
+        _ if digits.starts_with("00") => national.to_owned(),
+        _ => digits,
     }
 }
 
@@ -260,6 +280,28 @@ mod tests {
             email: Some("Zhang@Example.com".into()),
             account: None,
         }
+    }
+
+    #[test]
+    fn one_phone_in_any_spelling_is_one_reporter() {
+        let key = ReportKey::from_hex(&"ab".repeat(32)).unwrap();
+        let id = |p: &str| {
+            key.reporter_id(&Contact {
+                phone: Some(p.into()),
+                ..Contact::default()
+            })
+        };
+        let plain = id("13800001234");
+        for other in [
+            "+86 138-0000-1234",
+            "0086 13800001234",
+            "８６１３８００００１２３４",
+            "(138) 0000 1234",
+        ] {
+            assert_eq!(id(other), plain, "{other}");
+        }
+        assert_ne!(id("13800001235"), plain);
+        assert_eq!(id("+44 20 7946 0000"), id("0044 20 7946 0000"));
     }
 
     #[test]
