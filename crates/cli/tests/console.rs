@@ -618,9 +618,25 @@ fn false_positives_feed_allow_banks_and_violations_feed_block_banks() {
             .map_or(0, Vec::len),
         0
     );
-    // A second item with the same picture: the false positive goes to the allow bank.
+    // A second item with the same picture: the false positive goes to the
+    // allow bank, but only on an admin's word (an allow entry silences every
+    // later match of the picture).
     let b = submit(&s, json!({"text": "sexy lingerie b", "image": b64}));
     let r = amy.decide(
+        &b,
+        &[("outcome", "not_violation"), ("add_to_bank", "seen-ok")],
+    );
+    assert!(
+        r.location.as_deref().unwrap().contains("only+an+admin"),
+        "{:?}",
+        r.location
+    );
+    assert_eq!(
+        entries("seen-ok")["entries"].as_array().map_or(0, Vec::len),
+        0
+    );
+    let mut root = Client::login(&s.base, "root", PW);
+    let r = root.decide(
         &b,
         &[("outcome", "not_violation"), ("add_to_bank", "seen-ok")],
     );

@@ -289,6 +289,13 @@ impl Desk<'_> {
         let curator = Curator::new(self.store, self.banks);
         let bank = curator.bank(bank_name).await.map_err(|e| e.to_string())?;
         let allow = bank.action == Action::Allow;
+        // An allow bank silences every later match of the picture: one
+        // reviewer's word is not enough for that, an admin's is.
+        if allow && !who.admin {
+            return Err(format!(
+                "bank {bank_name:?} is an allow bank: only an admin adds to it"
+            ));
+        }
         if allow != (outcome == Outcome::NotViolation) {
             return Err(format!(
                 "bank {bank_name:?} ({}) does not take a {} decision",
@@ -472,6 +479,55 @@ mod tests {
             .unwrap();
         let sent = store.deliveries_for(&record.id.to_string()).await.unwrap();
         assert_eq!(sent.len(), 1, "taken down once");
+    }
+
+    #[tokio::test]
+    async fn only_admins_feed_allow_banks() {
+        use cleanweb_core::{Bank, Signal};
+        let (_dir, store, record) = stored("a false positive").await;
+        let allow = Bank {
+            name: "fine".into(),
+            signal: Signal::Md5,
+            category: Category::SexualExplicit,
+            action: Action::Allow,
+            threshold: 0,
+            dihedral: false,
+        };
+        Curator::new(store.as_ref(), None)
+            .create_bank(&allow, "admin")
+            .await
+            .unwrap();
+        let desk = Desk {
+            store: store.as_ref(),
+            banks: None,
+            webhooks: Vec::new(),
+            rewards: None,
+            data_dir: None,
+            decode_limits: DecodeLimits::default(),
+        };
+        let fine = || Decide {
+            outcome: Outcome::NotViolation,
+            category: None,
+            note: String::new(),
+            suggest_term: None,
+            add_to_bank: Some("fine".into()),
+            watch_site: false,
+        };
+        let done = desk
+            .decide(&reviewer("amy", false), &record, fine())
+            .await
+            .unwrap();
+        assert!(
+            done.warnings[0].contains("only an admin"),
+            "{:?}",
+            done.warnings
+        );
+        // An admin passes that check (and meets the next: this item has no picture).
+        let done = desk
+            .decide(&reviewer("root", true), &record, fine())
+            .await
+            .unwrap();
+        assert!(done.warnings[0].contains("no image"), "{:?}", done.warnings);
     }
 
     #[tokio::test]
