@@ -6,6 +6,7 @@
 //! unzip only the one member, check a pinned SHA-256 and move it into the
 //! cache atomically. A cached file is re-hashed before every load, so a
 //! corrupted or swapped file is never used.
+#![warn(missing_docs)]
 
 use std::fs::File;
 use std::io::{Read, Write};

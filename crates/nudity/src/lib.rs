@@ -8,6 +8,7 @@
 //! go through the model as one batch; detections become per-category scores
 //! by [`ClassRule`]s; the item takes the worst frame's score per category,
 //! with that frame's boxes as evidence.
+#![warn(missing_docs)]
 
 mod censor;
 mod classes;

@@ -7,6 +7,7 @@
 //! decisions, one transaction per batch ([`run`]); the outputs are written
 //! from the store at the end ([`report`]). A sweep killed at any point
 //! resumes from the store: a seq is recorded once or not at all.
+#![warn(missing_docs)]
 
 pub mod crawl;
 pub mod report;
