@@ -23,12 +23,16 @@ pub const MIN_PDQ_QUALITY: u8 = 50;
 pub struct ImageHashes {
     /// The image's PDQ hash and its seven rotations and flips.
     pub pdq: [PdqHash; 8],
+    /// PDQ quality, 0 to 100; below [`MIN_PDQ_QUALITY`] PDQ banks are not searched.
     pub quality: u8,
+    /// MD5 of the file bytes, lowercase hex, for exact-file banks.
     pub md5: String,
+    /// SHA-256 of the file bytes, lowercase hex, for exact-file banks.
     pub sha256: String,
 }
 
 impl ImageHashes {
+    /// Decodes an image within `limits` and hashes it; the error is the decoder's message.
     pub fn of_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHashes, String> {
         let rgb = decode_rgb(bytes, limits).map_err(|e| e.to_string())?;
         Ok(Self::of_decoded(bytes, &rgb))
@@ -50,11 +54,16 @@ impl ImageHashes {
 /// A bank hit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BankMatch {
+    /// Name of the bank that matched.
     pub bank: String,
+    /// The bank's action for its hits.
     pub action: Action,
+    /// The bank's label category.
     pub category: cleanweb_core::Category,
     /// The entry's external id, or its hash.
     pub entry: String,
+    /// PDQ bits that differ from the entry (the best of the variants searched); 0 for exact-file
+    /// banks.
     pub distance: u32,
 }
 
@@ -131,6 +140,8 @@ pub struct Banks {
 }
 
 impl Banks {
+    /// Indexes the given banks and their entries; entries with invalid or duplicate hashes are
+    /// skipped.
     pub fn new(banks: Vec<(Bank, Vec<BankEntry>)>) -> Banks {
         let banks = banks
             .into_iter()
@@ -171,6 +182,7 @@ impl Banks {
         }
     }
 
+    /// Drops a bank and its entries; false if there was no such bank.
     pub fn remove_bank(&mut self, name: &str) -> bool {
         let before = self.banks.len();
         self.banks.retain(|b| b.bank.name != name);
@@ -186,6 +198,7 @@ impl Banks {
         }
     }
 
+    /// Removes one hash from a bank (case-insensitive); false if it was not there.
     pub fn remove_entry(&mut self, bank: &str, hash: &str) -> bool {
         self.banks
             .iter_mut()
@@ -193,6 +206,7 @@ impl Banks {
             .is_some_and(|b| b.remove(hash))
     }
 
+    /// Whether there are no banks at all (entries are not counted).
     pub fn is_empty(&self) -> bool {
         self.banks.is_empty()
     }
@@ -252,11 +266,11 @@ impl Banks {
     }
 }
 
-/// Matches the item's image against the banks.
 /// Banks shared between the detector and the writers (HTTP, review), so
 /// an added hash matches at once, without an engine rebuild.
 pub type SharedBanks = Arc<RwLock<Banks>>;
 
+/// The `image.hash` detector: matches the item's image against the banks.
 pub struct HashDetector {
     banks: SharedBanks,
 }

@@ -150,6 +150,7 @@ impl Default for PdqIndex {
 }
 
 impl PdqIndex {
+    /// An empty index.
     pub fn new() -> PdqIndex {
         PdqIndex::from_hashes(Vec::new())
     }
@@ -180,10 +181,12 @@ impl PdqIndex {
         }
     }
 
+    /// Number of live hashes (removed ones not counted).
     pub fn len(&self) -> usize {
         self.live_count
     }
 
+    /// Whether no live hashes remain.
     pub fn is_empty(&self) -> bool {
         self.live_count == 0
     }
@@ -213,6 +216,7 @@ impl PdqIndex {
         }
     }
 
+    /// The hash with this id, unless it was removed or never existed.
     pub fn get(&self, id: u32) -> Option<PdqHash> {
         let i = id as usize;
         self.live

@@ -30,7 +30,7 @@
 //! near.0[3] ^= 0b101; // two bits away
 //! assert_eq!(index.range_search(&near, 31), vec![(id, 2)]);
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod banks;
 mod huge;

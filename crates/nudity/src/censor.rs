@@ -3,6 +3,7 @@
 
 use cleanweb_core::Rgb;
 
+/// How `censor` hides a region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CensorMode {
     /// A strong box blur (three passes, close to a Gaussian).
@@ -10,6 +11,7 @@ pub enum CensorMode {
     Blur,
     /// Blocks of one colour, about a twelfth of the region's longer side.
     Pixelate,
+    /// Solid black.
     Black,
 }
 

@@ -8,7 +8,7 @@
 //! go through the model as one batch; detections become per-category scores
 //! by [`ClassRule`]s; the item takes the worst frame's score per category,
 //! with that frame's boxes as evidence.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod censor;
 mod classes;
@@ -27,12 +27,16 @@ pub use classes::{CLASSES, default_rule};
 pub use postprocess::{Detection, postprocess};
 pub use preprocess::{Letterbox, preprocess_into, resize_bgr_planes};
 
+/// The `source` of every label the nudity detector emits.
 pub const SOURCE: &str = "image.nudity";
 /// The model input side NudeNet's 320n was exported for.
 pub const INPUT_SIZE: usize = 320;
 
+/// Why the nudity model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum NudityError {
+    /// ONNX Runtime or the model failed (missing library, unreadable model, failed inference,
+    /// unexpected output shape).
     #[error("{0}")]
     Runtime(String),
 }
@@ -75,6 +79,7 @@ impl Model {
         })
     }
 
+    /// The class names, in the order of the model's output rows.
     pub fn classes(&self) -> &[String] {
         &self.classes
     }
@@ -120,6 +125,8 @@ pub struct NudityDetector {
 }
 
 impl NudityDetector {
+    /// A detector that calls `loader` on the first image only; `overrides` replace the shipped rule
+    /// of a class by name.
     pub fn lazy(loader: Loader, overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
         NudityDetector {
             loader,

@@ -13,7 +13,9 @@ pub const NMS_IOU: f64 = 0.45;
 /// One detected region, in the reference's terms.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Detection {
+    /// NudeNet class name, such as `FEMALE_BREAST_EXPOSED`.
     pub class: String,
+    /// The model's confidence for that class, 0 to 1; kept detections score above 0.25.
     pub score: f32,
     /// `[x, y, w, h]` in pixels of the (oriented) image.
     #[serde(rename = "box")]

@@ -77,7 +77,9 @@ fn taps(src_len: usize, dst_len: usize, clamp_frac: bool) -> Vec<Tap> {
 /// The geometry of one preprocessed image, for mapping boxes back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Letterbox {
+    /// Width of the original image, in pixels.
     pub width: u32,
+    /// Height of the original image, in pixels.
     pub height: u32,
     /// The padded square's side: max(width, height).
     pub side: u32,

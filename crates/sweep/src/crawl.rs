@@ -21,12 +21,16 @@ use crate::SweepError;
 use crate::run::{Counts, to_sweep_items};
 use crate::source::Entry;
 
+/// Limits of a crawl.
 #[derive(Clone, Debug)]
 pub struct CrawlOptions {
+    /// Most pages fetched; the crawl stops there.
     pub max_pages: u64,
+    /// Most link hops followed from the start URL; pages listed in sitemaps are at depth 1.
     pub max_depth: u32,
     /// Between requests; robots.txt's Crawl-delay raises it (up to 10 s).
     pub delay: Duration,
+    /// Limits for each fetch (size, time, redirects).
     pub fetch: FetchLimits,
 }
 
@@ -38,7 +42,9 @@ type Group = (Vec<String>, Vec<(bool, String)>, Option<Duration>);
 pub struct Robots {
     /// (allow, pattern) of the group that applies to us.
     rules: Vec<(bool, String)>,
+    /// The `Crawl-delay` of the group that applies, if any.
     pub delay: Option<Duration>,
+    /// `Sitemap:` URLs, from anywhere in the file.
     pub sitemaps: Vec<String>,
 }
 

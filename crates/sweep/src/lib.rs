@@ -7,7 +7,7 @@
 //! decisions, one transaction per batch ([`run`]); the outputs are written
 //! from the store at the end ([`report`]). A sweep killed at any point
 //! resumes from the store: a seq is recorded once or not at all.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod crawl;
 pub mod report;
@@ -22,17 +22,24 @@ pub use run::{BATCH, Counts, run};
 pub use source::{Entry, Kind, Options, entries, item_from_bytes, item_from_json};
 pub use worker::{WorkerOptions, distribute, work};
 
+/// Why a sweep, crawl or report could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] cleanweb_store::StoreError),
+    /// The source could not be opened or read.
     #[error(transparent)]
     Source(#[from] source::SourceError),
+    /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory involved.
         path: String,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// Bad options or start URL, or a background task failed; the message says which.
     #[error("{0}")]
     Invalid(String),
 }

@@ -44,11 +44,16 @@ fn html_escape(s: &str) -> String {
 /// The files written.
 #[derive(Debug)]
 pub struct Outputs {
+    /// The output directory (the sweep's `out_dir`).
     pub dir: PathBuf,
+    /// Lines written to `findings.jsonl`: every recorded item.
     pub findings: u64,
+    /// Keys written to `deletions.txt`: the items whose verdict is block.
     pub deletions: u64,
 }
 
+/// Writes `findings.jsonl`, `deletions.txt`, `summary.csv` and `summary.html` for a sweep from what
+/// the store recorded.
 pub async fn write(store: &dyn Store, sweep: &Sweep) -> Result<Outputs, SweepError> {
     let dir = PathBuf::from(&sweep.out_dir);
     std::fs::create_dir_all(&dir).map_err(|e| SweepError::io(&dir, e))?;

@@ -26,9 +26,13 @@ pub struct Counts {
     pub resumed: u64,
     /// All items of the source, when known.
     pub total: Option<u64>,
+    /// Items whose verdict was allow.
     pub allow: u64,
+    /// Items whose verdict was review.
     pub review: u64,
+    /// Items whose verdict was block.
     pub block: u64,
+    /// Items that could not be read or moderated.
     pub error: u64,
 }
 

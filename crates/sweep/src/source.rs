@@ -10,16 +10,22 @@ use std::path::{Path, PathBuf};
 use cleanweb_core::Item;
 use serde::{Deserialize, Serialize};
 
+/// What a sweep source is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// A directory tree: every regular file is an item, depth first, names sorted.
     Dir,
+    /// A JSONL export: one item as JSON a line.
     Jsonl,
+    /// A CSV export with a header; columns map to item fields.
     Csv,
+    /// A URL list: one URL a line; blank lines and `#` comments skipped.
     Urls,
 }
 
 impl Kind {
+    /// The lowercase name, as stored and as serde writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Dir => "dir",
@@ -45,6 +51,7 @@ impl Kind {
 /// How a source is read; stored with the sweep so a resume reads the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Options {
+    /// What the source is.
     pub kind: Kind,
     /// CSV: item field → column name (`text`, `html`, `url`, `base_url`,
     /// `id`, `image_path`). Columns named like a field map by default.
@@ -61,18 +68,26 @@ pub struct Options {
 /// could not be read.
 #[derive(Debug)]
 pub struct Entry {
+    /// Position in the source, from 0; the same on every run, so a resume skips what is recorded.
     pub seq: u64,
+    /// Path relative to the root, item id or URL: what reports and deletion lists name.
     pub key: String,
+    /// The item, or why this entry could not be read.
     pub item: Result<Item, String>,
 }
 
+/// Why a source could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The source could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The source's path.
         path: String,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// The source is malformed (for CSV: a bad header or a missing column).
     #[error("{0}")]
     Invalid(String),
 }

@@ -87,6 +87,7 @@ pub async fn distribute(store: &dyn Store, sweep: &Sweep) -> Result<u64, SweepEr
 pub struct WorkerOptions {
     /// A name unique among running workers (host, process, random).
     pub owner: String,
+    /// How long a claimed job stays this worker's; renewed every third of it while working.
     pub lease: Duration,
     /// Only this sweep's jobs.
     pub sweep: Option<String>,

@@ -32,6 +32,7 @@ use crate::lexicon::{
 use crate::normalize::{Normalized, normalize};
 use crate::phonetic::{Phonetic, readings};
 
+/// The `source` of every label the lexicon detector emits.
 pub const SOURCE: &str = "text.lexicon";
 
 /// The factor one context cue applies to hit scores (one step down).
@@ -114,6 +115,7 @@ struct Scan {
 }
 
 impl LexiconDetector {
+    /// Compiles a parsed lexicon into the direct and sound-alike matchers.
     pub fn new(lexicon: Lexicon) -> Self {
         let entries = lexicon.entries;
         let mut direct_pats: Vec<String> = Vec::new();
@@ -216,6 +218,8 @@ impl LexiconDetector {
         }
     }
 
+    /// Number of term entries (variants counted one by one), excluding allow-list words, cues,
+    /// senses and signals.
     pub fn term_count(&self) -> usize {
         self.entries
             .iter()

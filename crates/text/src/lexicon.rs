@@ -58,7 +58,9 @@ use crate::normalize::normalize;
 /// How strongly a term speaks for its category.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Worth a human look: scores 0.6.
     Review,
+    /// Enough to block on its own: scores 0.95.
     Block,
 }
 
@@ -104,10 +106,14 @@ const MAX_RULE_SLOTS: usize = 6;
 pub struct Rule {
     /// Its name, shown in evidence as `rule:NAME`.
     pub name: String,
+    /// Category the rule's labels carry.
     pub category: Category,
+    /// Severity the rule's labels carry, as for a term.
     pub severity: Severity,
     /// Each slot is one or more group names (alternatives).
     pub slots: Vec<Vec<String>>,
+    /// How far, in characters, each slot's hit may be from a first-slot hit:
+    /// [`RULE_WITHIN`] unless the line says `within N` (at most 200).
     pub within: usize,
     /// `file:line`.
     pub origin: String,
@@ -124,11 +130,17 @@ pub struct Entry {
     pub term: String,
     /// The normalized form that is searched for.
     pub pattern: String,
+    /// Term, allow-list word, context cue, sense word or signal.
     pub kind: Kind,
+    /// Must stand as a whole word: by default for Latin-script forms, or set with `word` /
+    /// `substr`.
     pub whole_word: bool,
+    /// Matches even with junk between its letters; off with `nojunk`, and for single-word
+    /// allow-list entries.
     pub allow_junk: bool,
     /// Also match same-sound spellings (pinyin, homophones).
     pub sound_alike: bool,
+    /// The comment after `#` on the entry's line, if any.
     pub note: Option<String>,
     /// For a sense word, the normalized term whose benign sense it names;
     /// for a signal, its group's name.
@@ -137,10 +149,14 @@ pub struct Entry {
     pub origin: String,
 }
 
+/// A lexicon that could not be read or parsed, and where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LexiconError {
+    /// File or source name, as given to `parse` or `load`.
     pub origin: String,
+    /// Line number, from 1; 0 when the file could not be read.
     pub line: usize,
+    /// What is wrong, in plain English.
     pub message: String,
 }
 
@@ -185,6 +201,7 @@ impl Lexicon {
         lex
     }
 
+    /// Reads and parses a lexicon file; the path becomes the entries' origin.
     pub fn load(path: &Path) -> Result<Lexicon, LexiconError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| LexiconError {
@@ -248,6 +265,8 @@ impl Lexicon {
         c
     }
 
+    /// Parses lexicon text (format in the module docs); `origin` names it in errors and in each
+    /// entry's `origin`.
     pub fn parse(text: &str, origin: &str) -> Result<Lexicon, LexiconError> {
         let mut lex = Lexicon::default();
         let mut section: Option<Section> = None;

@@ -14,7 +14,7 @@
 //!
 //! What this crate deliberately does not do: network or storage, and any
 //! category outside the sexual taxonomy.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod contact;
 mod detector;

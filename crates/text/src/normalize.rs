@@ -30,6 +30,7 @@ impl Normalized {
         self.origin.len()
     }
 
+    /// Whether nothing is left after normalizing.
     pub fn is_empty(&self) -> bool {
         self.origin.is_empty()
     }

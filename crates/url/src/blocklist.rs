@@ -11,19 +11,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::canonical::{Canonical, canonicalize, lookup_expressions};
 
+/// Why a blocklist could not be read, written, imported or found.
 #[derive(Debug, thiserror::Error)]
 pub enum BlocklistError {
+    /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory involved.
         path: String,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// A list's `meta.json` or FST file does not parse (or its metadata would not serialize).
     #[error("{path}: not a valid list file: {message}")]
-    Corrupt { path: String, message: String },
+    Corrupt {
+        /// The file or directory involved.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A list name other than 1 to 64 letters, digits, '-', '_' or '.' (names become directory
+    /// names).
     #[error("invalid list name {0:?}: use letters, digits, '-', '_' and '.', at most 64")]
     Name(String),
+    /// No list of that name exists in the data directory.
     #[error("no list named {0:?}")]
     NoSuchList(String),
+    /// An import file is not in the format it was said to be in.
     #[error("{0}")]
     Format(String),
 }
@@ -38,27 +52,39 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlocklistError + '_ {
 /// A list's description, stored beside its FSTs as `meta.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListMeta {
+    /// List name: 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'; also its
+    /// directory name.
     pub name: String,
     /// The label category hits get (`link.blocked` by default).
     pub category: String,
+    /// What a hit on this list does; an `Allow` list's hits suppress other lists' hits.
     pub action: Action,
     /// Increases on every change; RPZ exports use it as the SOA serial.
     pub serial: u64,
+    /// Number of listed domains.
     pub hosts: u64,
+    /// Number of listed URL prefixes.
     pub urls: u64,
+    /// Number of excepted domains.
     pub exceptions: u64,
 }
 
 /// A hit: which list, and which entry matched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListHit {
+    /// Name of the list that matched.
     pub list: String,
+    /// The entry that matched: a domain, or a URL prefix as a lookup expression.
     pub entry: String,
+    /// The list's action.
     pub action: Action,
+    /// The list's label category.
     pub category: String,
 }
 
+/// One named blocklist: its metadata and the FSTs of its domains, URL prefixes and exceptions.
 pub struct Blocklist {
+    /// Name, category, action, serial and entry counts.
     pub meta: ListMeta,
     hosts: Set<Vec<u8>>,
     urls: Set<Vec<u8>>,
@@ -137,10 +163,12 @@ impl Blocklist {
             .map(|r| reverse_host(&r))
     }
 
+    /// The list's URL prefixes, as lookup expressions ("host/path"), sorted.
     pub fn url_entries(&self) -> Vec<String> {
         self.urls.stream().into_strs().unwrap_or_default()
     }
 
+    /// The domains excepted from the list, in reversed-host order.
     pub fn excepted_domains(&self) -> Vec<String> {
         self.exceptions
             .stream()
@@ -197,6 +225,7 @@ impl Blocklist {
         write("meta.json", &meta)
     }
 
+    /// Reads the list `root/NAME/` written by `save`; `NoSuchList` if it has no `meta.json`.
     pub fn load(root: &Path, name: &str) -> Result<Blocklist, BlocklistError> {
         let dir = Self::dir(root, name);
         if !dir.join("meta.json").exists() {
@@ -257,10 +286,12 @@ pub fn valid_name(name: &str) -> bool {
 /// All lists of a data directory (`DATA/blocklists/`).
 pub struct Lists {
     root: PathBuf,
+    /// The lists: loaded in name order, imported ones appended.
     pub lists: Vec<Blocklist>,
 }
 
 impl Lists {
+    /// Where a data directory keeps its lists: `DATA/blocklists`.
     pub fn root_in(data_dir: &Path) -> PathBuf {
         data_dir.join("blocklists")
     }
@@ -284,10 +315,12 @@ impl Lists {
         Ok(Lists { root, lists })
     }
 
+    /// The directory the lists live in.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The list of that name, if loaded.
     pub fn get(&self, name: &str) -> Option<&Blocklist> {
         self.lists.iter().find(|l| l.meta.name == name)
     }

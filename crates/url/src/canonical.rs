@@ -13,14 +13,19 @@ pub const MAX_URL_BYTES: usize = 8 * 1024;
 /// Bound on repeated unescaping ("%2525…" nests).
 const MAX_UNESCAPE_ROUNDS: usize = 16;
 
+/// Why a URL could not be canonicalized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
+    /// Nothing left after trimming.
     #[error("URL is empty")]
     Empty,
+    /// Longer than [`MAX_URL_BYTES`]; holds the length.
     #[error("URL is {0} bytes long, the limit is {MAX_URL_BYTES}")]
     TooLong(usize),
+    /// The host is missing or only dots.
     #[error("URL has no host")]
     NoHost,
+    /// A scheme other than http or https; holds the scheme.
     #[error("unsupported scheme {0:?} (expected http or https)")]
     Scheme(String),
 }
@@ -28,10 +33,14 @@ pub enum UrlError {
 /// A canonical URL: scheme, host, path and optional query, each canonical.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Canonical {
+    /// `http` or `https`.
     pub scheme: String,
+    /// Lowercase, dots trimmed and collapsed, punycode for international names; or a dotted-decimal
+    /// IPv4 address.
     pub host: String,
     /// Starts with '/'.
     pub path: String,
+    /// The query, without its '?'; `None` when there was no '?'.
     pub query: Option<String>,
     /// The host is an IPv4 address.
     pub ip: bool,

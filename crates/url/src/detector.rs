@@ -11,11 +11,13 @@ use crate::links::extract_links;
 
 pub const SOURCE: &str = "url.blocklist";
 
+/// The `url.blocklist` detector: labels items whose URL or text links hit a list.
 pub struct UrlDetector {
     lists: Lists,
 }
 
 impl UrlDetector {
+    /// A detector that checks against these lists.
     pub fn new(lists: Lists) -> Self {
         UrlDetector { lists }
     }

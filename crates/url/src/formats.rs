@@ -13,6 +13,7 @@ use crate::blocklist::{Blocklist, BlocklistError, canonical_domain, canonical_ur
 /// Entries read from an import, already canonical.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Entries {
+    /// Listed domains, canonical (lowercase, punycode).
     pub domains: Vec<String>,
     /// URL prefixes as lookup expressions ("host/path/").
     pub urls: Vec<String>,
@@ -22,12 +23,18 @@ pub struct Entries {
     pub skipped: u64,
 }
 
+/// A file format a blocklist can be imported from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportFormat {
+    /// One domain a line (`*.` and leading dots ignored).
     Domains,
+    /// A hosts file: `0.0.0.0 domain` lines; other addresses are skipped.
     Hosts,
+    /// Adblock / AdGuard DNS rules: `||domain^`, with `@@` exceptions.
     Adblock,
+    /// A UT1 category directory with `domains` and/or `urls` files.
     Ut1,
+    /// CSV with a `domain` or `url` column named in its header.
     Csv,
 }
 
@@ -49,12 +56,18 @@ impl FromStr for ImportFormat {
     }
 }
 
+/// A file format blocklists can be exported to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// An RPZ zone file for DNS resolvers, with the lists' highest serial as its SOA serial.
     Rpz,
+    /// A hosts file mapping each domain to 0.0.0.0.
     Hosts,
+    /// squidGuard `domains` and `urls` files.
     Squidguard,
+    /// Adblock rules, `||domain^` a line.
     Adblock,
+    /// One domain a line.
     Plain,
 }
 

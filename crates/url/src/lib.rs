@@ -9,7 +9,7 @@
 //! assert_eq!(c.to_string(), "http://www.example.com/b?x");
 //! assert_eq!(lookup_expressions(&c)[0], "www.example.com/b?x");
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod blocklist;
 mod canonical;

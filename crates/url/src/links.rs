@@ -9,8 +9,11 @@ use regex::Regex;
 /// A link found in text: its char span and the URL it spells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
+    /// First char of the link in the text (char index, not byte).
     pub start: usize,
+    /// Char index just past the link, trailing punctuation excluded.
     pub end: usize,
+    /// The URL with disguised dots restored and `hxxp` read as `http`; the scheme may be missing.
     pub url: String,
 }
 

@@ -11,10 +11,14 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+/// Hard limits on decoding untrusted image bytes, against decompression bombs and slow decodes.
 #[derive(Clone, Debug)]
 pub struct DecodeLimits {
+    /// Largest input accepted, in bytes (default 32 MiB).
     pub max_bytes: usize,
+    /// Largest width x height accepted, checked from the header before decoding.
     pub max_pixels: u64,
+    /// Largest width or height accepted, in pixels.
     pub max_side: u32,
     /// Frames kept from an animation, spread across it.
     pub max_frames: usize,
@@ -41,21 +45,31 @@ impl Default for DecodeLimits {
     }
 }
 
+/// Why an image could not be decoded within its limits.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The input had more bytes than `max_bytes`: (size, limit).
     #[error("image is {0} bytes, the limit is {1}")]
     TooLarge(usize, usize),
+    /// The bytes are not a JPEG, PNG, GIF, WebP or BMP image.
     #[error("not an image cleanweb reads (JPEG, PNG, GIF, WebP, BMP)")]
     UnknownFormat,
+    /// The header's dimensions exceed `max_pixels` or `max_side`.
     #[error("image is {w}x{h} = {pixels} pixels, the limit is {limit}")]
     TooManyPixels {
+        /// Width from the header.
         w: u32,
+        /// Height from the header.
         h: u32,
+        /// Width times height.
         pixels: u64,
+        /// The `max_pixels` limit in force.
         limit: u64,
     },
+    /// The decoder failed; the message is the decoder's own.
     #[error("image is corrupt or truncated: {0}")]
     Corrupt(String),
+    /// Decoding an animation ran past `max_time`.
     #[error("decoding took longer than {0:?}")]
     TimeLimit(Duration),
 }

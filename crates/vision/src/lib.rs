@@ -9,7 +9,7 @@
 //! assert_eq!(hash.to_string().len(), 64);
 //! assert!(quality <= 100);
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod decode;
 mod digest;

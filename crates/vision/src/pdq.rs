@@ -29,6 +29,7 @@ impl fmt::Display for PdqHash {
 }
 
 impl PdqHash {
+    /// Parses 64 hex digits as printed by `Display` (word 15 first); `None` for any other input.
     pub fn parse(hex: &str) -> Option<PdqHash> {
         if hex.len() != 64 || !hex.is_ascii() {
             return None;
@@ -41,6 +42,7 @@ impl PdqHash {
         Some(PdqHash(w))
     }
 
+    /// Hamming distance: the number of the 256 bits that differ.
     pub fn distance(&self, other: &PdqHash) -> u32 {
         self.0
             .iter()
