@@ -404,6 +404,18 @@ mod tests {
         }
     }
 
+    /// A desk with no webhooks, banks, rewards or data directory.
+    fn bare_desk(store: &dyn Store) -> Desk<'_> {
+        Desk {
+            store,
+            banks: None,
+            webhooks: Vec::new(),
+            rewards: None,
+            data_dir: None,
+            decode_limits: DecodeLimits::default(),
+        }
+    }
+
     /// A real SQLite store holding one decision about `text`.
     async fn stored(text: &str) -> (tempfile::TempDir, std::sync::Arc<dyn Store>, DecisionRecord) {
         let dir = tempfile::tempdir().unwrap();
@@ -497,14 +509,7 @@ mod tests {
             .create_bank(&allow, "admin")
             .await
             .unwrap();
-        let desk = Desk {
-            store: store.as_ref(),
-            banks: None,
-            webhooks: Vec::new(),
-            rewards: None,
-            data_dir: None,
-            decode_limits: DecodeLimits::default(),
-        };
+        let desk = bare_desk(store.as_ref());
         let fine = || Decide {
             outcome: Outcome::NotViolation,
             category: None,
@@ -533,14 +538,7 @@ mod tests {
     #[tokio::test]
     async fn follow_up_failures_are_warnings_and_the_decision_stands() {
         let (_dir, store, record) = stored("another post").await;
-        let desk = Desk {
-            store: store.as_ref(),
-            banks: None,
-            webhooks: Vec::new(),
-            rewards: None,
-            data_dir: None,
-            decode_limits: DecodeLimits::default(),
-        };
+        let desk = bare_desk(store.as_ref());
         let mut d = violation();
         d.add_to_bank = Some("nope".into());
         let done = desk
