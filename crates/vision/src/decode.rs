@@ -24,8 +24,17 @@ pub struct DecodeLimits {
     pub max_frames: usize,
     /// Frames read from an animation before the rest is ignored.
     pub max_frames_read: usize,
-    /// Pixels decoded across all frames of an animation.
+    /// Pixels decoded across all frames of an animation. Every frame is
+    /// composited onto the full logical screen, so this also bounds time.
     pub max_animation_pixels: u64,
+    /// Largest logical screen (width x height) of a GIF or an animated WebP.
+    /// The screen costs no bytes in the file, so a few hundred bytes can
+    /// claim a huge one and make every frame a full-screen buffer.
+    pub max_animation_screen: u64,
+    /// Longest side of the frames kept after an animation's first one:
+    /// they are scaled down as they are kept (the first keeps its size,
+    /// since hashes are computed on it).
+    pub max_kept_side: u32,
     /// Wall time for decoding, checked between frames. A still image's time
     /// is bounded by its pixel count instead (the decoders are linear).
     pub max_time: Duration,
@@ -39,7 +48,9 @@ impl Default for DecodeLimits {
             max_side: 20_000,
             max_frames: 8,
             max_frames_read: 2_000,
-            max_animation_pixels: 400_000_000,
+            max_animation_pixels: 64_000_000,
+            max_animation_screen: 8_000_000,
+            max_kept_side: 1024,
             max_time: Duration::from_secs(10),
         }
     }
@@ -64,6 +75,18 @@ pub enum DecodeError {
         /// Width times height.
         pixels: u64,
         /// The `max_pixels` limit in force.
+        limit: u64,
+    },
+    /// A GIF's or an animated WebP's logical screen exceeds `max_animation_screen`.
+    #[error("animation screen is {w}x{h} = {pixels} pixels, the limit for animations is {limit}")]
+    ScreenTooLarge {
+        /// Screen width from the header.
+        w: u32,
+        /// Screen height from the header.
+        h: u32,
+        /// Width times height.
+        pixels: u64,
+        /// The `max_animation_screen` limit in force.
         limit: u64,
     },
     /// The decoder failed; the message is the decoder's own.
@@ -91,7 +114,7 @@ fn format_name(f: ImageFormat) -> Option<&'static str> {
 
 /// Sniffs the format and checks the header's dimensions against the limits,
 /// before any pixel buffer exists.
-fn sniff(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageFormat, DecodeError> {
+fn sniff(bytes: &[u8], limits: &DecodeLimits) -> Result<(ImageFormat, (u32, u32)), DecodeError> {
     if bytes.len() > limits.max_bytes {
         return Err(DecodeError::TooLarge(bytes.len(), limits.max_bytes));
     }
@@ -110,7 +133,20 @@ fn sniff(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageFormat, DecodeError
             limit: limits.max_pixels,
         });
     }
-    Ok(format)
+    Ok((format, (w, h)))
+}
+
+fn check_screen((w, h): (u32, u32), limits: &DecodeLimits) -> Result<(), DecodeError> {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_animation_screen {
+        return Err(DecodeError::ScreenTooLarge {
+            w,
+            h,
+            pixels,
+            limit: limits.max_animation_screen,
+        });
+    }
+    Ok(())
 }
 
 fn decoder_limits(limits: &DecodeLimits) -> Limits {
@@ -170,12 +206,15 @@ fn still(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb, DecodeError> {
 /// `max_frames` frames spread evenly across an animated GIF or WebP.
 pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, DecodeError> {
     let started = Instant::now();
-    let format = sniff(bytes, limits)?;
+    let (format, screen) = sniff(bytes, limits)?;
     let name = format_name(format).unwrap_or("unknown");
     // The decoder's own limits bound every frame's buffer too: a frame may
     // claim a size far beyond the logical screen the header check saw.
     let animated = match format {
         ImageFormat::Gif => {
+            // Every GIF is read as an animation, so its screen is capped
+            // before the first frame is composited onto it.
+            check_screen(screen, limits)?;
             let mut d = GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
             d.set_limits(decoder_limits(limits)).map_err(corrupt)?;
             Some(animation(d, limits, started))
@@ -183,7 +222,12 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
         ImageFormat::WebP => {
             let mut d = WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
             d.set_limits(decoder_limits(limits)).map_err(corrupt)?;
-            d.has_animation().then(|| animation(d, limits, started))
+            if d.has_animation() {
+                check_screen(screen, limits)?;
+                Some(animation(d, limits, started))
+            } else {
+                None
+            }
         }
         _ => None,
     };
@@ -230,7 +274,12 @@ fn animation<'a>(
         let buf = frame.into_buffer();
         pixels += u64::from(buf.width()) * u64::from(buf.height());
         if read.is_multiple_of(stride) {
-            kept.push((read, to_rgb(DynamicImage::ImageRgba8(buf))));
+            let mut img = DynamicImage::ImageRgba8(buf);
+            let side = limits.max_kept_side.max(1);
+            if read > 0 && (img.width() > side || img.height() > side) {
+                img = img.thumbnail(side, side);
+            }
+            kept.push((read, to_rgb(img)));
             if kept.len() >= 2 * want {
                 stride *= 2;
                 kept.retain(|(i, _)| i.is_multiple_of(stride));
