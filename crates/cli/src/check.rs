@@ -16,6 +16,9 @@ pub struct CheckArgs {
     /// Image files to moderate, one item each (repeatable)
     #[arg(long = "image", value_name = "FILE", conflicts_with = "jsonl")]
     images: Vec<std::path::PathBuf>,
+    /// Video files to moderate, one item each (repeatable); needs ffmpeg
+    #[arg(long = "video", value_name = "FILE", conflicts_with = "jsonl")]
+    videos: Vec<std::path::PathBuf>,
     /// Read one JSON item per line from stdin, write one decision per line
     #[arg(long, conflicts_with = "texts")]
     jsonl: bool,
@@ -50,7 +53,7 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         jsonl::run(&engine, stdin, stdout, &sink).context("check --jsonl failed")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let texts = if args.texts.is_empty() && args.images.is_empty() {
+    let texts = if args.texts.is_empty() && args.images.is_empty() && args.videos.is_empty() {
         let mut s = String::new();
         io::stdin()
             .read_to_string(&mut s)
@@ -67,6 +70,14 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         let item = crate::read_bounded(path, config.limits.max_image_bytes).map(|bytes| Item {
             id: Some(crate::shown(path)),
             image: Some(bytes),
+            ..Item::default()
+        });
+        items.push((String::new(), item));
+    }
+    for path in &args.videos {
+        let item = crate::read_bounded(path, config.limits.max_video_bytes).map(|bytes| Item {
+            id: Some(crate::shown(path)),
+            video: Some(bytes),
             ..Item::default()
         });
         items.push((String::new(), item));
@@ -167,6 +178,16 @@ fn print_human(out: &mut impl Write, text: &str, d: &Decision, color: bool) -> i
                 } => Some(format!("{matched:?}@{start}..{end} ({term})")),
                 Evidence::Region { class, score, rect } => Some(format!(
                     "{class} {score:.2} at x={} y={} w={} h={}",
+                    rect[0], rect[1], rect[2], rect[3]
+                )),
+                Evidence::Frame {
+                    time,
+                    class,
+                    score,
+                    rect,
+                    ..
+                } => Some(format!(
+                    "{class} {score:.2} at {time:.1} s, x={} y={} w={} h={}",
                     rect[0], rect[1], rect[2], rect[3]
                 )),
                 Evidence::Code {

@@ -44,7 +44,10 @@ pub fn run(
     sink: &Sink<'_>,
 ) -> io::Result<()> {
     let max = engine.limits().max_jsonl_line_bytes;
-    let max_image = engine.limits().max_image_bytes;
+    let media = cleanweb_sweep::MediaLimits {
+        image: engine.limits().max_image_bytes,
+        video: engine.limits().max_video_bytes,
+    };
     let (tx, rx) = mpsc::sync_channel::<io::Result<Line>>(BATCH * 2);
     std::thread::scope(|scope| {
         scope.spawn(move || read_lines(input, max, tx));
@@ -63,7 +66,7 @@ pub fn run(
                 .into_iter()
                 .map(|l| {
                     line_no += 1;
-                    match parse(l, line_no, max, max_image) {
+                    match parse(l, line_no, max, media) {
                         Ok(item) => {
                             items.push(item);
                             Slot::Item(line_no)
@@ -140,7 +143,12 @@ fn moderate_lines(
     Ok(answers)
 }
 
-fn parse(line: Line, line_no: u64, max: usize, max_image: usize) -> Result<Item, LineError> {
+fn parse(
+    line: Line,
+    line_no: u64,
+    max: usize,
+    media: cleanweb_sweep::MediaLimits,
+) -> Result<Item, LineError> {
     let fail = |id: Option<String>, error: String| LineError {
         id,
         line: line_no,
@@ -157,8 +165,8 @@ fn parse(line: Line, line_no: u64, max: usize, max_image: usize) -> Result<Item,
             ));
         }
     };
-    // image_path is relative to the working directory.
-    cleanweb_sweep::item_from_json(&bytes, std::path::Path::new(""), max_image)
+    // image_path and video_path are relative to the working directory.
+    cleanweb_sweep::item_from_json(&bytes, std::path::Path::new(""), media)
         .map_err(|(id, error)| fail(id, error))
 }
 

@@ -30,7 +30,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let banks = cleanweb_match::SharedBanks::default();
-    let engine = global.engine_sharing(&config, &banks)?;
+    let video = crate::setup::video_decoder(&config);
+    let engine = global.engine_sharing(&config, &banks, video.clone())?;
     let addr: SocketAddr =
         match args.addr {
             Some(a) => a,
@@ -56,7 +57,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut state = AppState::new(engine, store);
         let (g, c, b) = (global.clone(), config.clone(), banks.clone());
         state.rebuild = Some(Arc::new(move || {
-            g.engine_sharing(&c, &b).map_err(|e| format!("{e:#}"))
+            g.engine_sharing(&c, &b, video.clone())
+                .map_err(|e| format!("{e:#}"))
         }));
         state.banks = banks;
         reload_on_sighup(state.clone());

@@ -145,15 +145,18 @@ impl GlobalArgs {
     /// The engine with the built-in detectors and the lexicons of the config
     /// and the command line, read afresh on every call (reloads use this).
     pub fn engine(&self, config: &Config) -> anyhow::Result<Engine> {
-        self.engine_sharing(config, &cleanweb_match::SharedBanks::default())
+        let video = video_decoder(config);
+        self.engine_sharing(config, &cleanweb_match::SharedBanks::default(), video)
     }
 
     /// The engine, with its hash banks loaded afresh from the store into
-    /// `banks`, a handle writers keep to add and remove hashes live.
+    /// `banks`, a handle writers keep to add and remove hashes live, and the
+    /// process's video decoder (one, so its bound on decodes holds).
     pub fn engine_sharing(
         &self,
         config: &Config,
         banks: &cleanweb_match::SharedBanks,
+        video: Option<std::sync::Arc<cleanweb_engine::video::Decoder>>,
     ) -> anyhow::Result<Engine> {
         let mut lexicon_files = Vec::new();
         for path in config.text.lexicons.iter().chain(&self.lexicons) {
@@ -186,6 +189,7 @@ impl GlobalArgs {
                 lists: cleanweb_url::Lists::load(&self.data_dir())?,
                 banks: banks.clone(),
                 nudity,
+                video,
             })?;
         if built.skipped_terms > 0 {
             tracing::warn!(
@@ -267,4 +271,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// The video decoder, when ffmpeg and ffprobe are installed; without them a
+/// video item gets a warning instead of a verdict on its frames.
+pub fn video_decoder(config: &Config) -> Option<std::sync::Arc<cleanweb_engine::video::Decoder>> {
+    match cleanweb_engine::video::Decoder::locate(config.limits.max_video_decodes) {
+        Ok(d) => Some(std::sync::Arc::new(d)),
+        Err(e) => {
+            tracing::warn!("{e}; video items are not analysed");
+            None
+        }
+    }
 }

@@ -317,6 +317,17 @@ pub struct Limits {
     pub max_decode_ms: u64,
     /// Largest `video`, in bytes (after base64 decoding).
     pub max_video_bytes: usize,
+    /// Longest video decoded, in seconds; a longer one is read up to here.
+    pub max_video_seconds: u64,
+    /// Most pixels in a video frame (checked by probing, before decoding).
+    pub max_video_pixels: u64,
+    /// Frames of a video the image detectors look at, spread over it.
+    pub max_video_frames: usize,
+    /// Longest time decoding one video may take, in milliseconds; the
+    /// decoder process is killed then.
+    pub max_video_decode_ms: u64,
+    /// Videos decoded at once; more wait for a slot.
+    pub max_video_decodes: usize,
     /// Longest client `id`, in bytes.
     pub max_id_bytes: usize,
     /// Most items in one batch request.
@@ -337,6 +348,11 @@ impl Default for Limits {
             max_image_frames: 8,
             max_decode_ms: 10_000,
             max_video_bytes: 24 << 20,
+            max_video_seconds: 3 * 3600,
+            max_video_pixels: 3840 * 2160,
+            max_video_frames: 32,
+            max_video_decode_ms: 120_000,
+            max_video_decodes: 2,
             max_id_bytes: 512,
             max_batch_items: 256,
             max_jsonl_line_bytes: 32 << 20,

@@ -28,6 +28,17 @@ pub enum Evidence {
         #[serde(rename = "box")]
         rect: [u32; 4],
     },
+    /// A region of a video frame: the frame's number and time, and the
+    /// region `[x, y, w, h]` in pixels of the frame as sampled.
+    Frame {
+        frame: u64,
+        /// Seconds from the start.
+        time: f64,
+        class: String,
+        score: f32,
+        #[serde(rename = "box")]
+        rect: [u32; 4],
+    },
     /// A hash-bank match.
     Hash {
         bank: String,

@@ -23,6 +23,9 @@ pub struct Input<'a> {
     /// The decoded image, when the item has one and an image detector runs;
     /// the error says why it could not be decoded.
     pub image: Option<Result<DecodedImage, String>>,
+    /// The decoded video, when the item has one and a video decoder is
+    /// configured; the error says why it could not be decoded.
+    pub video: Option<Result<DecodedVideo, String>>,
 }
 
 impl<'a> Input<'a> {
@@ -40,6 +43,7 @@ impl<'a> Input<'a> {
             item,
             texts,
             image: None,
+            video: None,
         }
     }
 }
@@ -92,4 +96,52 @@ pub struct DecodedImage {
     pub frames_total: usize,
     /// The sniffed format: `jpeg`, `png`, `gif`, `webp`, `bmp`.
     pub format: &'static str,
+}
+
+/// A video item decoded once by the engine: the frames its vPDQ hash is
+/// made of, and the frames sampled for the image detectors.
+#[derive(Clone, Debug)]
+pub struct DecodedVideo {
+    /// Frames for the image detectors: the first, then those that differ
+    /// from every frame already kept, spread over the video; scaled down.
+    pub sampled: Vec<VideoFrame>,
+    /// vPDQ: one PDQ hash per hashed frame (one a second by default), in
+    /// frame order, as Meta's reference computes them.
+    pub hashes: Vec<FrameHash>,
+    /// Frames per second the timestamps are computed from.
+    pub fps: f64,
+    /// Width of the first video stream, in pixels.
+    pub width: u32,
+    /// Height of the first video stream, in pixels.
+    pub height: u32,
+    /// The demuxer that read the file (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, ...).
+    pub container: String,
+    /// The codec of the first video stream (`h264`, `vp9`, ...).
+    pub codec: String,
+    /// Why only part of the video was read (a limit, a damaged tail).
+    pub truncated: Option<String>,
+}
+
+/// One sampled frame of a video.
+#[derive(Clone, Debug)]
+pub struct VideoFrame {
+    /// Frame number in decoder output order, from 0.
+    pub index: u64,
+    /// Seconds from the start: `index / fps`.
+    pub time: f64,
+    /// The pixels, scaled down to the sampler's size.
+    pub image: Rgb,
+}
+
+/// The PDQ hash of one video frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrameHash {
+    /// Frame number in decoder output order, from 0.
+    pub index: u64,
+    /// Seconds from the start: `index / fps`.
+    pub time: f64,
+    /// The 256-bit hash as sixteen 16-bit words, as `PdqHash` holds it.
+    pub hash: [u16; 16],
+    /// PDQ's quality, 0 to 100.
+    pub quality: u8,
 }

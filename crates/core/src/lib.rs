@@ -32,7 +32,9 @@ pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
 pub use config::{ClassRule, Config, ConfigError, ImageConfig, Limits};
 pub use decision::{Decision, Evidence, Label};
-pub use detector::{DecodedImage, DetectError, Detector, Input, Rgb, TextPart};
+pub use detector::{
+    DecodedImage, DecodedVideo, DetectError, Detector, FrameHash, Input, Rgb, TextPart, VideoFrame,
+};
 pub use item::{Item, ItemError, Source};
 pub use policy::{Policy, PolicyError, Thresholds};
 pub use site::{SiteEvent, SiteStatus};

@@ -20,15 +20,18 @@ use cleanweb_core::{Decision, Detector, Input, Item, ItemError, Label, Limits, P
 use rayon::prelude::*;
 
 pub use cleanweb_text as text;
+pub use cleanweb_video as video;
 
 /// Source name of the labels codes in pictures make.
 pub const CODES_SOURCE: &str = "image.codes";
 
 /// The codes of a decoded picture: every sampled frame of an animation is
 /// read, and a payload seen in an earlier frame is not repeated.
-fn read_codes(image: &cleanweb_core::DecodedImage) -> Vec<cleanweb_codes::Code> {
+fn read_codes<'a>(
+    frames: impl Iterator<Item = &'a cleanweb_core::Rgb>,
+) -> Vec<cleanweb_codes::Code> {
     let mut out: Vec<cleanweb_codes::Code> = Vec::new();
-    for frame in &image.frames {
+    for frame in frames {
         for c in cleanweb_codes::decode(frame) {
             if out.len() < cleanweb_codes::MAX_CODES && !out.iter().any(|o| o.payload == c.payload)
             {
@@ -101,6 +104,9 @@ pub struct Engine {
     detectors: Vec<Arc<dyn Detector>>,
     policy: Policy,
     limits: Limits,
+    /// The video decoder (ffmpeg children), shared by every engine a
+    /// process builds so its bound on concurrent decodes holds.
+    video: Option<Arc<cleanweb_video::Decoder>>,
     /// What the engine was built from (a lexicon file, the policy) and the
     /// SHA-256 of each, so a reload can tell and audit what changed.
     sources: std::collections::BTreeMap<String, String>,
@@ -123,6 +129,7 @@ impl Engine {
             detectors: Vec::new(),
             policy,
             limits,
+            video: None,
             sources: Default::default(),
         }
     }
@@ -135,6 +142,13 @@ impl Engine {
     /// Adds a detector; detectors run in the order they were added.
     pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
         self.detectors.push(detector);
+        self
+    }
+
+    /// Decodes video items with `decoder`; without one, a video earns a
+    /// warning that it could not be decoded.
+    pub fn with_video(mut self, decoder: Arc<cleanweb_video::Decoder>) -> Self {
+        self.video = Some(decoder);
         self
     }
 
@@ -190,9 +204,34 @@ impl Engine {
                 warnings.push(format!("image could not be decoded: {e}"));
             }
             if let Ok(image) = &decoded {
-                codes = read_codes(image);
+                codes = read_codes(image.frames.iter());
             }
             input.image = Some(decoded);
+        }
+        if let Some(bytes) = item.video.as_deref()
+            && self.reads("video")
+        {
+            let decoded = match &self.video {
+                Some(decoder) => decoder
+                    .decode_bytes(bytes, &video_limits(&self.limits))
+                    .map_err(|e| e.to_string()),
+                None => Err(cleanweb_video::VideoError::Missing.to_string()),
+            };
+            match &decoded {
+                Err(e) => warnings.push(format!("video could not be decoded: {e}")),
+                Ok(video) => {
+                    if let Some(why) = &video.truncated {
+                        warnings.push(format!("video only partly checked: {why}"));
+                    }
+                    let frames = video.sampled.iter().map(|f| &f.image);
+                    for c in read_codes(frames) {
+                        if !codes.iter().any(|o| o.payload == c.payload) {
+                            codes.push(c);
+                        }
+                    }
+                }
+            }
+            input.video = Some(decoded);
         }
         // A code's payload is read like text: the lexicon and the URL lists
         // see it, with evidence in the field `qr`.
@@ -266,6 +305,18 @@ pub fn decode_limits(limits: &Limits) -> cleanweb_vision::DecodeLimits {
         max_frames: limits.max_image_frames,
         max_time: std::time::Duration::from_millis(limits.max_decode_ms),
         ..cleanweb_vision::DecodeLimits::default()
+    }
+}
+
+/// The video decoding bounds a set of limits implies.
+pub fn video_limits(limits: &Limits) -> cleanweb_video::VideoLimits {
+    cleanweb_video::VideoLimits {
+        max_bytes: limits.max_video_bytes as u64,
+        max_seconds: limits.max_video_seconds,
+        max_pixels: limits.max_video_pixels,
+        max_frames: limits.max_video_frames,
+        max_time: std::time::Duration::from_millis(limits.max_video_decode_ms),
+        ..cleanweb_video::VideoLimits::default()
     }
 }
 

@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use cleanweb_core::{Category, ClassRule, DetectError, Detector, Evidence, Input, Label, Rgb};
+use cleanweb_core::{
+    Category, ClassRule, DetectError, Detector, Evidence, Input, Label, Rgb, VideoFrame,
+};
 
 pub use censor::{CensorMode, censor};
 pub use classes::{CLASSES, default_rule};
@@ -197,17 +199,31 @@ impl Detector for NudityDetector {
     }
 
     fn fields(&self) -> &'static [&'static str] {
-        &["image"]
+        &["image", "video"]
     }
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
-        // An undecodable image is reported once, by the engine.
-        let Some(Ok(image)) = &input.image else {
-            return Ok(());
-        };
         let fail = |message: String| DetectError {
             detector: SOURCE,
             message,
+        };
+        // An undecodable image or video is reported once, by the engine.
+        if let Some(Ok(video)) = &input.video
+            && !video.sampled.is_empty()
+        {
+            let model = self.model().map_err(fail)?;
+            let frames: Vec<&Rgb> = video.sampled.iter().map(|f| &f.image).collect();
+            let per_frame = model.detect(&frames).map_err(|e| fail(e.to_string()))?;
+            let labelled: Vec<(&VideoFrame, Vec<Label>)> = video
+                .sampled
+                .iter()
+                .zip(&per_frame)
+                .map(|(f, d)| (f, self.labels(d)))
+                .collect();
+            out.extend(video_labels(&labelled, VIDEO_SINGLE_FRAME));
+        }
+        let Some(Ok(image)) = &input.image else {
+            return Ok(());
         };
         let model = self.model().map_err(fail)?;
         let frames: Vec<&Rgb> = image.frames.iter().collect();
@@ -229,6 +245,52 @@ impl Detector for NudityDetector {
     }
 }
 
+/// A video frame scoring at least this speaks for the video alone.
+pub const VIDEO_SINGLE_FRAME: f32 = 0.85;
+
+/// A video's labels from its sampled frames' labels. Per category, the best
+/// frame speaks for the video when it reaches `single_frame`; otherwise two
+/// frames must agree: the second-best frame's score, or the best one's at
+/// 60% (enough for review, never for a block), whichever is higher. Motion
+/// blur and odd poses fool the model on single frames; two agreeing frames
+/// rarely do. The evidence is the counted frames' boxes with their times.
+pub fn video_labels(frames: &[(&VideoFrame, Vec<Label>)], single_frame: f32) -> Vec<Label> {
+    let mut by_category: BTreeMap<Category, Vec<(&VideoFrame, &Label)>> = BTreeMap::new();
+    for (frame, labels) in frames {
+        for l in labels {
+            by_category.entry(l.category).or_default().push((frame, l));
+        }
+    }
+    by_category
+        .into_iter()
+        .map(|(category, mut hits)| {
+            hits.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+            let best = hits[0].1.score;
+            let (score, counted) = if best >= single_frame {
+                (best, 1)
+            } else {
+                let second = hits.get(1).map_or(0.0, |h| h.1.score);
+                (second.max(best * 0.6), 2)
+            };
+            let mut label = Label::new(category, score, SOURCE);
+            for (frame, l) in hits.iter().take(counted) {
+                for e in &l.evidence {
+                    if let Evidence::Region { class, score, rect } = e {
+                        label.evidence.push(Evidence::Frame {
+                            frame: frame.index,
+                            time: frame.time,
+                            class: class.clone(),
+                            score: *score,
+                            rect: *rect,
+                        });
+                    }
+                }
+            }
+            label
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +305,50 @@ mod tests {
 
     fn detector(overrides: BTreeMap<String, ClassRule>) -> NudityDetector {
         NudityDetector::lazy(Box::new(|| Err("not needed".into())), overrides)
+    }
+
+    #[test]
+    fn a_video_is_explicit_on_one_strong_frame_or_two_agreeing_ones() {
+        let frame = |index: u64| VideoFrame {
+            index,
+            time: index as f64 / 25.0,
+            image: Rgb {
+                width: 0,
+                height: 0,
+                pixels: Vec::new(),
+            },
+        };
+        let (f0, f1, f2) = (frame(0), frame(25), frame(50));
+        let explicit = |score: f32| {
+            let mut l = Label::new(Category::SexualExplicit, score, SOURCE);
+            l.evidence.push(Evidence::Region {
+                class: "BUTTOCKS_EXPOSED".into(),
+                score,
+                rect: [1, 2, 3, 4],
+            });
+            vec![l]
+        };
+        // One strong frame speaks alone, with its time in the evidence.
+        let strong = video_labels(&[(&f0, vec![]), (&f1, explicit(0.9))], 0.85);
+        assert_eq!(strong[0].score, 0.9);
+        assert!(matches!(
+            strong[0].evidence[..],
+            [Evidence::Frame {
+                frame: 25,
+                time: 1.0,
+                ..
+            }]
+        ));
+        // One weaker frame alone is worth review at most.
+        let lone = video_labels(&[(&f0, explicit(0.8))], 0.85);
+        assert!((lone[0].score - 0.48).abs() < 1e-6, "{}", lone[0].score);
+        // Two agreeing frames count at the second one's score.
+        let two = video_labels(
+            &[(&f0, explicit(0.8)), (&f1, explicit(0.7)), (&f2, vec![])],
+            0.85,
+        );
+        assert!((two[0].score - 0.7).abs() < 1e-6);
+        assert_eq!(two[0].evidence.len(), 2);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct EngineSources<'a> {
     /// The nudity detector, when configured (its model loader lives with
     /// the model files, outside this crate).
     pub nudity: Option<Arc<dyn Detector>>,
+    /// The process's video decoder, when ffmpeg is installed.
+    pub video: Option<Arc<cleanweb_engine::video::Decoder>>,
 }
 
 /// What building found worth a warning: the engine still runs.
@@ -89,6 +91,9 @@ pub fn build(s: EngineSources<'_>) -> Result<(Engine, Built), BuildError> {
     if let Some(nudity) = s.nudity {
         engine = engine.with_detector(nudity);
     }
+    if let Some(video) = s.video {
+        engine = engine.with_video(video);
+    }
     // Always present, so a bank created later matches without a rebuild;
     // with no banks it returns at once.
     let engine = engine.with_detector(Arc::new(HashDetector::new(s.banks)));
@@ -108,6 +113,7 @@ mod tests {
             lists: Lists::load(&tempfile::tempdir().unwrap().path().join("none")).unwrap(),
             banks: SharedBanks::default(),
             nudity: None,
+            video: None,
         }
     }
 

@@ -19,7 +19,7 @@ use std::path::Path;
 
 pub use report::{Outputs, write as write_outputs};
 pub use run::{BATCH, Counts, run};
-pub use source::{Entry, Kind, Options, entries, item_from_bytes, item_from_json};
+pub use source::{Entry, Kind, MediaLimits, Options, entries, item_from_bytes, item_from_json};
 pub use worker::{WorkerOptions, distribute, work};
 
 /// Why a sweep, crawl or report could not go on.

@@ -211,10 +211,17 @@ fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// A file's item by its content, not its name: an image by its magic
-/// bytes, HTML by its markup, other UTF-8 as text.
+/// A file's item by its content, not its name: a video or an image by its
+/// magic bytes, HTML by its markup, other UTF-8 as text.
 pub fn item_from_bytes(key: &str, bytes: Vec<u8>) -> Result<Item, String> {
     let id = Some(key.to_owned());
+    if cleanweb_video::is_video(&bytes) {
+        return Ok(Item {
+            id,
+            video: Some(bytes),
+            ..Item::default()
+        });
+    }
     if image::guess_format(&bytes).is_ok() {
         return Ok(Item {
             id,
@@ -298,7 +305,11 @@ fn lines(
 
 fn jsonl_entry(seq: u64, bytes: &[u8], base: &Path, max: usize) -> Entry {
     let fallback = format!("line {}", seq + 1);
-    match item_from_json(bytes, base, max) {
+    let media = MediaLimits {
+        image: max,
+        video: max,
+    };
+    match item_from_json(bytes, base, media) {
         Ok(item) => Entry {
             seq,
             key: item.id.clone().unwrap_or(fallback),
@@ -312,13 +323,33 @@ fn jsonl_entry(seq: u64, bytes: &[u8], base: &Path, max: usize) -> Entry {
     }
 }
 
+/// The largest media files an item may name, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct MediaLimits {
+    /// For `image_path`.
+    pub image: usize,
+    /// For `video_path`.
+    pub video: usize,
+}
+
+fn path_field(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<String>, String> {
+    match object.remove(name) {
+        None => Ok(None),
+        Some(serde_json::Value::String(p)) => Ok(Some(p)),
+        Some(_) => Err(format!("{name} must be a string")),
+    }
+}
+
 /// One JSON item, as `check --jsonl` takes it: the API's fields plus
-/// `image_path` (relative to `base`). The error carries the id if there was
+/// `image_path` and `video_path` (relative to `base`). The error carries the id if there was
 /// one.
 pub fn item_from_json(
     bytes: &[u8],
     base: &Path,
-    max_image: usize,
+    max: MediaLimits,
 ) -> Result<Item, (Option<String>, String)> {
     let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| (None, format!("invalid JSON: {e}")))?;
@@ -329,20 +360,21 @@ pub fn item_from_json(
             "each line must be a JSON object such as {\"id\":\"1\",\"text\":\"...\"}".into(),
         ));
     };
-    let image_path = match object.remove("image_path") {
-        None => None,
-        Some(serde_json::Value::String(p)) => Some(p),
-        Some(_) => return Err((id, "image_path must be a string".into())),
-    };
+    let image_path = path_field(object, "image_path").map_err(|e| (id.clone(), e))?;
+    let video_path = path_field(object, "video_path").map_err(|e| (id.clone(), e))?;
     let mut item: Item =
         serde_json::from_value(value).map_err(|e| (id.clone(), format!("invalid item: {e}")))?;
-    if let Some(path) = image_path {
-        if item.image.is_some() {
-            return Err((id, "give image or image_path, not both".into()));
+    for (path, field, slot, max) in [
+        (image_path, "image", &mut item.image, max.image),
+        (video_path, "video", &mut item.video, max.video),
+    ] {
+        let Some(path) = path else { continue };
+        if slot.is_some() {
+            return Err((id, format!("give {field} or {field}_path, not both")));
         }
         let path = base.join(path);
-        item.image = Some(
-            read_bounded(&path, max_image)
+        *slot = Some(
+            read_bounded(&path, max)
                 .map_err(|e| (id.clone(), format!("{}: {e}", path.display())))?,
         );
     }

@@ -11,6 +11,8 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
+use crate::spread::Spread;
+
 /// Hard limits on decoding untrusted image bytes, against decompression bombs and slow decodes.
 #[derive(Clone, Debug)]
 pub struct DecodeLimits {
@@ -242,25 +244,22 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage,
     })
 }
 
-/// Reads frames until the end or a limit, keeping a spread-out subset in
-/// bounded memory: every `stride`-th frame is kept, and when twice the wanted
-/// number are held the stride doubles and every other one is dropped.
+/// Reads frames until the end or a limit, keeping an evenly spread subset
+/// in bounded memory.
 fn animation<'a>(
     decoder: impl AnimationDecoder<'a>,
     limits: &DecodeLimits,
     started: Instant,
 ) -> Result<(Vec<Rgb>, usize), DecodeError> {
-    let want = limits.max_frames.max(1);
-    let mut kept: Vec<(usize, Rgb)> = Vec::new();
-    let mut stride = 1usize;
-    let mut read = 0usize;
+    let mut spread = Spread::new(limits.max_frames);
     let mut pixels = 0u64;
     for frame in decoder.into_frames() {
+        let read = spread.offered();
         if read >= limits.max_frames_read || pixels > limits.max_animation_pixels {
             break;
         }
         if started.elapsed() > limits.max_time {
-            if kept.is_empty() {
+            if spread.is_empty() {
                 return Err(DecodeError::TimeLimit(limits.max_time));
             }
             break;
@@ -268,42 +267,52 @@ fn animation<'a>(
         let frame = match frame {
             Ok(f) => f,
             // A truncated animation still yields the frames before the cut.
-            Err(_) if !kept.is_empty() => break,
+            Err(_) if !spread.is_empty() => break,
             Err(e) => return Err(corrupt(e)),
         };
         let buf = frame.into_buffer();
         pixels += u64::from(buf.width()) * u64::from(buf.height());
-        if read.is_multiple_of(stride) {
-            let mut img = DynamicImage::ImageRgba8(buf);
-            let side = limits.max_kept_side.max(1);
-            if read > 0 && (img.width() > side || img.height() > side) {
-                img = img.thumbnail(side, side);
+        spread.offer(|| {
+            let rgb = to_rgb(DynamicImage::ImageRgba8(buf));
+            // The first frame keeps its size: hashes are computed on it.
+            if read == 0 {
+                rgb
+            } else {
+                shrink(rgb, limits.max_kept_side)
             }
-            kept.push((read, to_rgb(img)));
-            if kept.len() >= 2 * want {
-                stride *= 2;
-                kept.retain(|(i, _)| i.is_multiple_of(stride));
-            }
-        }
-        read += 1;
+        });
     }
-    if kept.is_empty() {
+    if spread.is_empty() {
         return Err(DecodeError::Corrupt("animation has no frames".into()));
     }
-    // Pick `want` of the kept frames, evenly spaced, first one included.
-    let n = kept.len();
-    let picks: Vec<usize> = if n <= want {
-        (0..n).collect()
-    } else {
-        (0..want).map(|k| k * n / want).collect()
-    };
-    let mut out = Vec::with_capacity(picks.len());
-    for (pos, (_, rgb)) in kept.into_iter().enumerate() {
-        if picks.contains(&pos) {
-            out.push(rgb);
-        }
+    let read = spread.offered();
+    Ok((spread.finish(), read))
+}
+
+/// Scales a picture down so that its longer side is at most `max_side`
+/// (area averaging), keeping its aspect ratio; smaller ones are unchanged.
+pub fn shrink(rgb: Rgb, max_side: u32) -> Rgb {
+    let side = max_side.max(1);
+    if rgb.width <= side && rgb.height <= side {
+        return rgb;
     }
-    Ok((out, read))
+    let (w, h) = (rgb.width, rgb.height);
+    let Some(img) = image::RgbImage::from_raw(w, h, rgb.pixels) else {
+        return Rgb {
+            width: 0,
+            height: 0,
+            pixels: Vec::new(),
+        };
+    };
+    let scale = f64::from(side) / f64::from(w.max(h));
+    let nw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
+    let nh = ((f64::from(h) * scale).round() as u32).clamp(1, side);
+    let small = image::imageops::thumbnail(&img, nw, nh);
+    Rgb {
+        width: small.width(),
+        height: small.height(),
+        pixels: small.into_raw(),
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,10 @@
 mod decode;
 mod digest;
 mod pdq;
+mod spread;
 
 pub use cleanweb_core::{DecodedImage, Rgb};
-pub use decode::{DecodeError, DecodeLimits, decode_image, decode_rgb};
+pub use decode::{DecodeError, DecodeLimits, decode_image, decode_rgb, shrink};
 pub use digest::{md5_hex, sha256_hex};
-pub use pdq::{PdqHash, luma_from_rgb, pdq, pdq_dihedral};
+pub use pdq::{PdqHash, luma_from_rgb, luma_from_rgb_f32, pdq, pdq_dihedral};
+pub use spread::Spread;

@@ -63,6 +63,17 @@ pub fn luma_from_rgb(rgb: &[u8], width: usize, height: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Luma as vPDQ's reference computes it for video frames: the same weights
+/// in single precision, summed left to right.
+pub fn luma_from_rgb_f32(rgb: &[u8], width: usize, height: usize) -> Vec<f32> {
+    rgb.chunks_exact(3)
+        .take(width * height)
+        .map(|p| {
+            0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2])
+        })
+        .collect()
+}
+
 /// The 16x64 DCT-II basis without the DC row.
 static DCT: LazyLock<[[f32; 64]; 16]> = LazyLock::new(|| {
     let scale = (2.0f64 / 64.0).sqrt() as f32;

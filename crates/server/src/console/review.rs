@@ -406,6 +406,10 @@ pub async fn item(
                 ..
             } if field != "text" => other_spans.push(format!("{field}: {matched} ({term})")),
             Evidence::Span { .. } => {}
+            // The frames themselves are not kept yet; their findings are.
+            Evidence::Frame {
+                time, class, score, ..
+            } => other_spans.push(format!("video {time:.1} s: {class} {score:.2}")),
         }
     }
     // Every link the item carries, not only those on a list: where an item
