@@ -16,7 +16,7 @@ pub enum BankCommand {
     /// Create a bank.
     Create {
         name: String,
-        /// pdq | md5 | sha256
+        /// pdq (pictures) | vpdq (videos) | md5 | sha256 (exact files)
         #[arg(long, default_value = "pdq")]
         signal: Signal,
         #[arg(long, default_value = "sexual.explicit")]
@@ -30,17 +30,25 @@ pub enum BankCommand {
         /// Match only the image as it is, not its rotations and flips
         #[arg(long)]
         no_dihedral: bool,
+        /// vpdq: percent of the item's frames that must match a banked video's
+        #[arg(long, default_value_t = 80)]
+        query_pct: u32,
+        /// vpdq: percent of the banked video's frames that must be hit
+        #[arg(long, default_value_t = 0)]
+        compared_pct: u32,
     },
     /// List banks with their entry counts.
     List,
     /// Delete a bank and its entries.
     Delete { name: String },
     /// Import hashes: CSV with a `hash` column (ThreatExchange/HMA style; also
-    /// source, external_id or id, note) or a plain list of hex hashes.
+    /// source, external_id or id, note) or a plain list of hex hashes; for a
+    /// vpdq bank, HMA's signal lines (`vpdq [...]` or `[...]`) or CSV with a
+    /// `vpdq` column.
     Import { name: String, file: PathBuf },
     /// Export a bank as CSV.
     Export { name: String },
-    /// Add one hash, or the hash of an image file.
+    /// Add one hash, or the hash of an image or video file.
     Add {
         name: String,
         hash_or_file: String,
@@ -49,7 +57,7 @@ pub enum BankCommand {
     },
     /// Remove one hash.
     Remove { name: String, hash: String },
-    /// Match an image file (or a PDQ hash) against every bank.
+    /// Match an image or video file (or a PDQ hash) against every bank.
     Match { file_or_hash: String },
 }
 
@@ -68,6 +76,8 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             action,
             threshold,
             no_dihedral,
+            query_pct,
+            compared_pct,
         } => {
             let bank = Bank {
                 name: name.clone(),
@@ -76,6 +86,8 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 action,
                 threshold,
                 dihedral: !no_dihedral,
+                query_pct,
+                compared_pct,
             };
             rt.block_on(curator.create_bank(&bank, &actor))?;
             eprintln!("created bank {name} ({signal})");
@@ -103,27 +115,35 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             println!("{name}: {added} new hashes ({read} read, {skipped} lines skipped)");
         }
         BankCommand::Export { name } => {
-            bank_named(&name)?;
+            let video = bank_named(&name)?.signal == Signal::Vpdq;
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record([
+            let mut header = vec![
                 "hash",
                 "source",
                 "external_id",
                 "note",
                 "added_by",
                 "added_at_ms",
-            ])?;
+            ];
+            if video {
+                header.push("vpdq");
+            }
+            w.write_record(&header)?;
             for e in rt.block_on(store.bank_entries(&name))? {
                 let at = e.added_at_ms.to_string();
                 let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-                w.write_record([
-                    e.hash.as_str(),
-                    &opt(&e.source),
-                    &opt(&e.external_id),
-                    &opt(&e.note),
-                    &opt(&e.added_by),
-                    &at,
-                ])?;
+                let mut record = vec![
+                    e.hash.clone(),
+                    opt(&e.source),
+                    opt(&e.external_id),
+                    opt(&e.note),
+                    opt(&e.added_by),
+                    at,
+                ];
+                if video {
+                    record.push(opt(&e.frames));
+                }
+                w.write_record(&record)?;
             }
             w.flush()?;
         }
@@ -139,7 +159,16 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                 added_by: std::env::var("USER").ok(),
                 ..BankEntry::default()
             };
-            let (hash, added) = if Path::new(&hash_or_file).is_file() {
+            let path = Path::new(&hash_or_file);
+            let (hash, added) = if path.is_file() && crate::hash::is_video_file(path) {
+                let config = global.config()?;
+                let limits = cleanweb_engine::video_limits(&config.limits);
+                let bytes = crate::read_bounded(path, limits.max_bytes as usize)?;
+                let decoder = std::sync::Arc::new(cleanweb_engine::video::Decoder::locate(1)?);
+                let (entry, added) = rt
+                    .block_on(curator.add_video(&name, bytes, decoder, limits, template, &actor))?;
+                (entry.hash, added)
+            } else if path.is_file() {
                 let bytes = std::fs::read(&hash_or_file)
                     .with_context(|| format!("cannot read {hash_or_file}"))?;
                 let (entry, added) = rt.block_on(curator.add_image(
@@ -167,7 +196,16 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
         }
         BankCommand::Match { file_or_hash } => {
             let banks = global.load_banks()?;
-            let hashes = if Path::new(&file_or_hash).is_file() {
+            let path = Path::new(&file_or_hash);
+            if path.is_file() && crate::hash::is_video_file(path) {
+                let limits = cleanweb_engine::video_limits(&global.config()?.limits);
+                let bytes = crate::read_bounded(path, limits.max_bytes as usize)?;
+                let video =
+                    cleanweb_engine::video::Decoder::locate(1)?.decode_bytes(&bytes, &limits)?;
+                print_matches(banks.match_video(&bytes, &video.hashes));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let hashes = if path.is_file() {
                 let limits = cleanweb_engine::decode_limits(&global.config()?.limits);
                 ImageHashes::of_bytes(&std::fs::read(&file_or_hash)?, &limits)
                     .map_err(anyhow::Error::msg)?
@@ -183,26 +221,58 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
                     sha256: String::new(),
                 }
             };
-            let matches = banks.match_image(&hashes);
-            if matches.is_empty() {
-                println!("no match");
-            }
-            for m in matches {
-                println!(
-                    "{}\t{}\t{}\tdistance {}\t{}",
-                    m.bank, m.action, m.category, m.distance, m.entry
-                );
-            }
+            print_matches(banks.match_image(&hashes));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a CSV with a `hash` header, or one hex hash per line.
+/// One line per hit: bank, action, category, how close, entry.
+fn print_matches(matches: Vec<cleanweb_match::BankMatch>) {
+    if matches.is_empty() {
+        println!("no match");
+    }
+    for m in matches {
+        let close = match m.shares {
+            Some(s) => format!(
+                "frames {:.0}% of this, {:.0}% of the banked video",
+                s.query_pct, s.compared_pct
+            ),
+            None => format!("distance {}", m.distance),
+        };
+        println!(
+            "{}\t{}\t{}\t{close}\t{}",
+            m.bank, m.action, m.category, m.entry
+        );
+    }
+}
+
+/// Reads a CSV with a `hash` header, or one hex hash per line; for vPDQ,
+/// HMA's signal lines or a CSV with a `vpdq` column. A vPDQ entry's hash is
+/// set by the curator from its frames.
 fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, usize)> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let first = text.lines().next().unwrap_or("").to_ascii_lowercase();
+    if signal == Signal::Vpdq && !first.split(',').any(|c| c.trim() == "vpdq") {
+        let mut entries = Vec::new();
+        let mut skipped = 0;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let signal_text = line.strip_prefix("vpdq ").unwrap_or(line).trim();
+            match cleanweb_match::vpdq::parse_signal(signal_text) {
+                Ok(f) if !f.is_empty() => entries.push(BankEntry {
+                    hash: "0".repeat(64),
+                    frames: Some(signal_text.to_owned()),
+                    ..BankEntry::default()
+                }),
+                _ => skipped += 1,
+            }
+        }
+        return Ok((entries, skipped));
+    }
+    if signal == Signal::Vpdq {
+        return read_video_csv(&text);
+    }
     let mut entries = Vec::new();
     let mut skipped = 0;
     if first.split(',').any(|c| c.trim() == "hash") {
@@ -262,6 +332,50 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
             } else {
                 skipped += 1;
             }
+        }
+    }
+    Ok((entries, skipped))
+}
+
+/// A CSV with a `vpdq` column (what `bank export` writes for a video bank).
+fn read_video_csv(text: &str) -> anyhow::Result<(Vec<BankEntry>, usize)> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = r.headers()?.clone();
+    let col = |n: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(n))
+    };
+    let (frames, source, ext, note) = (
+        col("vpdq"),
+        col("source"),
+        col("external_id").or(col("id")),
+        col("note"),
+    );
+    let (mut entries, mut skipped) = (Vec::new(), 0);
+    for rec in r.records() {
+        let Ok(rec) = rec else {
+            skipped += 1;
+            continue;
+        };
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        match get(frames) {
+            Some(f) if cleanweb_match::vpdq::parse_signal(&f).is_ok() => entries.push(BankEntry {
+                hash: "0".repeat(64),
+                frames: Some(f),
+                source: get(source),
+                external_id: get(ext),
+                note: get(note),
+                ..BankEntry::default()
+            }),
+            _ => skipped += 1,
         }
     }
     Ok((entries, skipped))

@@ -100,7 +100,7 @@ pub fn run(global: &crate::setup::GlobalArgs, args: HashArgs) -> anyhow::Result<
 }
 
 /// Whether a file starts like a video container.
-fn is_video_file(path: &std::path::Path) -> bool {
+pub(crate) fn is_video_file(path: &std::path::Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 188 * 3];
     let n = std::fs::File::open(path)

@@ -19,6 +19,9 @@ pub enum Signal {
     Md5,
     /// SHA-256 of the file bytes, matched exactly.
     Sha256,
+    /// vPDQ: a video's frame hashes, matched by HMA's rule (the share of
+    /// frames within the threshold of a frame of the other video).
+    Vpdq,
 }
 
 impl Signal {
@@ -27,13 +30,15 @@ impl Signal {
             Signal::Pdq => "pdq",
             Signal::Md5 => "md5",
             Signal::Sha256 => "sha256",
+            Signal::Vpdq => "vpdq",
         }
     }
 
-    /// Hex digits in a hash of this kind.
+    /// Hex digits in a hash of this kind; a vPDQ entry's hash is the
+    /// SHA-256 of its frame list, which `BankEntry::frames` holds.
     pub fn hex_len(self) -> usize {
         match self {
-            Signal::Pdq | Signal::Sha256 => 64,
+            Signal::Pdq | Signal::Sha256 | Signal::Vpdq => 64,
             Signal::Md5 => 32,
         }
     }
@@ -52,7 +57,8 @@ impl FromStr for Signal {
             "pdq" => Ok(Signal::Pdq),
             "md5" => Ok(Signal::Md5),
             "sha256" => Ok(Signal::Sha256),
-            o => Err(format!("unknown signal {o:?} (pdq, md5 or sha256)")),
+            "vpdq" => Ok(Signal::Vpdq),
+            o => Err(format!("unknown signal {o:?} (pdq, md5, sha256 or vpdq)")),
         }
     }
 }
@@ -73,6 +79,18 @@ pub struct Bank {
     /// Also match rotations and flips of the image (default true).
     #[serde(default = "default_true")]
     pub dihedral: bool,
+    /// vPDQ: the share of the query's frames, in percent, that must match a
+    /// frame of the banked video (default 80, as HMA).
+    #[serde(default = "default_query_pct")]
+    pub query_pct: u32,
+    /// vPDQ: the share of the banked video's frames, in percent, that must
+    /// be matched (default 0, as HMA: a clip cut from it matches).
+    #[serde(default)]
+    pub compared_pct: u32,
+}
+
+fn default_query_pct() -> u32 {
+    80
 }
 
 fn default_action() -> Action {
@@ -103,4 +121,8 @@ pub struct BankEntry {
     /// Unix milliseconds.
     #[serde(default)]
     pub added_at_ms: i64,
+    /// vPDQ entries: the video's frames in HMA's signal format, a JSON list
+    /// of `"pdq_hex,quality,timestamp"` strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<String>,
 }

@@ -45,6 +45,15 @@ pub enum Evidence {
         distance: u32,
         entry: String,
     },
+    /// A video-bank match: the shares of frames, in percent, of the item
+    /// (`query_pct`) and of the banked video (`compared_pct`) that matched.
+    #[serde(rename = "video_hash")]
+    VideoHash {
+        bank: String,
+        entry: String,
+        query_pct: f32,
+        compared_pct: f32,
+    },
     /// A URL found in the item that is on a list.
     Url {
         url: String,

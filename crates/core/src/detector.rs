@@ -142,6 +142,9 @@ pub struct FrameHash {
     pub time: f64,
     /// The 256-bit hash as sixteen 16-bit words, as `PdqHash` holds it.
     pub hash: [u16; 16],
+    /// The hashes of the frame's eight rotations and flips (the first is
+    /// `hash`), for matching mirrored or rotated copies.
+    pub variants: [[u16; 16]; 8],
     /// PDQ's quality, 0 to 100.
     pub quality: u8,
 }

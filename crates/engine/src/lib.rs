@@ -152,6 +152,11 @@ impl Engine {
         self
     }
 
+    /// The video decoder, when one is configured.
+    pub fn video_decoder(&self) -> Option<&Arc<cleanweb_video::Decoder>> {
+        self.video.as_ref()
+    }
+
     /// Records one thing the engine was built from, with its SHA-256.
     pub fn with_source(mut self, name: impl Into<String>, sha256: impl Into<String>) -> Self {
         self.sources.insert(name.into(), sha256.into());

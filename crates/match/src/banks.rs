@@ -5,13 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use cleanweb_core::{
-    Action, Bank, BankEntry, Category, DetectError, Detector, Evidence, Input, Label, Rgb, Signal,
+    Action, Bank, BankEntry, Category, DecodedVideo, DetectError, Detector, Evidence, FrameHash,
+    Input, Label, Rgb, Signal,
 };
 use cleanweb_vision::{
     DecodeLimits, PdqHash, decode_rgb, luma_from_rgb, md5_hex, pdq_dihedral, sha256_hex,
 };
 
 use crate::PdqIndex;
+use crate::vpdq::{self, Shares};
 
 pub const SOURCE: &str = "image.hash";
 /// PDQ hashes of lower quality (flat or tiny images) are not matched: they
@@ -63,8 +65,10 @@ pub struct BankMatch {
     /// The entry's external id, or its hash.
     pub entry: String,
     /// PDQ bits that differ from the entry (the best of the variants searched); 0 for exact-file
-    /// banks.
+    /// and video banks.
     pub distance: u32,
+    /// For a video bank: how much of each video matched.
+    pub shares: Option<Shares>,
 }
 
 struct Loaded {
@@ -76,6 +80,10 @@ struct Loaded {
     /// PDQ hash (hex) → index id, for removal.
     pdq_ids: HashMap<String, u32>,
     exact: HashMap<String, usize>,
+    /// vPDQ entry hash → its frames' index ids, for removal.
+    video_ids: HashMap<String, Vec<u32>>,
+    /// vPDQ entry position → its prepared frame count.
+    video_frames: HashMap<usize, usize>,
 }
 
 impl Loaded {
@@ -87,7 +95,38 @@ impl Loaded {
             pdq_entries: Vec::new(),
             pdq_ids: HashMap::new(),
             exact: HashMap::new(),
+            video_ids: HashMap::new(),
+            video_frames: HashMap::new(),
         }
+    }
+
+    /// The index hashes an entry contributes: its PDQ hash, or its video's
+    /// prepared frames; empty if it holds none.
+    fn entry_hashes(signal: Signal, entry: &BankEntry) -> Vec<PdqHash> {
+        match signal {
+            Signal::Pdq => PdqHash::parse(&entry.hash).into_iter().collect(),
+            Signal::Vpdq => entry
+                .frames
+                .as_deref()
+                .and_then(|t| vpdq::parse_signal(t).ok())
+                .map(|f| vpdq::prepare(&f))
+                .unwrap_or_default(),
+            Signal::Md5 | Signal::Sha256 => Vec::new(),
+        }
+    }
+
+    /// Records that entry `position` owns index ids `ids`.
+    fn own(&mut self, hash: &str, position: usize, ids: Vec<u32>) {
+        if self.bank.signal == Signal::Vpdq {
+            self.video_frames.insert(position, ids.len());
+            self.video_ids.insert(hash.to_owned(), ids);
+        } else if let Some(&id) = ids.first() {
+            self.pdq_ids.insert(hash.to_owned(), id);
+        }
+    }
+
+    fn indexed(&self, hash: &str) -> bool {
+        self.pdq_ids.contains_key(hash) || self.video_ids.contains_key(hash)
     }
 
     /// Adds one entry to the index in place; false if the hash is already
@@ -96,17 +135,21 @@ impl Loaded {
         entry.hash = entry.hash.to_ascii_lowercase();
         let position = self.entries.len();
         match self.bank.signal {
-            Signal::Pdq => {
-                let Some(h) = PdqHash::parse(&entry.hash) else {
-                    return false;
-                };
-                if self.pdq_ids.contains_key(&entry.hash) {
+            Signal::Pdq | Signal::Vpdq => {
+                let hashes = Self::entry_hashes(self.bank.signal, &entry);
+                if hashes.is_empty() || self.indexed(&entry.hash) {
                     return false;
                 }
-                let id = self.pdq.insert(h);
-                debug_assert_eq!(id as usize, self.pdq_entries.len());
-                self.pdq_entries.push(position);
-                self.pdq_ids.insert(entry.hash.clone(), id);
+                let ids: Vec<u32> = hashes
+                    .into_iter()
+                    .map(|h| {
+                        let id = self.pdq.insert(h);
+                        debug_assert_eq!(id as usize, self.pdq_entries.len());
+                        self.pdq_entries.push(position);
+                        id
+                    })
+                    .collect();
+                self.own(&entry.hash, position, ids);
             }
             Signal::Md5 | Signal::Sha256 => {
                 if self.exact.contains_key(&entry.hash) {
@@ -128,6 +171,13 @@ impl Loaded {
                 Some(id) => self.pdq.remove(id),
                 None => false,
             },
+            Signal::Vpdq => match self.video_ids.remove(&hash) {
+                // Every frame goes, so none of them can match any more.
+                Some(ids) => ids
+                    .into_iter()
+                    .fold(false, |any, id| self.pdq.remove(id) | any),
+                None => false,
+            },
             Signal::Md5 | Signal::Sha256 => self.exact.remove(&hash).is_some(),
         }
     }
@@ -147,18 +197,22 @@ impl Banks {
             .into_iter()
             .map(|(bank, entries)| {
                 let mut loaded = Loaded::empty(bank);
-                if loaded.bank.signal == Signal::Pdq {
+                let signal = loaded.bank.signal;
+                if matches!(signal, Signal::Pdq | Signal::Vpdq) {
                     // Bulk load: one presized index instead of n inserts.
                     let mut hashes = Vec::with_capacity(entries.len());
                     for (i, e) in entries.iter().enumerate() {
                         let hex = e.hash.to_ascii_lowercase();
-                        if let Some(h) = PdqHash::parse(&hex)
-                            && !loaded.pdq_ids.contains_key(&hex)
-                        {
-                            loaded.pdq_ids.insert(hex, hashes.len() as u32);
+                        let frames = Loaded::entry_hashes(signal, e);
+                        if frames.is_empty() || loaded.indexed(&hex) {
+                            continue;
+                        }
+                        let ids = (hashes.len() as u32..).take(frames.len()).collect();
+                        for h in frames {
                             hashes.push(h);
                             loaded.pdq_entries.push(i);
                         }
+                        loaded.own(&hex, i, ids);
                     }
                     loaded.pdq = PdqIndex::from_hashes(hashes);
                     loaded.entries = entries;
@@ -211,7 +265,8 @@ impl Banks {
         self.banks.is_empty()
     }
 
-    /// Exact-file bank hits for bytes that could not be decoded as an image.
+    /// Exact-file bank hits for bytes that could not be decoded (or are a
+    /// video).
     pub fn match_bytes(&self, bytes: &[u8]) -> Vec<BankMatch> {
         // Quality 0 skips the PDQ banks.
         self.match_image(&ImageHashes {
@@ -238,6 +293,7 @@ impl Banks {
                     .clone()
                     .unwrap_or_else(|| b.entries[i].hash.clone()),
                 distance,
+                shares: None,
             };
             match b.bank.signal {
                 Signal::Md5 => out.extend(b.exact.get(&h.md5).map(|&i| hit(i, 0))),
@@ -256,13 +312,101 @@ impl Banks {
                         out.push(hit(b.pdq_entries[id as usize], d));
                     }
                 }
-                Signal::Pdq => {}
+                Signal::Pdq | Signal::Vpdq => {}
             }
         }
-        if out.iter().any(|m| m.action == Action::Allow) {
-            out.retain(|m| m.action == Action::Allow || m.category == Category::SexualMinors);
-        }
+        allow_silences(&mut out);
         out
+    }
+
+    /// Every bank hit for a video: its bytes against exact-file banks, its
+    /// frames against video banks (HMA's rule, mirrored and rotated copies
+    /// included where the bank says so) and against picture banks (a known
+    /// picture shown in a video).
+    pub fn match_video(&self, bytes: &[u8], frames: &[FrameHash]) -> Vec<BankMatch> {
+        let mut out = self.match_bytes(bytes);
+        // HMA's preparation of the query: quality floor, then duplicates.
+        let mut seen = std::collections::HashSet::new();
+        let query: Vec<[PdqHash; 8]> = frames
+            .iter()
+            .filter(|f| f.quality >= MIN_PDQ_QUALITY && seen.insert(f.hash))
+            .map(|f| f.variants.map(PdqHash))
+            .collect();
+        if query.is_empty() {
+            allow_silences(&mut out);
+            return out;
+        }
+        for b in &self.banks {
+            let entry_name = |i: usize| {
+                b.entries[i]
+                    .external_id
+                    .clone()
+                    .unwrap_or_else(|| b.entries[i].hash.clone())
+            };
+            let search = |v: &PdqHash| -> Vec<(usize, u32)> {
+                b.pdq
+                    .range_search(v, b.bank.threshold)
+                    .into_iter()
+                    .map(|(id, _)| (b.pdq_entries[id as usize], id))
+                    .collect()
+            };
+            match b.bank.signal {
+                Signal::Vpdq => {
+                    let found = vpdq::shares(&query, b.bank.dihedral, search, |i| {
+                        b.video_frames.get(&i).copied().unwrap_or(1)
+                    });
+                    let mut hits: Vec<(usize, vpdq::Shares)> = found
+                        .into_iter()
+                        .filter(|(_, s)| {
+                            s.query_pct >= b.bank.query_pct as f32
+                                && s.compared_pct >= b.bank.compared_pct as f32
+                        })
+                        .collect();
+                    hits.sort_by(|a, b| {
+                        b.1.query_pct.total_cmp(&a.1.query_pct).then(a.0.cmp(&b.0))
+                    });
+                    out.extend(hits.into_iter().map(|(i, s)| BankMatch {
+                        bank: b.bank.name.clone(),
+                        action: b.bank.action,
+                        category: b.bank.category,
+                        entry: entry_name(i),
+                        distance: 0,
+                        shares: Some(s),
+                    }));
+                }
+                Signal::Pdq => {
+                    let tried = if b.bank.dihedral { 8 } else { 1 };
+                    let best = query
+                        .iter()
+                        .flat_map(|v| &v[..tried])
+                        .flat_map(|v| b.pdq.range_search(v, b.bank.threshold))
+                        .min_by_key(|&(_, d)| d);
+                    if let Some((id, d)) = best {
+                        let i = b.pdq_entries[id as usize];
+                        out.push(BankMatch {
+                            bank: b.bank.name.clone(),
+                            action: b.bank.action,
+                            category: b.bank.category,
+                            entry: entry_name(i),
+                            distance: d,
+                            shares: None,
+                        });
+                    }
+                }
+                Signal::Md5 | Signal::Sha256 => {}
+            }
+        }
+        allow_silences(&mut out);
+        out
+    }
+}
+
+/// A hit in an `allow` bank suppresses the others (a known benign file),
+/// except `sexual.minors` hits: an allow entry must never silence a CSAM
+/// list.
+fn allow_silences(out: &mut Vec<BankMatch>) {
+    if out.iter().any(|m| m.action == Action::Allow) {
+        out.retain(|m| m.action == Action::Allow || m.category == Category::SexualMinors);
     }
 }
 
@@ -288,17 +432,24 @@ impl Detector for HashDetector {
     }
 
     fn fields(&self) -> &'static [&'static str] {
-        &["image"]
+        &["image", "video"]
     }
 
     fn detect(&self, input: &Input<'_>, out: &mut Vec<Label>) -> Result<(), DetectError> {
-        let Some(bytes) = input.item.image.as_deref() else {
-            return Ok(());
-        };
         let banks = self.banks.read().unwrap_or_else(|p| p.into_inner());
         if banks.is_empty() {
             return Ok(());
         }
+        if let Some(bytes) = input.item.video.as_deref() {
+            let matches = match &input.video {
+                Some(Ok(video)) => banks.match_video(bytes, &video.hashes),
+                _ => banks.match_bytes(bytes),
+            };
+            push_labels(matches, out);
+        }
+        let Some(bytes) = input.item.image.as_deref() else {
+            return Ok(());
+        };
         let matches = match &input.image {
             Some(Ok(decoded)) => match decoded.frames.first() {
                 Some(first) => banks.match_image(&ImageHashes::of_decoded(bytes, first)),
@@ -308,22 +459,77 @@ impl Detector for HashDetector {
             // still match exact-file banks.
             _ => banks.match_bytes(bytes),
         };
-        for m in matches {
-            let score = match m.action {
-                Action::Block => 0.95,
-                Action::Review => 0.6,
-                Action::Allow => continue,
-            };
-            out.push(
-                Label::new(m.category, score, SOURCE).with_evidence(Evidence::Hash {
-                    bank: m.bank,
-                    distance: m.distance,
-                    entry: m.entry,
-                }),
-            );
-        }
+        push_labels(matches, out);
         Ok(())
     }
+}
+
+fn push_labels(matches: Vec<BankMatch>, out: &mut Vec<Label>) {
+    for m in matches {
+        let score = match m.action {
+            Action::Block => 0.95,
+            Action::Review => 0.6,
+            Action::Allow => continue,
+        };
+        let evidence = match m.shares {
+            Some(s) => Evidence::VideoHash {
+                bank: m.bank,
+                entry: m.entry,
+                query_pct: s.query_pct,
+                compared_pct: s.compared_pct,
+            },
+            None => Evidence::Hash {
+                bank: m.bank,
+                distance: m.distance,
+                entry: m.entry,
+            },
+        };
+        out.push(Label::new(m.category, score, SOURCE).with_evidence(evidence));
+    }
+}
+
+/// The entry a confirmed video becomes in `bank`: its frames (vPDQ, keyed
+/// by the SHA-256 of their signal text) or the MD5/SHA-256 of its bytes.
+/// A video with no frame of quality 50 or more is refused for vPDQ.
+pub fn entry_for_video(
+    bank: &Bank,
+    bytes: &[u8],
+    video: &DecodedVideo,
+    template: BankEntry,
+) -> Result<BankEntry, String> {
+    let (hash, frames) = match bank.signal {
+        Signal::Md5 => (md5_hex(bytes), None),
+        Signal::Sha256 => (sha256_hex(bytes), None),
+        Signal::Vpdq => {
+            let features: Vec<vpdq::Feature> = video
+                .hashes
+                .iter()
+                .map(|f| vpdq::Feature {
+                    hash: PdqHash(f.hash),
+                    quality: f.quality,
+                    time: f.time,
+                })
+                .collect();
+            if vpdq::prepare(&features).is_empty() {
+                return Err(format!(
+                    "no frame of the video has PDQ quality {MIN_PDQ_QUALITY} or more: too flat to bank"
+                ));
+            }
+            let text = vpdq::signal_text(&features);
+            (sha256_hex(text.as_bytes()), Some(text))
+        }
+        Signal::Pdq => {
+            return Err(format!(
+                "bank {:?} holds pictures (pdq); a video goes into a vpdq, md5 or sha256 bank",
+                bank.name
+            ));
+        }
+    };
+    Ok(BankEntry {
+        hash,
+        frames,
+        ..template
+    })
 }
 
 /// The entry a confirmed image becomes in `bank`: the hash of the bank's
@@ -340,6 +546,12 @@ pub fn entry_for_image(
     let hash = match bank.signal {
         Signal::Md5 => md5_hex(bytes),
         Signal::Sha256 => sha256_hex(bytes),
+        Signal::Vpdq => {
+            return Err(format!(
+                "bank {:?} holds videos (vpdq); a picture goes into a pdq, md5 or sha256 bank",
+                bank.name
+            ));
+        }
         Signal::Pdq => {
             let h = ImageHashes::of_bytes(bytes, limits)?;
             if h.quality < MIN_PDQ_QUALITY {
@@ -371,6 +583,8 @@ mod tests {
             action,
             threshold: 31,
             dihedral: true,
+            query_pct: 80,
+            compared_pct: 0,
         };
         let entry = BankEntry {
             hash: md5_hex(bytes),

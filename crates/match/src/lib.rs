@@ -35,7 +35,11 @@
 mod banks;
 mod huge;
 mod index;
-pub use banks::{BankMatch, Banks, HashDetector, ImageHashes, SharedBanks, entry_for_image};
+pub mod vpdq;
+pub use banks::{
+    BankMatch, Banks, HashDetector, ImageHashes, MIN_PDQ_QUALITY, SharedBanks, entry_for_image,
+    entry_for_video,
+};
 pub use index::PdqIndex;
 
 #[cfg(test)]

@@ -553,9 +553,10 @@ fn curate_problem(e: CurateError) -> Problem {
         CurateError::BadImage(_) | CurateError::WrongBank(_) => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-image", e.to_string())
         }
-        CurateError::BadName(_) | CurateError::BadThreshold(_) | CurateError::BadHash { .. } => {
-            Problem::bad_request(e.to_string())
-        }
+        CurateError::BadName(_)
+        | CurateError::BadThreshold(_)
+        | CurateError::BadShare(_)
+        | CurateError::BadHash { .. } => Problem::bad_request(e.to_string()),
         CurateError::Store(e) => store_problem(e),
     }
 }
@@ -584,19 +585,41 @@ pub async fn add_bank_image(
     Query(q): Query<AddImageQuery>,
     body: axum::body::Bytes,
 ) -> Result<Json<cleanweb_core::BankEntry>, Problem> {
-    let limits = state.engine.load().decode_limits();
+    let engine = state.engine.load();
+    let limits = engine.decode_limits();
     let template = cleanweb_core::BankEntry {
         note: q.note,
         source: q.source,
         external_id: q.external_id,
         ..Default::default()
     };
-    let (entry, _) = state
-        .curator()
-        .add_image(&name, body.to_vec(), limits, template, &caller.actor())
-        .await
-        .map_err(curate_problem)?;
+    let curator = state.curator();
+    let added = if cleanweb_engine::video::is_video(&body) {
+        let decoder = video_decoder(&engine)?;
+        let limits = cleanweb_engine::video_limits(engine.limits());
+        let actor = caller.actor();
+        curator
+            .add_video(&name, body.to_vec(), decoder, limits, template, &actor)
+            .await
+    } else {
+        curator
+            .add_image(&name, body.to_vec(), limits, template, &caller.actor())
+            .await
+    };
+    let (entry, _) = added.map_err(curate_problem)?;
     Ok(Json(entry))
+}
+
+fn video_decoder(
+    engine: &cleanweb_engine::Engine,
+) -> Result<std::sync::Arc<cleanweb_engine::video::Decoder>, Problem> {
+    engine.video_decoder().cloned().ok_or_else(|| {
+        Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-input",
+            cleanweb_engine::video::VideoError::Missing.to_string(),
+        )
+    })
 }
 
 /// A bank hit.
@@ -609,6 +632,12 @@ pub struct MatchHit {
     pub category: cleanweb_core::Category,
     pub entry: String,
     pub distance: u32,
+    /// Video banks: percent of the item's frames that matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_pct: Option<f32>,
+    /// Video banks: percent of the banked video's frames that were hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_pct: Option<f32>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -625,7 +654,7 @@ pub struct MatchHashRequest {
     pub sha256: Option<String>,
 }
 
-/// Match an image (raw bytes) or a hash (`{"pdq"|"md5"|"sha256": hex}` as
+/// Match an image or a video (raw bytes) or a hash (`{"pdq"|"md5"|"sha256": hex}` as
 /// JSON) against the banks; an allow-bank hit suppresses the others.
 #[utoipa::path(post, path = "/v1/match", tag = "banks",
     request_body(content(
@@ -640,16 +669,66 @@ pub async fn match_image(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<MatchResponse>, Problem> {
-    use cleanweb_match::ImageHashes;
-    use cleanweb_vision::PdqHash;
     let unprocessable =
         |e: String| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-input", e);
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let hashes = if json {
-        let req: MatchHashRequest = serde_json::from_slice(&body)
+    let engine = state.engine.load_full();
+    let found = if !json && cleanweb_engine::video::is_video(&body) {
+        let decoder = video_decoder(&engine)?;
+        let limits = cleanweb_engine::video_limits(engine.limits());
+        let video = tokio::task::spawn_blocking(move || {
+            decoder
+                .decode_bytes(&body, &limits)
+                .map(|v| (body, v))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|_| Problem::internal("the hashing task failed"))?
+        .map_err(unprocessable)?;
+        let banks = state.banks.read().unwrap_or_else(|p| p.into_inner());
+        banks.match_video(&video.0, &video.1.hashes)
+    } else {
+        let hashes = match_hashes(&body, json, engine.decode_limits()).await?;
+        let banks = state.banks.read().unwrap_or_else(|p| p.into_inner());
+        banks.match_image(&hashes)
+    };
+    let matches = found
+        .into_iter()
+        .map(|m| MatchHit {
+            // A minors bank's entries (often the stored hash itself) are
+            // not handed out: the hit, its bank and distance are enough to
+            // act on, and admins read entries through the audited paths.
+            entry: if cleanweb_core::review::names_minors([m.category]) {
+                String::new()
+            } else {
+                m.entry
+            },
+            bank: m.bank,
+            action: m.action,
+            category: m.category,
+            distance: m.distance,
+            query_pct: m.shares.map(|s| s.query_pct),
+            compared_pct: m.shares.map(|s| s.compared_pct),
+        })
+        .collect();
+    Ok(Json(MatchResponse { matches }))
+}
+
+/// The hashes of a `/v1/match` body: a JSON hash request, or image bytes.
+async fn match_hashes(
+    body: &axum::body::Bytes,
+    json: bool,
+    limits: cleanweb_vision::DecodeLimits,
+) -> Result<cleanweb_match::ImageHashes, Problem> {
+    use cleanweb_match::ImageHashes;
+    use cleanweb_vision::PdqHash;
+    let unprocessable =
+        |e: String| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad-input", e);
+    Ok(if json {
+        let req: MatchHashRequest = serde_json::from_slice(body)
             .map_err(|e| Problem::bad_request(format!("invalid JSON: {e}")))?;
         let pdq = match req.pdq.as_deref() {
             Some(hex) => Some(
@@ -666,32 +745,12 @@ pub async fn match_image(
             sha256: req.sha256.unwrap_or_default().to_ascii_lowercase(),
         }
     } else {
-        let limits = state.engine.load().decode_limits();
+        let body = body.clone();
         tokio::task::spawn_blocking(move || ImageHashes::of_bytes(&body, &limits))
             .await
             .map_err(|_| Problem::internal("the hashing task failed"))?
             .map_err(unprocessable)?
-    };
-    let banks = state.banks.read().unwrap_or_else(|p| p.into_inner());
-    let matches = banks
-        .match_image(&hashes)
-        .into_iter()
-        .map(|m| MatchHit {
-            // A minors bank's entries (often the stored hash itself) are
-            // not handed out: the hit, its bank and distance are enough to
-            // act on, and admins read entries through the audited paths.
-            entry: if cleanweb_core::review::names_minors([m.category]) {
-                String::new()
-            } else {
-                m.entry
-            },
-            bank: m.bank,
-            action: m.action,
-            category: m.category,
-            distance: m.distance,
-        })
-        .collect();
-    Ok(Json(MatchResponse { matches }))
+    })
 }
 
 /// A bank's entries (admin).
@@ -838,6 +897,8 @@ mod tests {
             action: Action::Block,
             threshold: 0,
             dihedral: false,
+            query_pct: 80,
+            compared_pct: 0,
         };
         let entry = BankEntry {
             hash: md5.into(),

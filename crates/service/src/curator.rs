@@ -23,6 +23,9 @@ pub enum CurateError {
     /// A PDQ threshold above the hash's 256 bits.
     #[error("a PDQ threshold is at most 256 bits (got {0})")]
     BadThreshold(u32),
+    /// A video bank's match share above 100 percent.
+    #[error("a share of frames is at most 100 percent (got {0})")]
+    BadShare(u32),
     /// A bank of that name exists.
     #[error("a bank named {0:?} exists")]
     Exists(String),
@@ -85,6 +88,9 @@ impl<'a> Curator<'a> {
         check_name(&bank.name)?;
         if bank.threshold > 256 {
             return Err(CurateError::BadThreshold(bank.threshold));
+        }
+        if bank.query_pct > 100 || bank.compared_pct > 100 {
+            return Err(CurateError::BadShare(bank.query_pct.max(bank.compared_pct)));
         }
         let details = serde_json::to_value(bank).unwrap_or_default();
         let event = audit(actor, "bank.create", &bank.name, details);
@@ -189,6 +195,39 @@ impl<'a> Curator<'a> {
         Ok((entry, added == 1))
     }
 
+    /// Decodes a video for a bank (vPDQ of its frames, or MD5/SHA-256 of
+    /// the bytes) and adds it; answers the entry and whether it was new.
+    /// Decoding runs on the blocking pool, within `limits`.
+    pub async fn add_video(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        decoder: std::sync::Arc<cleanweb_engine::video::Decoder>,
+        limits: cleanweb_engine::video::VideoLimits,
+        template: BankEntry,
+        actor: &str,
+    ) -> Result<(BankEntry, bool), CurateError> {
+        let bank = self.bank(name).await?;
+        let for_bank = bank.clone();
+        let mut entry = tokio::task::spawn_blocking(move || {
+            let video = decoder
+                .decode_bytes(&bytes, &limits)
+                .map_err(|e| e.to_string())?;
+            cleanweb_match::entry_for_video(&for_bank, &bytes, &video, template)
+        })
+        .await
+        .map_err(|_| CurateError::BadImage("the hashing task failed".into()))?
+        .map_err(CurateError::BadImage)?;
+        entry.added_by.get_or_insert_with(|| actor.to_owned());
+        let details = serde_json::json!({
+            "hash": entry.hash, "note": entry.note, "source": entry.source,
+            "external_id": entry.external_id,
+        });
+        let event = audit(actor, "bank.entries.add", &bank.name, details);
+        let added = self.add(&bank, std::slice::from_ref(&entry), event).await?;
+        Ok((entry, added == 1))
+    }
+
     /// Removes one hash; it stops matching at once.
     pub async fn remove_entry(
         &self,
@@ -223,6 +262,9 @@ impl<'a> Curator<'a> {
     ) -> Result<(Bank, Vec<BankEntry>), CurateError> {
         let bank = self.bank(name).await?;
         for e in &mut entries {
+            if bank.signal == Signal::Vpdq {
+                canonical_video(e)?;
+            }
             e.hash = e.hash.to_ascii_lowercase();
             if !is_hash(bank.signal, &e.hash) {
                 return Err(CurateError::BadHash {
@@ -258,6 +300,30 @@ impl<'a> Curator<'a> {
             change(&mut live.write().unwrap_or_else(|p| p.into_inner()));
         }
     }
+}
+
+/// A vPDQ entry in its one canonical form: its frames parsed and written
+/// again, and its hash the SHA-256 of that text, so the same video imported
+/// twice (in HMA's spelling or ours) is one entry.
+fn canonical_video(e: &mut BankEntry) -> Result<(), CurateError> {
+    let bad = |why: String| CurateError::BadHash {
+        hash: why,
+        signal: Signal::Vpdq,
+    };
+    let text = e
+        .frames
+        .as_deref()
+        .ok_or_else(|| bad("a vpdq entry without frames".into()))?;
+    let features = cleanweb_match::vpdq::parse_signal(text).map_err(bad)?;
+    if cleanweb_match::vpdq::prepare(&features).is_empty() {
+        return Err(bad(
+            "a vpdq entry with no frame of quality 50 or more".into()
+        ));
+    }
+    let canonical = cleanweb_match::vpdq::signal_text(&features);
+    e.hash = cleanweb_store::sha256_hex(canonical.as_bytes());
+    e.frames = Some(canonical);
+    Ok(())
 }
 
 /// Whether `hash` is lower-case hex of the signal's length.
@@ -307,6 +373,8 @@ mod tests {
             action: Action::Block,
             threshold: 31,
             dihedral: true,
+            query_pct: 80,
+            compared_pct: 0,
         }
     }
 

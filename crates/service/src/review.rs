@@ -504,6 +504,8 @@ mod tests {
             action: Action::Allow,
             threshold: 0,
             dihedral: false,
+            query_pct: 80,
+            compared_pct: 0,
         };
         Curator::new(store.as_ref(), None)
             .create_bank(&allow, "admin")

@@ -296,8 +296,8 @@ macro_rules! store_impl {
             async fn create_bank(&self, b: &Bank, audit: &AuditEvent) -> Result<bool> {
                 let mut tx = self.begin_audited().await?;
                 let done = sqlx::query(
-                    "INSERT INTO banks (name, signal, category, action, threshold, dihedral, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    "INSERT INTO banks (name, signal, category, action, threshold, dihedral, created_at, query_pct, compared_pct) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 )
                 .bind(&b.name)
                 .bind(b.signal.as_str())
@@ -306,6 +306,8 @@ macro_rules! store_impl {
                 .bind(i64::from(b.threshold))
                 .bind(i64::from(b.dihedral))
                 .bind(now_ms())
+                .bind(i64::from(b.query_pct))
+                .bind(i64::from(b.compared_pct))
                 .execute(&mut *tx)
                 .await?;
                 Self::commit_audited(tx, done.rows_affected() == 1, audit).await
@@ -337,8 +339,8 @@ macro_rules! store_impl {
                 let mut added = 0;
                 for e in entries {
                     let done = sqlx::query(
-                        "INSERT INTO bank_entries (bank, hash, source, external_id, note, added_by, added_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        "INSERT INTO bank_entries (bank, hash, source, external_id, note, added_by, added_at, frames) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                     )
                     .bind(bank)
                     .bind(e.hash.to_ascii_lowercase())
@@ -347,6 +349,7 @@ macro_rules! store_impl {
                     .bind(e.note.as_deref())
                     .bind(e.added_by.as_deref())
                     .bind(if e.added_at_ms > 0 { e.added_at_ms } else { now_ms() })
+                    .bind(e.frames.as_deref())
                     .execute(&mut *tx)
                     .await?;
                     added += done.rows_affected();
@@ -388,6 +391,7 @@ macro_rules! store_impl {
                             note: r.col("note")?,
                             added_by: r.col("added_by")?,
                             added_at_ms: r.col("added_at")?,
+                            frames: r.col("frames")?,
                         })
                     })
                     .collect()

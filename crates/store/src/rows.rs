@@ -130,6 +130,8 @@ pub(crate) fn bank_from_row(row: &impl Get) -> Result<Bank> {
     let category: String = row.col("category")?;
     let threshold: i64 = row.col("threshold")?;
     let dihedral: i64 = row.col("dihedral")?;
+    let query_pct: i64 = row.col("query_pct")?;
+    let compared_pct: i64 = row.col("compared_pct")?;
     Ok(Bank {
         name: row.col("name")?,
         signal: Signal::from_str(&signal).map_err(|e| corrupt("banks", e))?,
@@ -137,6 +139,8 @@ pub(crate) fn bank_from_row(row: &impl Get) -> Result<Bank> {
         action: Action::from_str(&row.col::<String>("action")?).map_err(|e| corrupt("banks", e))?,
         threshold: u32::try_from(threshold).unwrap_or(31),
         dihedral: dihedral != 0,
+        query_pct: u32::try_from(query_pct).unwrap_or(80).min(100),
+        compared_pct: u32::try_from(compared_pct).unwrap_or(0).min(100),
     })
 }
 

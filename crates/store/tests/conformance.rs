@@ -135,6 +135,8 @@ async fn exercise(store: &dyn Store) {
         action: Action::Block,
         threshold: 31,
         dihedral: true,
+        query_pct: 80,
+        compared_pct: 0,
     };
     assert!(
         store

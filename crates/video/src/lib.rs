@@ -27,7 +27,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use cleanweb_core::{DecodedVideo, FrameHash, Rgb, VideoFrame};
-use cleanweb_vision::{Spread, luma_from_rgb_f32, pdq, shrink};
+use cleanweb_vision::{Spread, luma_from_rgb_f32, pdq_dihedral, shrink};
 
 pub use probe::{DEMUXERS, Probe};
 pub use sniff::is_video;
@@ -186,11 +186,13 @@ impl Decoder {
             }
             let index = hashes.len() as u64 * frame_mod;
             let time = vpdq::timestamp(index, probe.fps);
-            let (hash, quality) = pdq(&luma_from_rgb_f32(&buf, w, h), h, w);
+            let (variants, quality) = pdq_dihedral(&luma_from_rgb_f32(&buf, w, h), h, w);
+            let hash = variants[0];
             let fh = FrameHash {
                 index,
                 time,
                 hash: hash.0,
+                variants: variants.map(|v| v.0),
                 quality,
             };
             hashes.push(fh);

@@ -58,7 +58,8 @@ mod tests {
                 index: 29,
                 time: timestamp(29, 30000.0 / 1001.0),
                 hash: [0; 16],
-                quality: 100
+                variants: [[0; 16]; 8],
+                quality: 100,
             })
             .rsplit(',')
             .next(),

@@ -384,6 +384,16 @@ pub async fn item(
                 distance: *distance,
                 entry: entry.clone(),
             }),
+            Evidence::VideoHash {
+                bank,
+                entry,
+                query_pct,
+                compared_pct,
+            } => hashes.push(HashView {
+                bank: bank.clone(),
+                distance: 0,
+                entry: format!("{entry} ({query_pct:.0}% of the item's frames, {compared_pct:.0}% of the banked video's)"),
+            }),
             Evidence::Url { url, list, entry } => links.push(LinkView {
                 url: url.clone(),
                 list: list.clone(),
