@@ -7,4 +7,4 @@ import sys
 import vpdq
 
 for f in vpdq.computeHash(sys.argv[1], seconds_per_hash=1.0):
-    print(f"{f.frame_number},{f.quality},{f.hash},{f.timestamp:.3f}")
+    print(f"{f.frame_number},{f.quality},{f.hex},{f.timestamp:.3f}")

@@ -135,7 +135,11 @@ fn chinese_digit(c: char) -> Option<char> {
     })
 }
 
-/// Finds the contact details in `text`.
+/// Most contacts reported for one text: an ad needs one, and a text with
+/// thousands is a list, whose first few say as much.
+pub const MAX_CONTACTS: usize = 64;
+
+/// Finds the contact details in `text` (at most [`MAX_CONTACTS`]).
 pub fn extract(text: &str) -> Vec<Contact> {
     // A junk-free, width- and numeral-folded copy, with the original char
     // index of every byte.
@@ -169,7 +173,7 @@ pub fn extract(text: &str) -> Vec<Contact> {
     };
     let mut out = Vec::new();
     for (re, cues) in [(&*CUE_ID, APP_CUES), (&*CUE_NUMBER, PHONE_CUES)] {
-        for m in re.find_iter(&stream) {
+        for m in re.find_iter(&stream).take(MAX_CONTACTS) {
             let cue = cues
                 .iter()
                 .find(|c| m.as_str().starts_with(**c))
@@ -185,7 +189,7 @@ pub fn extract(text: &str) -> Vec<Contact> {
         }
     }
     let bytes = stream.as_bytes();
-    for m in MOBILE.find_iter(&stream) {
+    for m in MOBILE.find_iter(&stream).take(MAX_CONTACTS) {
         let digit_before = m.start() > 0 && bytes[m.start() - 1].is_ascii_digit();
         let digit_after = bytes.get(m.end()).is_some_and(u8::is_ascii_digit);
         if !digit_before
@@ -200,24 +204,29 @@ pub fn extract(text: &str) -> Vec<Contact> {
             });
         }
     }
-    // Links are found in the original, where dots still exist.
-    let char_at = byte_to_char(text);
-    for m in LINK.find_iter(text) {
+    // Links are found in the original, where dots still exist. Matches
+    // come in order, so char offsets are counted on from the last one.
+    let mut at = (0usize, 0usize);
+    let mut char_at = |byte: usize| {
+        at.1 += text.get(at.0..byte).map_or(0, |s| s.chars().count());
+        at.0 = byte.max(at.0);
+        at.1
+    };
+    for m in LINK.find_iter(text).take(MAX_CONTACTS) {
         if is_official(m.as_str()) {
             continue;
         }
+        let start = char_at(m.start());
+        let end = char_at(m.end());
         out.push(Contact {
             kind: "link",
-            start: char_at(m.start()),
-            end: char_at(m.end()),
+            start,
+            end,
         });
     }
     out.sort_by_key(|c| (c.start, c.end));
+    out.truncate(MAX_CONTACTS);
     out
-}
-
-fn byte_to_char(text: &str) -> impl Fn(usize) -> usize + '_ {
-    move |byte| text.get(..byte).map_or(0, |s| s.chars().count())
 }
 
 #[cfg(test)]
@@ -255,6 +264,16 @@ mod tests {
             vec![("link", "abc123 点 com".into())]
         );
         assert_eq!(kinds("https://x.test/a?b=1")[0].0, "link");
+    }
+
+    #[test]
+    fn many_contacts_are_cut_at_the_cap_with_offsets_intact() {
+        let text = "看这里 ".to_owned() + &"见 x1.com 和 y2.net ".repeat(500);
+        let found = kinds(&text);
+        assert_eq!(found.len(), MAX_CONTACTS);
+        assert_eq!(found[0], ("link", "x1.com".into()));
+        assert_eq!(found[1], ("link", "y2.net".into()));
+        assert_eq!(found[MAX_CONTACTS - 1].1, "y2.net");
     }
 
     #[test]

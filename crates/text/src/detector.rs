@@ -313,7 +313,7 @@ impl LexiconDetector {
             }
         }
         if let Some(ac) = &self.phonetic {
-            self.scan_phonetic(ac, text, &norm, &mut hits);
+            self.scan_phonetic(ac, text, original, &norm, &mut hits);
         }
         if !self.emoji.is_empty() {
             for (i, c) in text.chars().enumerate() {
@@ -338,14 +338,19 @@ impl LexiconDetector {
             };
         }
         let original = original.get_or_insert_with(|| text.chars().collect());
+        // Sorted, so each hit looks only at the allow words that can reach
+        // it (none is longer than MAX_MARK_CHARS): linear, not hits × allows.
+        allows.sort_unstable();
         hits.retain(|h| {
             // An allow-list word that straddles a hit means the hit is an
             // artefact of word boundaries (颜色|情况 holds 色情): drop it. An
             // allow word wholly inside a direct hit does not excuse the hit;
             // a sound-alike hit is dropped on any overlap.
-            let excused = allows.iter().any(|&(s, e)| {
-                s < h.end && h.start < e && (h.phonetic || s < h.start || e > h.end)
-            });
+            let from = allows.partition_point(|&(s, _)| s + MAX_MARK_CHARS < h.start);
+            let excused = allows[from..]
+                .iter()
+                .take_while(|&&(s, _)| s < h.end)
+                .any(|&(s, e)| h.start < e && (h.phonetic || s < h.start || e > h.end));
             !excused && (!h.whole_word || is_whole_word(original, h.start, h.end))
         });
         // A sound-alike hit where the same span already matched directly adds nothing.
@@ -370,9 +375,22 @@ impl LexiconDetector {
             *far = (*far).max(h.end);
             kept.push(h);
         }
+        // Kept hits are sorted by start: a cue lies inside one exactly when
+        // the farthest end among hits starting at or before it covers it.
+        let reach_by_start: Vec<(usize, usize)> = kept
+            .iter()
+            .scan(0, |far, h| {
+                *far = (*far).max(h.end);
+                Some((h.start, *far))
+            })
+            .collect();
+        let inside_hit = |s: usize, e: usize| {
+            let n = reach_by_start.partition_point(|&(start, _)| start <= s);
+            n > 0 && reach_by_start[n - 1].1 >= e
+        };
         let mut cues: Vec<usize> = cue_entries
             .into_iter()
-            .filter(|&(_, s, e)| !kept.iter().any(|h| h.start <= s && e <= h.end))
+            .filter(|&(_, s, e)| !inside_hit(s, e))
             .map(|(entry, _, _)| entry)
             .collect();
         cues.sort_unstable();
@@ -385,7 +403,14 @@ impl LexiconDetector {
         }
     }
 
-    fn scan_phonetic(&self, pats: &Patterns, text: &str, norm: &Normalized, hits: &mut Vec<Hit>) {
+    fn scan_phonetic(
+        &self,
+        pats: &Patterns,
+        text: &str,
+        original: &mut Option<Vec<char>>,
+        norm: &Normalized,
+        hits: &mut Vec<Hit>,
+    ) {
         // Without hanzi or Latin letters there is nothing to spell out.
         if !norm
             .text
@@ -403,7 +428,11 @@ impl LexiconDetector {
             let Some(span) = ph.span(m_start, m_end) else {
                 continue;
             };
-            if !self.plausible_sound_alike(entry, text, span.start, span.end) {
+            let original = original.get_or_insert_with(|| text.chars().collect());
+            let Some(chars) = original.get(span.start..span.end) else {
+                continue;
+            };
+            if !self.plausible_sound_alike(entry, chars) {
                 continue;
             }
             if hits.len() >= MAX_HITS {
@@ -426,8 +455,11 @@ impl LexiconDetector {
     ///   characters in place (涩情 keeps 情; 手教 shares nothing with 兽交);
     /// - written only in Latin letters, it is not a capitalised name
     ///   ("Yuan Jiao" is a person, "yuanjiao" is not).
-    fn plausible_sound_alike(&self, entry: usize, text: &str, start: usize, end: usize) -> bool {
-        let span: String = text.chars().skip(start).take(end - start).collect();
+    ///
+    /// `span` is the hit's chars in the original: looked up by index, so
+    /// each check costs the hit's length, not its offset.
+    fn plausible_sound_alike(&self, entry: usize, span: &[char]) -> bool {
+        let span: String = span.iter().collect();
         let has_hanzi = span.chars().any(is_cjk);
         let has_latin = span.chars().any(|c| c.is_ascii_alphabetic());
         if has_hanzi && !has_latin {
@@ -569,17 +601,23 @@ impl LexiconDetector {
         // longer term built on it (老司机带带我 on 老司机).
         if contacts.is_empty() && !scan.senses.is_empty() {
             let entries = &self.entries;
+            // By start, so each hit looks only at the senses near it.
+            scan.senses.sort_unstable_by_key(|&(_, start, _)| start);
             let senses = &scan.senses;
             scan.hits.retain(|h| {
                 let pattern = entries[h.entry].pattern.as_str();
-                !senses.iter().any(|&(s, start, end)| {
-                    entries[s]
-                        .group
-                        .as_deref()
-                        .is_some_and(|t| pattern.contains(t))
-                        && start < h.end + SENSE_WINDOW
-                        && h.start < end + SENSE_WINDOW
-                })
+                let lo = h.start.saturating_sub(SENSE_WINDOW + MAX_MARK_CHARS);
+                let from = senses.partition_point(|&(_, start, _)| start < lo);
+                !senses[from..]
+                    .iter()
+                    .take_while(|&&(_, start, _)| start < h.end + SENSE_WINDOW)
+                    .any(|&(s, _, end)| {
+                        entries[s]
+                            .group
+                            .as_deref()
+                            .is_some_and(|t| pattern.contains(t))
+                            && h.start < end + SENSE_WINDOW
+                    })
             });
         }
         let mut distinct: Vec<&str> = scan

@@ -189,15 +189,21 @@ pub const SLANG_LEXICON: &str = include_str!("../lexicons/slang.txt");
 /// description of a sex act, a price-place-time ad, age words next to sexual
 /// ones).
 pub const RULES_LEXICON: &str = include_str!("../lexicons/rules.txt");
+/// Recall families: pinyin initials and homophones, algospeak, trade and
+/// porn-sharing rules, sugar dating, and grooming and trade words next to
+/// age words.
+pub const FAMILIES_LEXICON: &str = include_str!("../lexicons/families.txt");
 
 impl Lexicon {
-    /// The shipped lexicon: default.txt, extended.txt, slang.txt and rules.txt.
+    /// The shipped lexicon: default.txt, extended.txt, slang.txt, rules.txt
+    /// and families.txt.
     pub fn builtin() -> Lexicon {
         // The shipped files are checked by a unit test, so this cannot fail at run time.
         let mut lex = Lexicon::parse(DEFAULT_LEXICON, "builtin:default.txt").unwrap_or_default();
         lex.extend(Lexicon::parse(EXTENDED_LEXICON, "builtin:extended.txt").unwrap_or_default());
         lex.extend(Lexicon::parse(SLANG_LEXICON, "builtin:slang.txt").unwrap_or_default());
         lex.extend(Lexicon::parse(RULES_LEXICON, "builtin:rules.txt").unwrap_or_default());
+        lex.extend(Lexicon::parse(FAMILIES_LEXICON, "builtin:families.txt").unwrap_or_default());
         lex
     }
 
@@ -601,6 +607,13 @@ mod tests {
         Lexicon::parse(EXTENDED_LEXICON, "extended").unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
         assert!(Lexicon::parse(RULES_LEXICON, "rules").unwrap().rules.len() >= 20);
+        assert!(
+            Lexicon::parse(FAMILIES_LEXICON, "families")
+                .unwrap()
+                .rules
+                .len()
+                >= 20
+        );
         Lexicon::builtin().check_rules(None).unwrap();
         Lexicon::parse(SLANG_LEXICON, "slang").unwrap();
         let lex = Lexicon::parse(DEFAULT_LEXICON, "default").unwrap();
