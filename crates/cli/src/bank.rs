@@ -271,74 +271,57 @@ fn read_entries(file: &Path, signal: Signal) -> anyhow::Result<(Vec<BankEntry>, 
         return Ok((entries, skipped));
     }
     if signal == Signal::Vpdq {
-        return read_video_csv(&text);
+        return read_csv(&text, "vpdq", |f| {
+            cleanweb_match::vpdq::parse_signal(f)
+                .is_ok()
+                .then(|| BankEntry {
+                    hash: "0".repeat(64),
+                    frames: Some(f.to_owned()),
+                    ..BankEntry::default()
+                })
+        });
+    }
+    if first.split(',').any(|c| c.trim() == "hash") {
+        return read_csv(&text, "hash", |h| {
+            let h = h.to_ascii_lowercase();
+            is_hash(signal, &h).then(|| BankEntry {
+                hash: h,
+                ..BankEntry::default()
+            })
+        });
     }
     let mut entries = Vec::new();
     let mut skipped = 0;
-    if first.split(',').any(|c| c.trim() == "hash") {
-        let mut r = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let headers = r.headers()?.clone();
-        let col = |n: &str| {
-            headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(n))
-        };
-        let (hash, source, ext, note) = (
-            col("hash"),
-            col("source"),
-            col("external_id").or(col("id")),
-            col("note"),
-        );
-        for rec in r.records() {
-            let Ok(rec) = rec else {
-                skipped += 1;
-                continue;
-            };
-            let get = |c: Option<usize>| {
-                c.and_then(|c| rec.get(c))
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            };
-            match get(hash).map(|h| h.to_ascii_lowercase()) {
-                Some(h) if is_hash(signal, &h) => entries.push(BankEntry {
-                    hash: h,
-                    source: get(source),
-                    external_id: get(ext),
-                    note: get(note),
-                    ..BankEntry::default()
-                }),
-                _ => skipped += 1,
-            }
+    for line in text.lines() {
+        let h = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if h.is_empty() {
+            continue;
         }
-    } else {
-        for line in text.lines() {
-            let h = line
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if h.is_empty() {
-                continue;
-            }
-            if is_hash(signal, &h) {
-                entries.push(BankEntry {
-                    hash: h,
-                    ..BankEntry::default()
-                });
-            } else {
-                skipped += 1;
-            }
+        if is_hash(signal, &h) {
+            entries.push(BankEntry {
+                hash: h,
+                ..BankEntry::default()
+            });
+        } else {
+            skipped += 1;
         }
     }
     Ok((entries, skipped))
 }
 
-/// A CSV with a `vpdq` column (what `bank export` writes for a video bank).
-fn read_video_csv(text: &str) -> anyhow::Result<(Vec<BankEntry>, usize)> {
+/// A CSV whose `key` column makes the entry (`entry` refuses a bad value;
+/// the row is skipped); `source`, `external_id` (or `id`) and `note` are
+/// read too.
+fn read_csv(
+    text: &str,
+    key: &str,
+    entry: impl Fn(&str) -> Option<BankEntry>,
+) -> anyhow::Result<(Vec<BankEntry>, usize)> {
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -348,8 +331,8 @@ fn read_video_csv(text: &str) -> anyhow::Result<(Vec<BankEntry>, usize)> {
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(n))
     };
-    let (frames, source, ext, note) = (
-        col("vpdq"),
+    let (value, source, ext, note) = (
+        col(key),
         col("source"),
         col("external_id").or(col("id")),
         col("note"),
@@ -366,16 +349,14 @@ fn read_video_csv(text: &str) -> anyhow::Result<(Vec<BankEntry>, usize)> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        match get(frames) {
-            Some(f) if cleanweb_match::vpdq::parse_signal(&f).is_ok() => entries.push(BankEntry {
-                hash: "0".repeat(64),
-                frames: Some(f),
+        match get(value).as_deref().and_then(&entry) {
+            Some(e) => entries.push(BankEntry {
                 source: get(source),
                 external_id: get(ext),
                 note: get(note),
-                ..BankEntry::default()
+                ..e
             }),
-            _ => skipped += 1,
+            None => skipped += 1,
         }
     }
     Ok((entries, skipped))

@@ -201,7 +201,7 @@ fn the_api_takes_images_as_base64_and_as_uploads() {
 
     // An unknown form field is a 400 problem, not a silent drop.
     let bad = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"video\"\r\n\r\nx\r\n--{boundary}--\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"audio\"\r\n\r\nx\r\n--{boundary}--\r\n"
     );
     let r = server.post_typed("/v1/moderate", Some(&key), &ct, bad.as_bytes());
     assert_eq!(r.status, 400, "{}", r.body);

@@ -257,6 +257,20 @@ fn videos_over_http_are_banked_matched_and_moderated_at_once() {
         r.body
     );
     assert_eq!(moderate(&mirrored)["verdict"], "block");
+    // The same as an upload form.
+    let mut form =
+        b"--b\r\nContent-Disposition: form-data; name=\"video\"; filename=\"m.mp4\"\r\n\r\n"
+            .to_vec();
+    form.extend_from_slice(&mirrored);
+    form.extend_from_slice(b"\r\n--b--\r\n");
+    let r = server.post_typed(
+        "/v1/moderate",
+        Some(&key),
+        "multipart/form-data; boundary=b",
+        &form,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["verdict"], "block", "{}", r.body);
 
     // A file that is no video, sent as one, is refused clearly.
     let r = server.post_typed(

@@ -2,6 +2,8 @@
 //! a messenger code next to sexual text is an ad; a code alone, or next to
 //! ordinary text, is not.
 
+mod common;
+
 use std::sync::Arc;
 
 use cleanweb_core::{
@@ -33,24 +35,10 @@ fn engine() -> Engine {
 
 /// A PNG of `payload` as a QR code on a white picture.
 fn qr_png(payload: &str) -> Vec<u8> {
-    let code = qrcode::QrCode::new(payload.as_bytes()).unwrap();
-    let n = code.width() as u32;
-    let colors = code.to_colors();
-    let (px, margin) = (5u32, 40u32);
-    let side = n * px + 2 * margin;
-    let img = image::RgbImage::from_fn(side, side, |x, y| {
-        let inside = x >= margin && y >= margin && x < margin + n * px && y < margin + n * px;
-        let dark = inside
-            && colors[(((y - margin) / px) * n + (x - margin) / px) as usize]
-                == qrcode::Color::Dark;
-        if dark {
-            image::Rgb([0, 0, 0])
-        } else {
-            image::Rgb([255, 255, 255])
-        }
-    });
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    common::qr_image(payload, 5, 40)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
     out.into_inner()
 }
 

@@ -2,6 +2,8 @@
 //! sampled for the image detectors, codes in frames are read, and a broken
 //! or undecodable video is a warning on an otherwise normal decision.
 
+mod common;
+
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -61,19 +63,7 @@ fn mp4(input: &[&str], seconds: &str) -> Vec<u8> {
 }
 
 fn qr_png(payload: &str, path: &std::path::Path) {
-    let code = qrcode::QrCode::new(payload.as_bytes()).unwrap();
-    let n = code.width() as u32;
-    let colors = code.to_colors();
-    let (px, margin) = (6u32, 48u32);
-    let side = n * px + 2 * margin;
-    let img = image::RgbImage::from_fn(side, side, |x, y| {
-        let inside = x >= margin && y >= margin && x < margin + n * px && y < margin + n * px;
-        let dark = inside
-            && colors[(((y - margin) / px) * n + (x - margin) / px) as usize]
-                == qrcode::Color::Dark;
-        image::Rgb(if dark { [0, 0, 0] } else { [255, 255, 255] })
-    });
-    img.save(path).unwrap();
+    common::qr_image(payload, 6, 48).save(path).unwrap();
 }
 
 #[test]

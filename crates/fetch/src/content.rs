@@ -18,6 +18,13 @@ pub enum Content {
         /// The picture's bytes.
         body: Vec<u8>,
     },
+    /// A video: its bytes, for the video decoder.
+    Video {
+        /// Where it was fetched from (after redirects).
+        url: Url,
+        /// The video's bytes.
+        body: Vec<u8>,
+    },
     /// A page or other text, decoded and cut to at most `max_chars`.
     Page {
         /// Its final URL: the base its relative links resolve against.
@@ -25,7 +32,7 @@ pub enum Content {
         /// The decoded text.
         html: String,
     },
-    /// Anything else (scripts, archives, video): nothing the engine reads.
+    /// Anything else (scripts, archives, audio): nothing the engine reads.
     Other {
         /// The declared type.
         content_type: String,
@@ -35,6 +42,12 @@ pub enum Content {
 /// Reads a fetched response; pages are cut to `max_chars` characters.
 pub fn read(fetched: Fetched, max_chars: usize) -> Content {
     let ct = fetched.content_type.as_deref().unwrap_or("");
+    if is_video(ct, &fetched.body) {
+        return Content::Video {
+            url: fetched.url,
+            body: fetched.body,
+        };
+    }
     if is_picture(ct, &fetched.body) {
         return Content::Picture {
             url: fetched.url,
@@ -79,6 +92,18 @@ pub fn is_picture(content_type: &str, body: &[u8]) -> bool {
             .iter()
             .any(|t| ct.contains(t));
     !textual && image::guess_format(body).is_ok()
+}
+
+/// Whether fetched bytes are a video: a container the decoder reads, by its
+/// bytes, unless the declared type says text or picture.
+pub fn is_video(content_type: &str, body: &[u8]) -> bool {
+    let ct = content_type.trim().to_ascii_lowercase();
+    let other = ct.starts_with("text/")
+        || ct.starts_with("image/")
+        || ["html", "xml", "json", "javascript"]
+            .iter()
+            .any(|t| ct.contains(t));
+    !other && cleanweb_video::is_video(body)
 }
 
 /// A page's text, decoded by its declared charset: the HTTP Content-Type's
@@ -197,6 +222,9 @@ mod tests {
     fn pictures_are_known_by_type_or_bytes() {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
         assert!(is_picture("image/png", b"anything"));
+        let mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2";
+        assert!(is_video("video/mp4", mp4) && is_video("", mp4));
+        assert!(!is_video("text/html", mp4) && !is_video("video/mp4", b"<html>"));
         assert!(is_picture("application/octet-stream", png));
         assert!(is_picture("", png));
         assert!(!is_picture("text/html; charset=utf-8", png));

@@ -146,8 +146,9 @@ where
 }
 
 /// An item from a JSON body, or from `multipart/form-data` (an upload form):
-/// the file part `image`, and text parts `id`, `text`, `html`, `url`,
-/// `base_url`.
+/// the file parts `image` and `video`, and text parts `id`, `text`, `html`,
+/// `url`, `base_url`. The body limit bounds the parts; a file part is kept
+/// once (the buffer the form read becomes the item's bytes).
 pub struct ItemBody(pub cleanweb_core::Item);
 
 impl<S> FromRequest<S> for ItemBody
@@ -176,8 +177,13 @@ where
         let mut item = cleanweb_core::Item::default();
         while let Some(field) = form.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_owned();
-            if name == "image" {
-                item.image = Some(field.bytes().await.map_err(bad)?.to_vec());
+            if name == "image" || name == "video" {
+                let bytes: Vec<u8> = field.bytes().await.map_err(bad)?.into();
+                if name == "image" {
+                    item.image = Some(bytes);
+                } else {
+                    item.video = Some(bytes);
+                }
                 continue;
             }
             let value = Some(field.text().await.map_err(bad)?);
@@ -189,7 +195,7 @@ where
                 "base_url" => item.base_url = value,
                 other => {
                     return Err(Problem::bad_request(format!(
-                        "unknown form field {other:?}: use image, id, text, html, url or base_url"
+                        "unknown form field {other:?}: use image, video, id, text, html, url or base_url"
                     )));
                 }
             }

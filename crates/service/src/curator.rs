@@ -179,12 +179,22 @@ impl<'a> Curator<'a> {
         actor: &str,
     ) -> Result<(BankEntry, bool), CurateError> {
         let for_bank = bank.clone();
-        let mut entry = tokio::task::spawn_blocking(move || {
-            cleanweb_match::entry_for_image(&for_bank, &bytes, &limits, template)
-        })
-        .await
-        .map_err(|_| CurateError::BadImage("the hashing task failed".into()))?
-        .map_err(CurateError::BadImage)?;
+        let hashed = move || cleanweb_match::entry_for_image(&for_bank, &bytes, &limits, template);
+        self.add_hashed(bank, hashed, actor).await
+    }
+
+    /// Hashes a file on the blocking pool with `hash` and adds the entry,
+    /// with its audit event; answers the entry and whether it was new.
+    async fn add_hashed(
+        &self,
+        bank: &Bank,
+        hash: impl FnOnce() -> Result<BankEntry, String> + Send + 'static,
+        actor: &str,
+    ) -> Result<(BankEntry, bool), CurateError> {
+        let mut entry = tokio::task::spawn_blocking(hash)
+            .await
+            .map_err(|_| CurateError::BadImage("the hashing task failed".into()))?
+            .map_err(CurateError::BadImage)?;
         entry.added_by.get_or_insert_with(|| actor.to_owned());
         let details = serde_json::json!({
             "hash": entry.hash, "note": entry.note, "source": entry.source,
@@ -209,23 +219,13 @@ impl<'a> Curator<'a> {
     ) -> Result<(BankEntry, bool), CurateError> {
         let bank = self.bank(name).await?;
         let for_bank = bank.clone();
-        let mut entry = tokio::task::spawn_blocking(move || {
+        let hashed = move || {
             let video = decoder
                 .decode_bytes(&bytes, &limits)
                 .map_err(|e| e.to_string())?;
             cleanweb_match::entry_for_video(&for_bank, &bytes, &video, template)
-        })
-        .await
-        .map_err(|_| CurateError::BadImage("the hashing task failed".into()))?
-        .map_err(CurateError::BadImage)?;
-        entry.added_by.get_or_insert_with(|| actor.to_owned());
-        let details = serde_json::json!({
-            "hash": entry.hash, "note": entry.note, "source": entry.source,
-            "external_id": entry.external_id,
-        });
-        let event = audit(actor, "bank.entries.add", &bank.name, details);
-        let added = self.add(&bank, std::slice::from_ref(&entry), event).await?;
-        Ok((entry, added == 1))
+        };
+        self.add_hashed(&bank, hashed, actor).await
     }
 
     /// Removes one hash; it stops matching at once.

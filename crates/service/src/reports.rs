@@ -534,13 +534,14 @@ async fn scan(
                 let max = state.engine.load().limits().max_html_chars;
                 match cleanweb_fetch::content::read(page, max) {
                     Content::Picture { body, .. } => item.image = Some(body),
+                    Content::Video { body, .. } => item.video = Some(body),
                     Content::Page { html, url } => {
                         item.html = Some(html);
                         item.base_url = Some(url.to_string());
                     }
                     Content::Other { content_type } => {
                         error = Some(format!(
-                            "the page is neither a page nor a picture ({content_type})"
+                            "the page is neither a page, a picture nor a video ({content_type})"
                         ));
                     }
                 }

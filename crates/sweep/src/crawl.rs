@@ -299,6 +299,12 @@ pub async fn crawl(
                     image: Some(body),
                     ..Item::default()
                 })),
+                Content::Video { url: v, body } => Ok(Some(Item {
+                    id: Some(key.clone()),
+                    url: Some(v.to_string()),
+                    video: Some(body),
+                    ..Item::default()
+                })),
                 Content::Other { .. } => Ok(None),
             },
         };

@@ -19,9 +19,40 @@ pub struct Contact {
 
 /// Messaging-app cues; an id (letters or digits) follows them.
 const APP_CUES: &[&str] = &[
-    "qq", "扣扣", "加扣", "企鹅", "q号", "微信", "威信", "薇信", "维信", "v信", "徽信", "vx", "wx",
-    "weixin", "wechat", "加v", "加微", "v:", "tg", "telegram", "电报", "飞机", "whatsapp", "skype",
-    "kakao", "snapchat", "kik",
+    "qq",
+    "扣扣",
+    "加扣",
+    "企鹅",
+    "q号",
+    "q群",
+    "扣号",
+    "蔻蔻",
+    "微信",
+    "威信",
+    "薇信",
+    "维信",
+    "v信",
+    "徽信",
+    "vx",
+    "wx",
+    "weixin",
+    "wechat",
+    "加v",
+    "加微",
+    "加薇",
+    "v号",
+    "微号",
+    "绿泡泡",
+    "v:",
+    "tg",
+    "telegram",
+    "电报",
+    "飞机",
+    "whatsapp",
+    "skype",
+    "kakao",
+    "snapchat",
+    "kik",
 ];
 
 /// Phone cues are ordinary words too ("call for stronger laws"), so only
@@ -107,7 +138,7 @@ fn is_official(link: &str) -> bool {
 
 fn cue_kind(cue: &str) -> &'static str {
     match cue {
-        "qq" | "扣扣" | "企鹅" | "q号" => "qq",
+        "qq" | "扣扣" | "企鹅" | "q号" | "q群" | "扣号" | "蔻蔻" => "qq",
         "tg" | "telegram" | "电报" | "飞机" => "telegram",
         "whatsapp" => "whatsapp",
         "电话" | "手机" | "致电" | "tel" | "phone" | "call" | "text" | "line" | "dm" => {
@@ -172,6 +203,7 @@ pub fn extract(text: &str) -> Vec<Contact> {
         Some((a, b + 1))
     };
     let mut out = Vec::new();
+    let mut chars: Option<Vec<char>> = None;
     for (re, cues) in [(&*CUE_ID, APP_CUES), (&*CUE_NUMBER, PHONE_CUES)] {
         for m in re.find_iter(&stream).take(MAX_CONTACTS) {
             let cue = cues
@@ -179,6 +211,18 @@ pub fn extract(text: &str) -> Vec<Contact> {
                 .find(|c| m.as_str().starts_with(**c))
                 .copied()
                 .unwrap_or("");
+            // A Latin cue is a word of its own in the original: "tg" is not
+            // the t of "t get", nor "qq" the end of a longer word.
+            if cue.is_ascii()
+                && let Some((a, b)) = span(m.start(), m.start() + cue.len())
+            {
+                let chars = chars.get_or_insert_with(|| text.chars().collect());
+                let split = b - a != cue.chars().count();
+                let inside = a > 0 && chars.get(a - 1).is_some_and(char::is_ascii_alphanumeric);
+                if split || inside {
+                    continue;
+                }
+            }
             if let Some((start, end)) = span(m.start(), m.end()) {
                 out.push(Contact {
                     kind: cue_kind(cue),
@@ -255,6 +299,9 @@ mod tests {
         assert_eq!(kinds("电话壹叁捌零零壹叁捌零零零")[0].0, "phone");
         assert_eq!(kinds("①③⑧⓪⓪①③⑧⓪⓪⓪")[0].0, "phone");
         assert_eq!(kinds("tg @hotgirls_vip")[0].0, "telegram");
+        assert_eq!(kinds("加薇 lily520")[0].0, "wechat");
+        assert_eq!(kinds("绿泡泡：tangtang_99")[0].0, "wechat");
+        assert_eq!(kinds("蔻蔻 8866 1234")[0].0, "qq");
         assert_eq!(
             kinds("see example[.]com"),
             vec![("link", "example[.]com".into())]
@@ -282,6 +329,8 @@ mod tests {
         assert!(kinds("一二三四五六七八九十").is_empty());
         assert!(kinds("I paid 1380 dollars").is_empty());
         assert!(kinds("victims call for stronger laws online").is_empty());
+        assert!(kinds("Why did my post get flagged as NSFW").is_empty());
+        assert!(kinds("the bbqq123 grill").is_empty());
         assert!(kinds("可以拨打12321举报，或登录12321.cn在线举报").is_empty());
         assert!(kinds("report it at https://report.cybertip.org/ or tips.fbi.gov").is_empty());
         assert!(kinds("see https://www.police.uk/pu/contact-us").is_empty());
