@@ -143,7 +143,9 @@ pub struct ConsoleConfig {
     pub session_hours: u64,
     /// Every session ends this long after sign-in, however active.
     pub max_session_hours: u64,
-    /// Failed logins (per account and per client address) before a lockout.
+    /// Failed logins of one client address at one account before a lockout
+    /// (four times this across accounts, ten times at one account from
+    /// everywhere).
     pub max_failed_logins: u32,
     /// How long a lockout lasts; it doubles with each further failure.
     pub lockout_secs: u64,

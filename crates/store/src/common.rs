@@ -194,7 +194,7 @@ macro_rules! store_impl {
                 if records.is_empty() {
                     return Ok(());
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_tx().await?;
                 for r in records {
                     Self::insert_decision(&mut tx, r).await?;
                 }
@@ -476,14 +476,14 @@ macro_rules! store_impl {
             }
 
             async fn record_sweep_items(&self, id: &str, items: &[SweepItem]) -> Result<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_tx().await?;
                 let added = Self::record_items_in(&mut tx, id, items).await?;
                 tx.commit().await?;
                 Ok(added)
             }
 
             async fn enqueue_sweep_jobs(&self, sweep: &str, jobs: &[(u64, String)]) -> Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_tx().await?;
                 for (no, payload) in jobs {
                     sqlx::query(
                         "INSERT INTO sweep_jobs (sweep_id, job_no, payload, status) \
@@ -525,7 +525,7 @@ macro_rules! store_impl {
                 job_no: u64,
                 items: &[SweepItem],
             ) -> Result<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_tx().await?;
                 let added = Self::record_items_in(&mut tx, sweep, items).await?;
                 sqlx::query(
                     "UPDATE sweep_jobs SET status = 'done', lease_until = NULL \

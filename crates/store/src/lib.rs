@@ -51,6 +51,30 @@ pub enum StoreError {
         table: &'static str,
         message: String,
     },
+    #[error("the database task failed: {0}")]
+    Task(String),
+}
+
+/// Begins a transaction on a task of its own, so that a caller who goes
+/// away while BEGIN is on its way (a client hangs up, a timeout fires)
+/// cannot leave a pooled connection inside a transaction no guard owns:
+/// the task finishes, and the transaction it made is dropped, rolled back
+/// and its connection returned clean. Once the caller holds the
+/// transaction, dropping it rolls back as usual.
+pub(crate) async fn begin_detached<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    statement: Option<&'static str>,
+) -> Result<sqlx::Transaction<'static, DB>> {
+    let pool = pool.clone();
+    let begun = tokio::spawn(async move {
+        match statement {
+            Some(s) => pool.begin_with(s).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    Ok(begun?)
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

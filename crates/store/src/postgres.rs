@@ -79,12 +79,17 @@ impl PgStore {
     }
 
     /// A transaction that holds the audit chain's advisory lock.
-    async fn begin_audited(&self) -> Result<sqlx::Transaction<'_, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await?;
+    async fn begin_audited(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.begin_tx().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(7250116)")
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+
+    /// A write transaction (see [`crate::begin_detached`]).
+    async fn begin_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        crate::begin_detached(&self.pool, None).await
     }
 
     pub async fn close(&self) {
@@ -111,7 +116,7 @@ store_impl!(PgStore, sqlx::Postgres, {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
         // One appender at a time across every connection and machine.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_tx().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(7250116)")
             .execute(&mut *tx)
             .await?;
@@ -123,7 +128,7 @@ store_impl!(PgStore, sqlx::Postgres, {
     async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {
         // A transaction-scoped advisory lock per domain: two writers cannot
         // both read the same current status and both append.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_tx().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(&e.domain)
             .execute(&mut *tx)

@@ -290,7 +290,7 @@ macro_rules! reports_impl {
                 decision: Option<&DecisionRecord>,
                 error: Option<&str>,
             ) -> Result<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_tx().await?;
                 // The case first: only a case without a decision takes one,
                 // so two triages of one case (two nodes resuming after a
                 // restart) store one decision, not two in the queue.

@@ -113,8 +113,13 @@ impl SqliteStore {
 
     /// A write transaction that also holds the audit chain's lock:
     /// BEGIN IMMEDIATE takes SQLite's one write lock up front.
-    async fn begin_audited(&self) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin_audited(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        crate::begin_detached(&self.pool, Some("BEGIN IMMEDIATE")).await
+    }
+
+    /// A write transaction (see [`crate::begin_detached`]).
+    async fn begin_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        crate::begin_detached(&self.pool, None).await
     }
 
     pub async fn close(&self) {
@@ -139,32 +144,25 @@ store_impl!(SqliteStore, sqlx::Sqlite, {
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditRecord> {
-        // BEGIN IMMEDIATE: one writer reads the chain's end and appends.
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let outcome = Self::append_audit_in(&mut conn, event).await;
-        let end = if outcome.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        sqlx::query(end).execute(&mut *conn).await?;
-        outcome
+        // BEGIN IMMEDIATE: one writer reads the chain's end and appends. A
+        // transaction, not raw BEGIN/COMMIT: if the caller goes away
+        // mid-write, dropping it rolls back, so no pooled connection is
+        // left holding the write lock.
+        let mut tx = self.begin_audited().await?;
+        let record = Self::append_audit_in(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn record_site_event(&self, e: &SiteEvent) -> Result<Result<(), String>> {
         // BEGIN IMMEDIATE takes the write lock first, so two writers cannot
         // both read the same current status and both append.
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let outcome = Self::append_site_event(&mut conn, e).await;
-        let end = if matches!(outcome, Ok(Ok(()))) {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        sqlx::query(end).execute(&mut *conn).await?;
-        outcome
+        let mut tx = self.begin_audited().await?;
+        let outcome = Self::append_site_event(&mut tx, e).await?;
+        if outcome.is_ok() {
+            tx.commit().await?;
+        }
+        Ok(outcome)
     }
 });
 

@@ -1031,6 +1031,61 @@ async fn a_minors_report_joining_a_case_escalates_it(store: &dyn Store) {
     );
 }
 
+/// Callers go away mid-write (a client hangs up, a timeout fires). With
+/// raw BEGIN/COMMIT, or a BEGIN cancelled on its way, such a connection went
+/// back to the pool inside a transaction no one owned: later writers waited
+/// and failed (SQLite), or wrote into it and were never committed.
+async fn writes_dropped_midway_leave_nothing_behind(store: &dyn Store) {
+    use std::time::Duration;
+    let audit = cleanweb_core::AuditEvent {
+        actor: "test".into(),
+        action: "test.write".into(),
+        subject: "s".into(),
+        details: serde_json::json!({}),
+    };
+    let site = event("dropped.test", SiteStatus::Watch);
+    // Dropped at many points, some inside the transaction.
+    for i in 0..300u64 {
+        let wait = Duration::from_micros(i * 7);
+        let _ = tokio::time::timeout(wait, store.append_audit(&audit)).await;
+        let _ = tokio::time::timeout(wait, store.record_site_event(&site)).await;
+        let _ = tokio::time::timeout(
+            wait,
+            store.save_decisions(&[record("x", Verdict::Block, Source::Api)]),
+        )
+        .await;
+    }
+    // Every later write gets through at once and is there afterwards.
+    let before = store.count_decisions().await.unwrap();
+    for _ in 0..5 {
+        tokio::time::timeout(Duration::from_secs(3), store.append_audit(&audit))
+            .await
+            .expect("a writer waited for a lock nobody holds")
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            store.save_decisions(&[record("y", Verdict::Block, Source::Api)]),
+        )
+        .await
+        .expect("a writer waited for a lock nobody holds")
+        .unwrap();
+    }
+    assert_eq!(store.count_decisions().await.unwrap(), before + 5);
+}
+
+#[tokio::test]
+async fn sqlite_dropped_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    writes_dropped_midway_leave_nothing_behind(&store).await;
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn postgres_dropped_writes() {
+    in_fresh_schema(async |store| writes_dropped_midway_leave_nothing_behind(store).await).await;
+}
+
 #[tokio::test]
 async fn sqlite_minors_report_escalates() {
     let dir = tempfile::tempdir().unwrap();

@@ -218,11 +218,24 @@ pub fn client_address(
     )
 }
 
-/// Login attempts per account and per address. In memory: a restart
+/// Login attempts, counted three ways. An (account, address) pair locks at
+/// the configured limit; an address guessing across accounts at four times
+/// it; an account, from everywhere together, only at ten times it, so no
+/// one address can keep someone else's account locked. Addresses are IPv4
+/// or an IPv6 /64 (a subscriber holds a whole /64). In memory: a restart
 /// forgets them, which costs an attacker a restart they cannot cause.
-#[derive(Default)]
 pub struct LoginLimiter {
     entries: Mutex<HashMap<String, Attempts>>,
+    /// Password checks at once: each argon2 check takes 19 MiB and a thread
+    /// of the blocking pool moderation also runs on.
+    checks: tokio::sync::Semaphore,
+    max_keys: usize,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::with_cap(100_000)
+    }
 }
 
 struct Attempts {
@@ -231,30 +244,48 @@ struct Attempts {
     last: Instant,
 }
 
+/// The counters of one login attempt, each with the failures it allows.
+pub fn login_keys(name: &str, ip: Option<IpAddr>, max: u32) -> [(String, u32); 3] {
+    let net = cleanweb_reports::rate_key(ip);
+    [
+        (format!("pair:{net}|{name}"), max),
+        (format!("ip:{net}"), max.saturating_mul(4)),
+        (format!("user:{name}"), max.saturating_mul(10)),
+    ]
+}
+
 impl LoginLimiter {
-    const MAX_KEYS: usize = 100_000;
     /// Quiet this long and the count starts again.
     const WINDOW: Duration = Duration::from_secs(15 * 60);
     /// Lockouts double at most this many times (×32).
     const MAX_DOUBLINGS: u32 = 5;
+    /// Password checks running at once.
+    const MAX_CHECKS: usize = 4;
+
+    /// A limiter tracking at most about `max_keys` counters.
+    pub fn with_cap(max_keys: usize) -> LoginLimiter {
+        LoginLimiter {
+            entries: Mutex::new(HashMap::new()),
+            checks: tokio::sync::Semaphore::new(Self::MAX_CHECKS),
+            max_keys: max_keys.max(16),
+        }
+    }
 
     /// Counts an attempt for every key before the password is checked, so
     /// parallel guesses cannot exceed the limit; or says how long to wait.
-    fn begin(&self, keys: &[String], max: u32, lockout: Duration) -> Result<(), Duration> {
+    fn begin(&self, keys: &[(String, u32)], lockout: Duration) -> Result<(), Duration> {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if map.len() > Self::MAX_KEYS {
-            map.retain(|_, a| {
-                now.duration_since(a.last) < Self::WINDOW || a.locked_until.is_some_and(|u| u > now)
-            });
+        if map.len() + keys.len() > self.max_keys {
+            self.evict(&mut map, now);
         }
         let mut wait = Duration::ZERO;
-        for k in keys {
+        for (k, max) in keys {
             if let Some(a) = map.get(k) {
                 match a.locked_until {
                     Some(u) if u > now => wait = wait.max(u - now),
                     // Attempts in flight already reach the limit.
-                    None if a.count >= max && now.duration_since(a.last) < Self::WINDOW => {
+                    None if a.count >= *max && now.duration_since(a.last) < Self::WINDOW => {
                         wait = wait.max(lockout);
                     }
                     _ => {}
@@ -264,7 +295,7 @@ impl LoginLimiter {
         if wait > Duration::ZERO {
             return Err(wait);
         }
-        for k in keys {
+        for (k, _) in keys {
             let a = map.entry(k.clone()).or_insert(Attempts {
                 count: 0,
                 locked_until: None,
@@ -280,13 +311,32 @@ impl LoginLimiter {
         Ok(())
     }
 
-    /// The attempt failed: at the limit, lock (doubling each time after).
-    fn fail(&self, keys: &[String], max: u32, lockout: Duration) {
+    /// Drops what has expired, then the least recently used, down to nine
+    /// tenths of the cap: a flood of new keys pushes out the oldest, not
+    /// whatever happens to be locked.
+    fn evict(&self, map: &mut HashMap<String, Attempts>, now: Instant) {
+        map.retain(|_, a| {
+            now.duration_since(a.last) < Self::WINDOW || a.locked_until.is_some_and(|u| u > now)
+        });
+        let keep = self.max_keys * 9 / 10;
+        if map.len() > keep {
+            let mut by_age: Vec<(Instant, String)> =
+                map.iter().map(|(k, a)| (a.last, k.clone())).collect();
+            by_age.sort_unstable();
+            for (_, k) in by_age.into_iter().take(map.len() - keep) {
+                map.remove(&k);
+            }
+        }
+    }
+
+    /// The attempt failed: each key at its limit locks (doubling each time
+    /// after).
+    fn fail(&self, keys: &[(String, u32)], lockout: Duration) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        for k in keys {
+        for (k, max) in keys {
             if let Some(a) = map.get_mut(k)
-                && a.count >= max
+                && a.count >= *max
             {
                 let doublings = (a.count - max).min(Self::MAX_DOUBLINGS);
                 a.locked_until = Some(now + lockout * (1u32 << doublings));
@@ -294,14 +344,25 @@ impl LoginLimiter {
         }
     }
 
-    /// The attempt succeeded: the account starts afresh; the address's
-    /// count drops this attempt (its failures against other accounts stay).
-    fn succeed(&self, user_key: &str, ip_key: &str) {
+    /// The attempt succeeded: the pair and the account start afresh; the
+    /// address's count drops this attempt (its failures against other
+    /// accounts stay).
+    fn succeed(&self, keys: &[(String, u32); 3]) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(user_key);
-        if let Some(a) = map.get_mut(ip_key) {
+        map.remove(&keys[0].0);
+        map.remove(&keys[2].0);
+        if let Some(a) = map.get_mut(&keys[1].0) {
             a.count = a.count.saturating_sub(1);
         }
+    }
+
+    /// A slot for one password check, or `None` when the checks in flight
+    /// stay full for a few seconds.
+    async fn check_slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(Duration::from_secs(5), self.checks.acquire())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
@@ -350,16 +411,13 @@ pub async fn login(
         return page_error(locale, StatusCode::FORBIDDEN, "error_csrf", &[]);
     }
     let name = form.name.trim().chars().take(64).collect::<String>();
-    let keys = [
-        format!("user:{name}"),
-        format!("ip:{}", ip.map_or("unknown".into(), |i| i.to_string())),
-    ];
     let cfg = &state.console.console;
     let (max, lockout) = (
         cfg.max_failed_logins.max(1),
         Duration::from_secs(cfg.lockout_secs),
     );
-    if let Err(wait) = state.console.logins.begin(&keys, max, lockout) {
+    let keys = login_keys(&name, ip, max);
+    if let Err(wait) = state.console.logins.begin(&keys, lockout) {
         let secs = wait.as_secs().max(1).to_string();
         let msg = super::i18n::message(locale, "login_locked", &[("secs", &secs)]);
         return login_page(&state, locale, StatusCode::TOO_MANY_REQUESTS, Some(msg));
@@ -377,12 +435,16 @@ pub async fn login(
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = form.password;
+    let Some(slot) = state.console.logins.check_slot().await else {
+        return page_error(locale, StatusCode::SERVICE_UNAVAILABLE, "error_busy", &[]);
+    };
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
         .unwrap_or(false);
+    drop(slot);
     let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        state.console.logins.fail(&keys, max, lockout);
+        state.console.logins.fail(&keys, lockout);
         // A name that is no account may be a password typed in the wrong
         // field: the log keeps only a digest of it.
         let subject = if known {
@@ -401,7 +463,7 @@ pub async fn login(
         let msg = super::i18n::message(locale, "login_failed", &[]);
         return login_page(&state, locale, StatusCode::UNAUTHORIZED, Some(msg));
     };
-    state.console.logins.succeed(&keys[0], &keys[1]);
+    state.console.logins.succeed(&keys);
     let session = token();
     let csrf = token();
     let hours = cfg.session_hours.max(1);
@@ -486,43 +548,114 @@ pub async fn logout(
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
     #[test]
     fn lockout_starts_at_the_limit_doubles_and_spares_other_accounts() {
         let l = LoginLimiter::default();
         let min = Duration::from_secs(60);
-        let keys = ["user:a".to_owned(), "ip:1".to_owned()];
+        let keys = login_keys("a", ip("192.0.2.1"), 5);
         for _ in 0..4 {
-            l.begin(&keys, 5, min).unwrap();
-            l.fail(&keys, 5, min);
+            l.begin(&keys, min).unwrap();
+            l.fail(&keys, min);
         }
-        l.begin(&keys, 5, min).unwrap();
-        l.fail(&keys, 5, min);
-        let first = l.begin(&keys, 5, min).unwrap_err();
+        l.begin(&keys, min).unwrap();
+        l.fail(&keys, min);
+        let first = l.begin(&keys, min).unwrap_err();
         assert!(first > Duration::from_secs(55) && first <= min, "{first:?}");
         // Parallel attempts cannot get past the limit: the count is taken first.
-        let other = ["user:b".to_owned(), "ip:2".to_owned()];
+        let other = login_keys("b", ip("192.0.2.2"), 3);
         for _ in 0..3 {
-            l.begin(&other, 3, min).unwrap();
+            l.begin(&other, min).unwrap();
         }
         assert!(
-            l.begin(&other, 3, min).is_err(),
+            l.begin(&other, min).is_err(),
             "three in flight, the fourth waits"
         );
-        // Success clears the account, not the address's failures elsewhere.
-        let mine = ["user:c".to_owned(), "ip:3".to_owned()];
-        for _ in 0..2 {
-            l.begin(&mine, 3, min).unwrap();
-            l.fail(&mine, 3, min);
+        // Success clears the pair and the account.
+        let mine = login_keys("c", ip("192.0.2.3"), 2);
+        l.begin(&mine, min).unwrap();
+        l.fail(&mine, min);
+        l.begin(&mine, min).unwrap();
+        l.succeed(&mine);
+        l.begin(&mine, min).expect("a fresh start after success");
+        // An address guessing across accounts stops at four times the limit.
+        for i in 0..4 {
+            let k = login_keys(&format!("u{i}"), ip("192.0.2.4"), 1);
+            l.begin(&k, min).unwrap();
+            l.fail(&k, min);
         }
-        l.begin(&mine, 3, min).unwrap();
-        l.succeed("user:c", "ip:3");
-        let next = ["user:d".to_owned(), "ip:3".to_owned()];
-        l.begin(&next, 3, min).unwrap();
-        l.fail(&next, 3, min);
         assert!(
-            l.begin(&next, 3, min).is_err(),
-            "ip:3 keeps its two earlier failures"
+            l.begin(&login_keys("u9", ip("192.0.2.4"), 1), min).is_err(),
+            "the address failed four times across accounts"
         );
+    }
+
+    #[test]
+    fn one_address_cannot_lock_an_account_for_everyone() {
+        let l = LoginLimiter::default();
+        let min = Duration::from_secs(60);
+        let attacker = login_keys("alice", ip("203.0.113.9"), 3);
+        for _ in 0..3 {
+            l.begin(&attacker, min).unwrap();
+            l.fail(&attacker, min);
+        }
+        assert!(
+            l.begin(&attacker, min).is_err(),
+            "the attacker's pair is locked"
+        );
+        let owner = login_keys("alice", ip("198.51.100.4"), 3);
+        l.begin(&owner, min)
+            .expect("the owner, elsewhere, may still sign in");
+        // Addresses in one IPv6 /64 are one client.
+        let a = login_keys("bob", ip("2001:db8:1:2::1"), 2);
+        let b = login_keys("bob", ip("2001:db8:1:2:ffff::7"), 2);
+        l.begin(&a, min).unwrap();
+        l.fail(&a, min);
+        l.begin(&b, min).unwrap();
+        l.fail(&b, min);
+        assert!(l.begin(&a, min).is_err(), "the /64 shares its pair counter");
+    }
+
+    #[test]
+    fn a_flood_of_keys_evicts_the_least_recently_used() {
+        let l = LoginLimiter::with_cap(100);
+        let min = Duration::from_secs(60);
+        let locked = login_keys("target", ip("192.0.2.50"), 1);
+        l.begin(&locked, min).unwrap();
+        l.fail(&locked, min);
+        for i in 0..200u32 {
+            let k = login_keys(
+                &format!("n{i}"),
+                ip(&format!("10.0.{}.{}", i / 250, i % 250)),
+                5,
+            );
+            let _ = l.begin(&k, min);
+            // The locked pair is touched again, so it stays recent.
+            if i % 10 == 0 {
+                let _ = l.begin(&locked, min);
+            }
+        }
+        let map = l.entries.lock().unwrap();
+        assert!(map.len() <= 100, "{}", map.len());
+        assert!(
+            map.contains_key(&locked[0].0),
+            "the recently used lock stays"
+        );
+    }
+
+    #[tokio::test]
+    async fn password_checks_are_bounded() {
+        let l = LoginLimiter::default();
+        let mut held = Vec::new();
+        for _ in 0..LoginLimiter::MAX_CHECKS {
+            held.push(l.check_slot().await.unwrap());
+        }
+        assert_eq!(l.checks.available_permits(), 0);
+        drop(held);
+        assert!(l.check_slot().await.is_some());
     }
 
     #[test]
