@@ -67,6 +67,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         state.request_timeout = Duration::from_secs(config.server.request_timeout_secs.max(1));
         state.console.review = config.review.clone();
         state.trusted_proxies = Arc::new(config.server.trusted_proxies.clone());
+        let tasks = cleanweb_server::engine_tasks(config.server.engine_tasks);
+        state.engine_slots = Arc::new(tokio::sync::Semaphore::new(tasks));
+        state.engine_wait = Duration::from_millis(config.server.engine_wait_ms);
         state.console.console = config.console.clone();
         if let Some((key, source)) = report_key {
             match &source {

@@ -281,3 +281,63 @@ fn videos_over_http_are_banked_matched_and_moderated_at_once() {
     );
     assert_eq!(r.status, 422, "{}", r.body);
 }
+
+#[test]
+fn a_full_engine_answers_503_with_retry_after_instead_of_queueing() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("c.toml");
+    std::fs::write(&config, "[server]\nengine_tasks = 1\nengine_wait_ms = 0\n").unwrap();
+    let server = std::sync::Arc::new(common::Server::start(
+        &tmp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    ));
+    let key = server.key().to_owned();
+    // A four-minute clip holds the one slot for a while.
+    let long = derived(
+        tmp.path(),
+        &clips().join("testsrc2_320x240_25fps.mp4"),
+        "long.mp4",
+        &[
+            "-vf",
+            "loop=loop=30:size=100",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(long).unwrap());
+    let (s, k) = (server.clone(), key.clone());
+    let slow = std::thread::spawn(move || {
+        s.post_json("/v1/moderate", Some(&k), &serde_json::json!({"video": b64}))
+            .status
+    });
+    // While it runs, another request finds the engine full: 503 at once,
+    // with Retry-After, not a place in an unbounded queue.
+    let mut busy = None;
+    while busy.is_none() && !slow.is_finished() {
+        let r = server.post_json(
+            "/v1/moderate",
+            Some(&key),
+            &serde_json::json!({"text": "hello"}),
+        );
+        if r.status == 503 {
+            busy = Some(r);
+        } else {
+            assert_eq!(r.status, 200, "{}", r.body);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let r = busy.expect("no request found the engine busy while the video ran");
+    assert_eq!(r.retry_after.as_deref(), Some("1"));
+    assert!(r.content_type.starts_with("application/problem+json"));
+    assert_eq!(slow.join().unwrap(), 200);
+    // Once the slot is free, the same request goes through.
+    let r = server.post_json(
+        "/v1/moderate",
+        Some(&key),
+        &serde_json::json!({"text": "hello"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -381,6 +381,12 @@ pub struct ServerConfig {
     /// login lockout and the report rate limits). Empty: the socket's peer
     /// is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Moderation requests the engine runs at once (a bulkhead); 0: twice
+    /// the cores.
+    pub engine_tasks: usize,
+    /// How long a moderation request waits for the engine before it is
+    /// answered 503 with `Retry-After`, in milliseconds.
+    pub engine_wait_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -389,6 +395,8 @@ impl Default for ServerConfig {
             addr: "127.0.0.1:8080".into(),
             request_timeout_secs: 30,
             trusted_proxies: Vec::new(),
+            engine_tasks: 0,
+            engine_wait_ms: 250,
         }
     }
 }

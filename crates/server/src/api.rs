@@ -111,13 +111,14 @@ pub struct DecisionParams {
     request_body(content(
         (Item = "application/json"),
         (Item = "multipart/form-data"),
-    ), description = "An item as JSON, or an upload form: the file part `image` and text parts `id`, `text`, `html`, `url`, `base_url`"),
+    ), description = "An item as JSON, or an upload form: the file parts `image` and `video`, and text parts `id`, `text`, `html`, `url`, `base_url`"),
     responses(
         (status = 200, description = "The decision", body = Decision),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body or field over a limit", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The item has no content", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine is full: retry after the Retry-After seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn moderate(
@@ -144,6 +145,7 @@ pub async fn moderate(
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong key", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the limit, or too many items", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine is full: retry after the Retry-After seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn moderate_batch(
@@ -830,7 +832,23 @@ type EngineResult = (Item, Result<Decision, ItemError>);
 /// Runs the engine off the async threads: detection is CPU work.
 async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResult>, Problem> {
     let engine: Arc<cleanweb_engine::Engine> = state.engine.load_full();
+    // The bulkhead: a full engine answers 503 at once rather than queueing
+    // work that would outlive its request. The slot is held until the
+    // engine's work ends, even if the client has gone.
+    let slot = tokio::time::timeout(
+        state.engine_wait,
+        Arc::clone(&state.engine_slots).acquire_owned(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        state.metrics.record_engine_busy();
+        Problem::unavailable("the engine is busy with other requests; retry shortly")
+            .with("retry_after", 1.into())
+    })?;
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let results = if items.len() == 1 {
             vec![engine.moderate(&items[0])]
         } else {

@@ -65,6 +65,10 @@ pub struct AppState {
     pub reports: Option<Arc<cleanweb_service::reports::ReportsState>>,
     /// Proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
+    /// The bulkhead around the engine: moderation requests running at once.
+    pub engine_slots: Arc<tokio::sync::Semaphore>,
+    /// How long a request waits for an engine slot before a 503.
+    pub engine_wait: Duration,
 }
 
 impl AppState {
@@ -159,7 +163,18 @@ impl AppState {
             console: console::ConsoleState::default(),
             reports: None,
             trusted_proxies: Arc::new(Vec::new()),
+            engine_slots: Arc::new(tokio::sync::Semaphore::new(engine_tasks(0))),
+            engine_wait: Duration::from_millis(250),
         }
+    }
+}
+
+/// The bulkhead's size: `configured`, or twice the cores for 0.
+pub fn engine_tasks(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
     }
 }
 

@@ -48,6 +48,7 @@ pub struct Metrics {
     decisions: Family<VerdictLabels, Counter>,
     categories: Family<CategoryLabels, Counter>,
     store_errors: Counter,
+    engine_busy: Counter,
 }
 
 impl Default for Metrics {
@@ -78,6 +79,12 @@ impl Default for Metrics {
             "Decisions that could not be stored",
             store_errors.clone(),
         );
+        let engine_busy = Counter::default();
+        registry.register(
+            "engine_busy",
+            "Moderation requests answered 503 because the engine was full",
+            engine_busy.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -85,6 +92,7 @@ impl Default for Metrics {
             decisions,
             categories,
             store_errors,
+            engine_busy,
         }
     }
 }
@@ -111,6 +119,10 @@ impl Metrics {
 
     pub fn record_store_error(&self) {
         self.store_errors.inc();
+    }
+
+    pub fn record_engine_busy(&self) {
+        self.engine_busy.inc();
     }
 
     /// The Prometheus text exposition.

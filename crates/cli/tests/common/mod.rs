@@ -104,6 +104,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -191,6 +193,11 @@ impl Server {
             .unwrap_or("")
             .to_owned();
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp
             .body_mut()
             .with_config()
@@ -201,6 +208,7 @@ impl Server {
             status,
             content_type,
             body,
+            retry_after,
         }
     }
 
