@@ -882,8 +882,9 @@ async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision>
             None => out.push(decision),
         }
     }
-    if let Err(e) = state.store.save_decisions(&records).await {
-        tracing::error!(error = %e, count = records.len(), "could not store decisions");
+    let count = records.len();
+    if let Err(e) = state.decisions.save(records).await {
+        tracing::error!(error = %e, count, "could not store decisions");
         state.metrics.record_store_error();
         for d in &mut out {
             if d.decision_id.take().is_some() {

@@ -50,6 +50,8 @@ pub struct AppState {
     /// How to rebuild the engine; without it, reloads are refused.
     pub rebuild: Option<Arc<EngineBuilder>>,
     pub store: Arc<dyn Store>,
+    /// Decisions from concurrent requests, committed together.
+    pub decisions: Arc<cleanweb_store::GroupCommit>,
     pub metrics: Arc<Metrics>,
     /// Store `allow` decisions too.
     pub store_allow: bool,
@@ -154,6 +156,7 @@ impl AppState {
         AppState {
             engine: Arc::new(ArcSwap::from_pointee(engine)),
             rebuild: None,
+            decisions: Arc::new(cleanweb_store::GroupCommit::new(Arc::clone(&store))),
             store,
             metrics: Arc::new(Metrics::default()),
             store_allow: false,

@@ -7,6 +7,7 @@
 //! `migrations/postgres`).
 
 mod common;
+mod group;
 mod postgres;
 pub mod reports;
 pub mod review;
@@ -24,6 +25,7 @@ use cleanweb_core::{
 };
 use uuid::Uuid;
 
+pub use group::GroupCommit;
 pub use postgres::PgStore;
 pub use reports::{
     Case, CaseSettlement, Filed, NewReport, NewReward, NewTarget, ReportRecord, ReportStore, Reward,
