@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
         max_frames: 4,
         max_frames_read: 64,
         max_animation_pixels: 1 << 22,
+        max_animation_screen: 1 << 20,
+        max_kept_side: 512,
         max_time: std::time::Duration::from_secs(2),
     };
     if let Ok(d) = cleanweb_vision::decode_image(data, &limits) {
