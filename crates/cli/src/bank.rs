@@ -199,9 +199,10 @@ pub fn run(global: &GlobalArgs, cmd: BankCommand) -> anyhow::Result<ExitCode> {
             let path = Path::new(&file_or_hash);
             if path.is_file() && crate::hash::is_video_file(path) {
                 let limits = cleanweb_engine::video_limits(&global.config()?.limits);
+                // The bytes for exact-file banks; the file is decoded in place.
                 let bytes = crate::read_bounded(path, limits.max_bytes as usize)?;
                 let video =
-                    cleanweb_engine::video::Decoder::locate(1)?.decode_bytes(&bytes, &limits)?;
+                    cleanweb_engine::video::Decoder::locate(1)?.decode_file(path, &limits)?;
                 print_matches(banks.match_video(&bytes, &video.hashes));
                 return Ok(ExitCode::SUCCESS);
             }

@@ -66,21 +66,26 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|t| (t.clone(), Ok(Item::text(t))))
         .collect();
-    for path in &args.images {
-        let item = crate::read_bounded(path, config.limits.max_image_bytes).map(|bytes| Item {
-            id: Some(crate::shown(path)),
-            image: Some(bytes),
-            ..Item::default()
-        });
-        items.push((String::new(), item));
-    }
-    for path in &args.videos {
-        let item = crate::read_bounded(path, config.limits.max_video_bytes).map(|bytes| Item {
-            id: Some(crate::shown(path)),
-            video: Some(bytes),
-            ..Item::default()
-        });
-        items.push((String::new(), item));
+    let media = [
+        (&args.images, config.limits.max_image_bytes, false),
+        (&args.videos, config.limits.max_video_bytes, true),
+    ];
+    for (paths, max, video) in media {
+        for path in paths {
+            let item = crate::read_bounded(path, max).map(|bytes| {
+                let mut item = Item {
+                    id: Some(crate::shown(path)),
+                    ..Item::default()
+                };
+                *(if video {
+                    &mut item.video
+                } else {
+                    &mut item.image
+                }) = Some(bytes);
+                item
+            });
+            items.push((String::new(), item));
+        }
     }
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = io::stdout().lock();

@@ -143,7 +143,7 @@ fn hash_video(
                 serde_json::json!({
                     "frame": f.index,
                     "quality": f.quality,
-                    "pdq": cleanweb_vision::PdqHash(f.hash).to_string(),
+                    "pdq": cleanweb_vision::PdqHash(f.hash()).to_string(),
                     "timestamp": f.time,
                 })
             })

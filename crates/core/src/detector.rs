@@ -140,11 +140,17 @@ pub struct FrameHash {
     pub index: u64,
     /// Seconds from the start: `index / fps`.
     pub time: f64,
-    /// The 256-bit hash as sixteen 16-bit words, as `PdqHash` holds it.
-    pub hash: [u16; 16],
-    /// The hashes of the frame's eight rotations and flips (the first is
-    /// `hash`), for matching mirrored or rotated copies.
+    /// The PDQ hashes of the frame and its seven rotations and flips, each
+    /// as sixteen 16-bit words as `PdqHash` holds them; the first is the
+    /// frame as it is, the vPDQ hash.
     pub variants: [[u16; 16]; 8],
     /// PDQ's quality, 0 to 100.
     pub quality: u8,
+}
+
+impl FrameHash {
+    /// The frame's own hash (not rotated or flipped).
+    pub fn hash(&self) -> [u16; 16] {
+        self.variants[0]
+    }
 }

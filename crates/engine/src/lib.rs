@@ -25,8 +25,8 @@ pub use cleanweb_video as video;
 /// Source name of the labels codes in pictures make.
 pub const CODES_SOURCE: &str = "image.codes";
 
-/// The codes of a decoded picture: every sampled frame of an animation is
-/// read, and a payload seen in an earlier frame is not repeated.
+/// The codes in decoded frames (a picture's, an animation's, a video's
+/// samples): a payload seen in an earlier frame is not repeated.
 fn read_codes<'a>(
     frames: impl Iterator<Item = &'a cleanweb_core::Rgb>,
 ) -> Vec<cleanweb_codes::Code> {
@@ -199,7 +199,6 @@ impl Engine {
             });
         }
         let mut warnings = Vec::new();
-        let mut codes = Vec::new();
         if let Some(bytes) = item.image.as_deref()
             && self.reads("image")
         {
@@ -207,9 +206,6 @@ impl Engine {
                 .map_err(|e| e.to_string());
             if let Err(e) = &decoded {
                 warnings.push(format!("image could not be decoded: {e}"));
-            }
-            if let Ok(image) = &decoded {
-                codes = read_codes(image.frames.iter());
             }
             input.image = Some(decoded);
         }
@@ -228,16 +224,14 @@ impl Engine {
                     if let Some(why) = &video.truncated {
                         warnings.push(format!("video only partly checked: {why}"));
                     }
-                    let frames = video.sampled.iter().map(|f| &f.image);
-                    for c in read_codes(frames) {
-                        if !codes.iter().any(|o| o.payload == c.payload) {
-                            codes.push(c);
-                        }
-                    }
                 }
             }
             input.video = Some(decoded);
         }
+        // Codes in every decoded frame: the picture's and the video's.
+        let image_frames = input.image.iter().flatten().flat_map(|i| &i.frames);
+        let video_frames = input.video.iter().flatten().flat_map(|v| &v.sampled);
+        let codes = read_codes(image_frames.chain(video_frames.map(|f| &f.image)));
         // A code's payload is read like text: the lexicon and the URL lists
         // see it, with evidence in the field `qr`.
         for c in &codes {

@@ -87,23 +87,22 @@ pub fn is_picture(content_type: &str, body: &[u8]) -> bool {
     if ct.starts_with("image/") {
         return true;
     }
-    let textual = ct.starts_with("text/")
+    !says_text(&ct) && image::guess_format(body).is_ok()
+}
+
+/// Whether a lower-cased declared type says text (a page, a script, data).
+fn says_text(ct: &str) -> bool {
+    ct.starts_with("text/")
         || ["html", "xml", "json", "javascript"]
             .iter()
-            .any(|t| ct.contains(t));
-    !textual && image::guess_format(body).is_ok()
+            .any(|t| ct.contains(t))
 }
 
 /// Whether fetched bytes are a video: a container the decoder reads, by its
 /// bytes, unless the declared type says text or picture.
 pub fn is_video(content_type: &str, body: &[u8]) -> bool {
     let ct = content_type.trim().to_ascii_lowercase();
-    let other = ct.starts_with("text/")
-        || ct.starts_with("image/")
-        || ["html", "xml", "json", "javascript"]
-            .iter()
-            .any(|t| ct.contains(t));
-    !other && cleanweb_video::is_video(body)
+    !says_text(&ct) && !ct.starts_with("image/") && cleanweb_video::is_video(body)
 }
 
 /// A page's text, decoded by its declared charset: the HTTP Content-Type's

@@ -329,7 +329,7 @@ impl Banks {
         let mut seen = std::collections::HashSet::new();
         let query: Vec<[PdqHash; 8]> = frames
             .iter()
-            .filter(|f| f.quality >= MIN_PDQ_QUALITY && seen.insert(f.hash))
+            .filter(|f| f.quality >= MIN_PDQ_QUALITY && seen.insert(f.hash()))
             .map(|f| f.variants.map(PdqHash))
             .collect();
         if query.is_empty() {
@@ -505,7 +505,7 @@ pub fn entry_for_video(
                 .hashes
                 .iter()
                 .map(|f| vpdq::Feature {
-                    hash: PdqHash(f.hash),
+                    hash: PdqHash(f.hash()),
                     quality: f.quality,
                     time: f.time,
                 })
@@ -608,5 +608,45 @@ mod tests {
             .collect();
         hit.sort();
         assert_eq!(hit, ["benign", "csam"]);
+    }
+
+    #[test]
+    fn a_known_picture_shown_in_a_video_matches_a_picture_bank() {
+        let known = PdqHash([0x1234; 16]);
+        let bank = Bank {
+            name: "pictures".into(),
+            signal: Signal::Pdq,
+            category: Category::SexualExplicit,
+            action: Action::Block,
+            threshold: 31,
+            dihedral: true,
+            query_pct: 80,
+            compared_pct: 0,
+        };
+        let entry = BankEntry {
+            hash: known.to_string(),
+            ..BankEntry::default()
+        };
+        let banks = Banks::new(vec![(bank, vec![entry])]);
+        let frame = |variants: [[u16; 16]; 8], quality| FrameHash {
+            index: 0,
+            time: 0.0,
+            variants,
+            quality,
+        };
+        let other = [[0xf0f0; 16]; 8];
+        // The picture, mirrored, in the second frame (a frame of its own,
+        // so its own hash differs from the first's).
+        let mut mirrored = [[0x0f0f; 16]; 8];
+        mirrored[4] = known.0;
+        let hits = banks.match_video(b"video", &[frame(other, 90), frame(mirrored, 90)]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].bank.as_str(), hits[0].distance), ("pictures", 0));
+        // Too flat a frame is not matched.
+        assert!(
+            banks
+                .match_video(b"video", &[frame([known.0; 8], 10)])
+                .is_empty()
+        );
     }
 }

@@ -191,13 +191,12 @@ impl Decoder {
             let fh = FrameHash {
                 index,
                 time,
-                hash: hash.0,
                 variants: variants.map(|v| v.0),
                 quality,
             };
             hashes.push(fh);
             let near = |(kept, _): &(FrameHash, VideoFrame)| {
-                cleanweb_vision::PdqHash(kept.hash).distance(&hash) <= limits.near_duplicate_bits
+                cleanweb_vision::PdqHash(kept.hash()).distance(&hash) <= limits.near_duplicate_bits
             };
             // Near duplicates are not offered, so the spread is even over
             // distinct frames; the maker runs only for frames it keeps.
@@ -282,15 +281,8 @@ fn decode_args(path: &Path, probe: &Probe, frame_mod: u64, limits: &VideoLimits)
         "select='not(mod(n\\,{frame_mod}))',{}",
         vpdq::conversion(probe.width, probe.height, &probe.pix_fmt)
     );
-    [
-        "-nostdin",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-protocol_whitelist",
-        "file",
-        "-format_whitelist",
-        DEMUXERS,
+    let mut args = probe::guarded(&["-nostdin", "-hide_banner", "-v", "error"]);
+    let rest = [
         // The reference hashes frames as stored, ignoring rotation tags.
         "-noautorotate",
         "-t",
@@ -314,9 +306,9 @@ fn decode_args(path: &Path, probe: &Probe, frame_mod: u64, limits: &VideoLimits)
         "rgb24",
         "pipe:1",
     ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    .map(str::to_owned);
+    args.extend(rest);
+    args
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.

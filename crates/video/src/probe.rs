@@ -13,6 +13,16 @@ use crate::{Decoder, VideoError, VideoLimits};
 /// not among them.
 pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts";
 
+/// A child's first arguments: `leading`, then the guards every child gets
+/// before its input (local files only, read by a demuxer on the list).
+pub(crate) fn guarded(leading: &[&str]) -> Vec<String> {
+    leading
+        .iter()
+        .chain(&["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS])
+        .map(|s| s.to_string())
+        .collect()
+}
+
 /// Most bytes of ffprobe's answer read.
 const MAX_PROBE_OUTPUT: u64 = 64 << 10;
 
@@ -76,24 +86,19 @@ impl Decoder {
         limits: &VideoLimits,
         deadline: std::time::Instant,
     ) -> Result<Probe, VideoError> {
-        let args: Vec<String> = [
-            "-v",
-            "error",
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            DEMUXERS,
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,duration:format=format_name,duration",
-            "-of",
-            "json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([crate::file_url(path)])
-        .collect();
+        let mut args = guarded(&["-v", "error"]);
+        args.extend(
+            [
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,duration:format=format_name,duration",
+                "-of",
+                "json",
+                &crate::file_url(path),
+            ]
+            .map(str::to_owned),
+        );
         let mut run = spawn(&self.ffprobe, &args, limits.max_memory, deadline)?;
         let mut out = Vec::new();
         let read = (&mut run.stdout)

@@ -39,7 +39,7 @@ pub fn line(f: &FrameHash) -> String {
         "{},{},{},{:.3}",
         f.index,
         f.quality,
-        PdqHash(f.hash),
+        PdqHash(f.hash()),
         f.time
     )
 }
@@ -57,7 +57,6 @@ mod tests {
             line(&FrameHash {
                 index: 29,
                 time: timestamp(29, 30000.0 / 1001.0),
-                hash: [0; 16],
                 variants: [[0; 16]; 8],
                 quality: 100,
             })
