@@ -209,6 +209,21 @@ fn print_human(out: &mut impl Write, text: &str, d: &Decision, color: bool) -> i
                     distance,
                     entry,
                 } => Some(format!("bank {bank} entry {entry} distance {distance}")),
+                Evidence::Ocr {
+                    text,
+                    matched,
+                    term,
+                    rect,
+                    time,
+                    ..
+                } => Some(format!(
+                    "text in picture {text:?}: {matched:?} ({term}){} at x={} y={} w={} h={}",
+                    time.map(|t| format!(" at {t:.1} s")).unwrap_or_default(),
+                    rect[0],
+                    rect[1],
+                    rect[2],
+                    rect[3]
+                )),
                 _ => None,
             })
             .collect();

@@ -12,6 +12,7 @@ mod jsonl;
 mod keys;
 mod lexicon;
 mod models;
+mod ocr;
 mod rewards;
 mod scan;
 mod serve;
@@ -78,6 +79,8 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Print the nudity model's raw detections for image files.
     DetectImage(image::DetectArgs),
+    /// Read the text (Chinese and English) and the QR codes in pictures.
+    Ocr(ocr::OcrArgs),
     /// Write a copy of an image with the detected regions blurred, pixelated or blacked out.
     Censor(image::CensorArgs),
     /// Fetch and check the model files (pinned, verified by SHA-256).
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => worker::run(&cli.global, args),
         Command::DetectImage(args) => image::detect(&cli.global, args),
         Command::Censor(args) => image::censor_file(&cli.global, args),
+        Command::Ocr(args) => ocr::run(&cli.global, args),
         Command::Models(cmd) => models::run(&cli.global, cmd),
     };
     match result {

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use clap::Subcommand;
 use cleanweb_core::ImageConfig;
-use cleanweb_models::{Installed, image_assets, install, verified};
+use cleanweb_models::{Asset, Installed, OCR_ASSETS, image_assets, install, install_all, verified};
 use cleanweb_nudity::Model;
 
 use crate::setup::GlobalArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// Fetch the pinned model and ONNX Runtime (with pip), verify their SHA-256 and cache them
+    /// Fetch the pinned models (nudity, OCR) and ONNX Runtime with pip, verify their SHA-256 and cache them
     Install,
     /// Show what is installed and whether it verifies
     Status,
@@ -24,8 +24,9 @@ pub fn run(global: &GlobalArgs, cmd: ModelsCommand) -> anyhow::Result<ExitCode> 
     let dir = global.models_dir();
     match cmd {
         ModelsCommand::Install => {
-            for asset in image_assets()? {
-                match install(&dir, &asset, &mut |m| eprintln!("cleanweb: {m}"))? {
+            let assets = all_assets()?;
+            for done in install_all(&dir, &assets, &mut |m| eprintln!("cleanweb: {m}"))? {
+                match done {
                     Installed::AlreadyPresent(p) => {
                         println!("{}\tpresent, verified", crate::shown(&p))
                     }
@@ -36,7 +37,7 @@ pub fn run(global: &GlobalArgs, cmd: ModelsCommand) -> anyhow::Result<ExitCode> 
         }
         ModelsCommand::Status => {
             let mut ok = true;
-            for asset in image_assets()? {
+            for asset in all_assets()? {
                 match verified(&dir, &asset) {
                     Ok(p) => println!("{}\tok\t{}", crate::shown(&p), asset.licence),
                     Err(e) => {
@@ -52,6 +53,13 @@ pub fn run(global: &GlobalArgs, cmd: ModelsCommand) -> anyhow::Result<ExitCode> 
             })
         }
     }
+}
+
+/// Every pinned asset: the nudity model, the runtime and the OCR models.
+fn all_assets() -> anyhow::Result<Vec<Asset>> {
+    let mut assets = image_assets()?;
+    assets.extend(OCR_ASSETS);
+    Ok(assets)
 }
 
 /// The runtime library and model file the config asks for, fetched and
@@ -94,4 +102,51 @@ pub fn load(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<Model>> {
     let loaded = Arc::new(Model::load(&runtime, &model, config.sessions)?);
     *cached = Some((model, runtime, config.sessions, loaded.clone()));
     Ok(loaded)
+}
+
+/// The OCR models, one set per process (engine rebuilds share it).
+static OCR: Mutex<Option<(PathBuf, usize, Arc<cleanweb_ocr::Ocr>)>> = Mutex::new(None);
+
+/// The OCR models on the configured runtime, fetched and verified first.
+pub fn load_ocr(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<cleanweb_ocr::Ocr>> {
+    let runtime = match &config.runtime_path {
+        Some(p) => p.clone(),
+        None => match install(dir, &cleanweb_models::ONNXRUNTIME, &mut |m| {
+            tracing::info!("{m}")
+        })? {
+            Installed::AlreadyPresent(p) | Installed::Fetched(p) => p,
+        },
+    };
+    let mut cached = OCR.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((r, s, loaded)) = cached.as_ref()
+        && *r == runtime
+        && *s == config.sessions
+    {
+        return Ok(loaded.clone());
+    }
+    let mut paths = Vec::new();
+    for done in install_all(dir, &OCR_ASSETS, &mut |m| tracing::info!("{m}"))? {
+        match done {
+            Installed::AlreadyPresent(p) | Installed::Fetched(p) => paths.push(p),
+        }
+    }
+    let [det, cls, rec] = paths.as_slice() else {
+        anyhow::bail!("unexpected OCR asset list");
+    };
+    let files = cleanweb_ocr::ModelFiles { det, cls, rec };
+    let loaded = Arc::new(cleanweb_ocr::Ocr::load(&runtime, files, config.sessions)?);
+    *cached = Some((runtime, config.sessions, loaded.clone()));
+    Ok(loaded)
+}
+
+/// OCR for the engine, loaded on the first picture; `None` when `[image]
+/// ocr` is off.
+pub fn lazy_ocr(dir: &Path, config: &cleanweb_core::Config) -> Option<Arc<cleanweb_ocr::LazyOcr>> {
+    if config.image.ocr == cleanweb_core::OcrMode::Off {
+        return None;
+    }
+    let (dir, image) = (dir.to_owned(), config.image.clone());
+    Some(Arc::new(cleanweb_ocr::LazyOcr::new(Box::new(move || {
+        load_ocr(&dir, &image).map_err(|e| format!("{e:#}"))
+    }))))
 }

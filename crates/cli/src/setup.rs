@@ -190,6 +190,7 @@ impl GlobalArgs {
                 banks: banks.clone(),
                 nudity,
                 video,
+                ocr: crate::models::lazy_ocr(&self.models_dir(), config),
             })?;
         if built.skipped_terms > 0 {
             tracing::warn!(

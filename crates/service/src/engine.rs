@@ -40,6 +40,9 @@ pub struct EngineSources<'a> {
     pub nudity: Option<Arc<dyn Detector>>,
     /// The process's video decoder, when ffmpeg is installed.
     pub video: Option<Arc<cleanweb_engine::video::Decoder>>,
+    /// The OCR models, loaded on first use (their loader lives with the
+    /// model files, outside this crate); `[image] ocr` says when they run.
+    pub ocr: Option<Arc<cleanweb_engine::ocr_models::LazyOcr>>,
 }
 
 /// What building found worth a warning: the engine still runs.
@@ -94,6 +97,12 @@ pub fn build(s: EngineSources<'_>) -> Result<(Engine, Built), BuildError> {
     if let Some(video) = s.video {
         engine = engine.with_video(video);
     }
+    if let Some(reader) = s.ocr {
+        engine = engine.with_ocr(cleanweb_engine::OcrStage::from_config(
+            reader,
+            &config.image,
+        ));
+    }
     // Always present, so a bank created later matches without a rebuild;
     // with no banks it returns at once.
     let engine = engine.with_detector(Arc::new(HashDetector::new(s.banks)));
@@ -114,6 +123,7 @@ mod tests {
             banks: SharedBanks::default(),
             nudity: None,
             video: None,
+            ocr: None,
         }
     }
 

@@ -409,6 +409,25 @@ pub async fn item(
                 score: String::new(),
                 rect: format!("{} {} {} {}", rect[0], rect[1], rect[2], rect[3]),
             }),
+            Evidence::Ocr {
+                frame: None,
+                text,
+                matched,
+                term,
+                rect,
+                ..
+            } => boxes.push(BoxView {
+                class: format!("text \u{201c}{text}\u{201d}: {matched} ({term})"),
+                score: String::new(),
+                rect: format!("{} {} {} {}", rect[0], rect[1], rect[2], rect[3]),
+            }),
+            Evidence::Ocr {
+                frame: Some(frame),
+                text,
+                matched,
+                term,
+                ..
+            } => other_spans.push(format!("frame {frame} text \u{201c}{text}\u{201d}: {matched} ({term})")),
             Evidence::Span {
                 field,
                 matched,
@@ -806,7 +825,11 @@ pub async fn media(
         .iter()
         .flat_map(|l| &l.evidence)
         .filter_map(|e| match e {
-            Evidence::Region { rect, .. } | Evidence::Code { rect, .. } => Some(*rect),
+            Evidence::Region { rect, .. }
+            | Evidence::Code { rect, .. }
+            | Evidence::Ocr {
+                rect, frame: None, ..
+            } => Some(*rect),
             _ => None,
         })
         .collect();
