@@ -163,7 +163,8 @@ pub fn boxes(
         }
         let mini = geom::mini_box_order(rect.corners);
         let score = geom::quad_mean(map, map_w, map_h, &mini);
-        if score < params.box_thresh {
+        // A NaN score (a broken model) is dropped too.
+        if score.is_nan() || score < params.box_thresh {
             continue;
         }
         // Unclip: the reference offsets the box (its corners as integers)
@@ -272,6 +273,45 @@ mod tests {
         // A faint bar is dropped.
         let faint: Vec<f32> = map.iter().map(|v| v * 0.5).collect();
         assert!(boxes(&faint, w, h, (128, 64), &DbParams::default()).is_empty());
+    }
+
+    #[test]
+    fn hostile_maps_give_bounded_work() {
+        // Isolated dots every 3 pixels: 17,777 regions, all too small.
+        let (w, h) = (400usize, 400usize);
+        let dots: Vec<f32> = (0..w * h)
+            .map(|i| {
+                if (i % w) % 3 == 0 && (i / w) % 3 == 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        assert!(boxes(&dots, w, h, (w, h), &DbParams::default()).is_empty());
+        // 6×6 blobs every 8 pixels: 2,500 boxable regions, 1,000 kept.
+        let blobs: Vec<f32> = (0..w * h)
+            .map(|i| {
+                if (i % w) % 8 < 6 && (i / w) % 8 < 6 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let found = boxes(&blobs, w, h, (w, h), &DbParams::default());
+        assert_eq!(found.len(), 1000);
+        // NaN and infinite maps neither panic nor give boxes outside.
+        let broken = vec![f32::NAN; w * h];
+        assert!(boxes(&broken, w, h, (w, h), &DbParams::default()).is_empty());
+        let inf = vec![f32::INFINITY; 64 * 64];
+        for b in boxes(&inf, 64, 64, (64, 64), &DbParams::default()) {
+            assert!(b.quad.iter().all(|p| p[0] < 64.0 && p[1] < 64.0));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // A map shorter than it claims is refused.
+        assert!(boxes(&[0.9; 10], 64, 64, (64, 64), &DbParams::default()).is_empty());
     }
 
     #[test]
