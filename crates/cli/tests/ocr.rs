@@ -112,3 +112,46 @@ fn picture_ads_are_judged_by_their_text_and_notices_pass() {
         assert_eq!(d[i]["verdict"], "allow", "{}", d[i]);
     }
 }
+
+/// `[image] ocr`: `off` never reads, `when_flagged` reads only items
+/// something else flagged, and the reading then adds its evidence.
+#[test]
+fn the_ocr_switch_decides_when_pictures_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ad = fixture("ad_services_photo.jpg");
+    let ad = ad.to_str().unwrap();
+    let items = format!(
+        "{}\n{}\n",
+        serde_json::json!({"id": "alone", "image_path": ad}),
+        serde_json::json!({"id": "flagged", "text": "成人视频资源，私聊", "image_path": ad}),
+    );
+    let run = |mode: &str| -> Vec<serde_json::Value> {
+        let cfg = tmp.path().join(format!("{mode}.toml"));
+        std::fs::write(&cfg, format!("[image]\nnudity = false\nocr = \"{mode}\"\n")).unwrap();
+        let args = [
+            "check",
+            "--jsonl",
+            "--no-store",
+            "--config",
+            cfg.to_str().unwrap(),
+        ];
+        let (code, out, err) = cleanweb(tmp.path(), &args, &items);
+        assert_eq!(code, 0, "{err}");
+        lines(&out)
+    };
+    let has_ocr = |d: &serde_json::Value| {
+        d["labels"].as_array().unwrap().iter().any(|l| {
+            l["evidence"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["kind"] == "ocr"))
+        })
+    };
+    let off = run("off");
+    assert_eq!(off[0]["verdict"], "allow", "{}", off[0]);
+    assert!(!has_ocr(&off[1]), "{}", off[1]);
+    let flagged = run("when_flagged");
+    assert_eq!(flagged[0]["verdict"], "allow", "{}", flagged[0]);
+    assert!(has_ocr(&flagged[1]), "{}", flagged[1]);
+    let always = run("always");
+    assert_eq!(always[0]["verdict"], "block", "{}", always[0]);
+}
