@@ -2,6 +2,9 @@
 
 Usage: ocr_peer.py ROUNDS OUT.jsonl PICTURE...
 
+With PEER_DET=max:960 in the environment, detection runs as cleanweb's
+`ocr_detect = "fast"` does (limit_type max, limit_side_len 960).
+
 Loads the engine once, reads every picture ROUNDS times in order, and
 prints the seconds spent (model loading excluded) and pictures per second.
 The last round's lines go to OUT.jsonl as {"file", "lines": [{"text"}]},
@@ -19,7 +22,11 @@ def main():
     rounds = int(sys.argv[1])
     out_path = sys.argv[2]
     files = sys.argv[3:]
-    engine = RapidOCR(params={"Global.log_level": "error"})
+    params = {"Global.log_level": "error"}
+    if os.environ.get("PEER_DET"):
+        kind, side = os.environ["PEER_DET"].split(":")
+        params.update({"Det.limit_type": kind, "Det.limit_side_len": int(side)})
+    engine = RapidOCR(params=params)
     engine(files[0])  # warm-up: first-call allocations
     results = {}
     started = time.perf_counter()

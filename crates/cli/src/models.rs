@@ -105,7 +105,13 @@ pub fn load(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<Model>> {
 }
 
 /// The OCR models, one set per process (engine rebuilds share it).
-static OCR: Mutex<Option<(PathBuf, usize, Arc<cleanweb_ocr::Ocr>)>> = Mutex::new(None);
+type CachedOcr = (
+    PathBuf,
+    usize,
+    cleanweb_core::OcrDetect,
+    Arc<cleanweb_ocr::Ocr>,
+);
+static OCR: Mutex<Option<CachedOcr>> = Mutex::new(None);
 
 /// The OCR models on the configured runtime, fetched and verified first.
 pub fn load_ocr(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<cleanweb_ocr::Ocr>> {
@@ -118,9 +124,10 @@ pub fn load_ocr(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<cleanweb
         },
     };
     let mut cached = OCR.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((r, s, loaded)) = cached.as_ref()
+    if let Some((r, s, d, loaded)) = cached.as_ref()
         && *r == runtime
         && *s == config.sessions
+        && *d == config.ocr_detect
     {
         return Ok(loaded.clone());
     }
@@ -134,8 +141,13 @@ pub fn load_ocr(dir: &Path, config: &ImageConfig) -> anyhow::Result<Arc<cleanweb
         anyhow::bail!("unexpected OCR asset list");
     };
     let files = cleanweb_ocr::ModelFiles { det, cls, rec };
-    let loaded = Arc::new(cleanweb_ocr::Ocr::load(&runtime, files, config.sessions)?);
-    *cached = Some((runtime, config.sessions, loaded.clone()));
+    let size = match config.ocr_detect {
+        cleanweb_core::OcrDetect::Reference => cleanweb_ocr::det::DetectSize::Reference,
+        cleanweb_core::OcrDetect::Fast => cleanweb_ocr::det::DetectSize::Fast,
+    };
+    let loaded =
+        Arc::new(cleanweb_ocr::Ocr::load(&runtime, files, config.sessions)?.with_detect_size(size));
+    *cached = Some((runtime, config.sessions, config.ocr_detect, loaded.clone()));
     Ok(loaded)
 }
 

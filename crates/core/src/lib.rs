@@ -30,7 +30,7 @@ pub use action::Action;
 pub use audit::{AuditEvent, AuditRecord};
 pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
-pub use config::{ClassRule, Config, ConfigError, ImageConfig, Limits, OcrMode};
+pub use config::{ClassRule, Config, ConfigError, ImageConfig, Limits, OcrDetect, OcrMode};
 pub use decision::{Decision, Evidence, Label};
 pub use detector::{
     DecodedImage, DecodedVideo, DetectError, Detector, FrameHash, Input, Rgb, TextPart, VideoFrame,

@@ -137,6 +137,7 @@ pub struct Ocr {
     rec: Pool,
     alphabet: rec::Alphabet,
     params: det::DbParams,
+    size: det::DetectSize,
 }
 
 impl std::fmt::Debug for Ocr {
@@ -206,7 +207,14 @@ impl Ocr {
             rec,
             alphabet,
             params: det::DbParams::default(),
+            size: det::DetectSize::Reference,
         })
+    }
+
+    /// Runs detection at `size` instead of the reference's.
+    pub fn with_detect_size(mut self, size: det::DetectSize) -> Ocr {
+        self.size = size;
+        self
     }
 
     /// Reads the text in `img`.
@@ -231,7 +239,7 @@ impl Ocr {
         let pad = det::vertical_padding(work.width as usize, work.height as usize);
         let work = if pad > 0 { padded(&work, pad) } else { work };
         let (ww, wh) = (work.width as usize, work.height as usize);
-        let Some(size) = det::det_size(ww, wh) else {
+        let Some(size) = det::det_size(ww, wh, self.size) else {
             return Ok(reading);
         };
         let t = Instant::now();
