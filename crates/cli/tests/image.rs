@@ -6,18 +6,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Server, cleanweb};
+use common::{Server, cleanweb, json_lines as lines};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../nudity/tests/data/images")
         .join(name)
-}
-
-fn lines(out: &str) -> Vec<serde_json::Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

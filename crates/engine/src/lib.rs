@@ -243,19 +243,13 @@ impl Engine {
             input.video = Some(decoded);
         }
         // Codes in every decoded frame: the picture's and the video's.
-        let codes = read_codes(
-            ocr_frames(input.image.as_ref(), input.video.as_ref())
-                .into_iter()
-                .map(|f| f.image),
-        );
+        let frames = ocr_frames(input.image.as_ref(), input.video.as_ref());
+        let codes = read_codes(frames.iter().map(|f| f.image));
         let mut read_text = None;
         if let Some(stage) = &self.ocr
             && stage.mode == cleanweb_core::OcrMode::Always
         {
-            let text = ocr::read(
-                stage,
-                &ocr_frames(input.image.as_ref(), input.video.as_ref()),
-            );
+            let text = ocr::read(stage, &frames);
             push_ocr(&mut input.texts, &text);
             read_text = Some(text);
         }
@@ -279,10 +273,7 @@ impl Engine {
             && raw.iter().any(|l| l.score >= 0.5)
         {
             // Read now, and run the detectors again on the text alone.
-            let text = ocr::read(
-                stage,
-                &ocr_frames(input.image.as_ref(), input.video.as_ref()),
-            );
+            let text = ocr::read(stage, &frames);
             let mut again = Input::from_item(item);
             again.texts.clear();
             push_ocr(&mut again.texts, &text);

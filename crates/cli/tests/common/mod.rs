@@ -295,3 +295,10 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Standard output of a JSON Lines command, parsed line by line.
+pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
