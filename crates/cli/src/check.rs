@@ -19,6 +19,9 @@ pub struct CheckArgs {
     /// Video files to moderate, one item each (repeatable); needs ffmpeg
     #[arg(long = "video", value_name = "FILE", conflicts_with = "jsonl")]
     videos: Vec<std::path::PathBuf>,
+    /// Files of any kind, one item each, or one per member for an archive, document, app package or playlist (repeatable)
+    #[arg(long = "file", value_name = "FILE", conflicts_with = "jsonl")]
+    files: Vec<std::path::PathBuf>,
     /// Read one JSON item per line from stdin, write one decision per line
     #[arg(long, conflicts_with = "texts")]
     jsonl: bool,
@@ -53,7 +56,11 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
         jsonl::run(&engine, stdin, stdout, &sink).context("check --jsonl failed")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let texts = if args.texts.is_empty() && args.images.is_empty() && args.videos.is_empty() {
+    let texts = if args.texts.is_empty()
+        && args.images.is_empty()
+        && args.videos.is_empty()
+        && args.files.is_empty()
+    {
         let mut s = String::new();
         io::stdin()
             .read_to_string(&mut s)
@@ -87,9 +94,30 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
             items.push((String::new(), item));
         }
     }
+    let limits = cleanweb_extract::Limits {
+        max_member_bytes: config
+            .limits
+            .max_video_bytes
+            .max(config.limits.max_image_bytes),
+        ..cleanweb_extract::Limits::default()
+    };
+    // Members are read lazily, a few ahead: an archive is never all in memory.
+    let members = args.files.into_iter().flat_map(move |path| {
+        let name = crate::shown(&path);
+        cleanweb_extract::members(path, name, limits.clone()).map(|m| {
+            let text = m
+                .item
+                .as_ref()
+                .ok()
+                .and_then(|i| i.text.clone())
+                .unwrap_or_default();
+            let path = m.path;
+            (text, m.item.map_err(|e| anyhow::anyhow!("{path}: {e}")))
+        })
+    });
     let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = io::stdout().lock();
-    for (text, item) in items {
+    for (text, item) in items.into_iter().chain(members) {
         let item = match item {
             Ok(item) => item,
             Err(e) => {

@@ -1,5 +1,6 @@
-//! `cleanweb scan`: a clean-up sweep over a directory, a JSONL or CSV
-//! export, or a URL list, with progress, resumable by id.
+//! `cleanweb scan`: a clean-up sweep over a directory, one file (an
+//! archive, a document, a package, a playlist), a JSONL or CSV export, or a
+//! URL list, with progress, resumable by id.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,12 +17,15 @@ use crate::setup::GlobalArgs;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// A directory, a .jsonl/.ndjson or .csv export, or (with --format urls) a list of URLs
+    /// A directory, an archive, document, app package or playlist, a .jsonl/.ndjson or .csv export, (with --format urls) a list of URLs, or (with --format m3u) a playlist's URL
     #[arg(required_unless_present_any = ["resume", "list"])]
     path: Option<PathBuf>,
-    /// How to read PATH [default: by what it is: dir, jsonl, csv]
-    #[arg(long, value_parser = ["dir", "jsonl", "csv", "urls"])]
+    /// How to read PATH [default: by what it is: dir, file, jsonl, csv]
+    #[arg(long, value_parser = ["dir", "file", "jsonl", "csv", "urls", "m3u"])]
     format: Option<String>,
+    /// With --format m3u and a URL: let the fetch reach private and loopback addresses
+    #[arg(long)]
+    allow_private: bool,
     /// CSV column for an item field, e.g. --column text=body --column id=post_id (repeatable)
     #[arg(long = "column", value_name = "FIELD=COLUMN")]
     columns: Vec<String>,
@@ -76,7 +80,16 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
             s
         }
         None => {
-            let path = args.path.clone().context("give PATH")?;
+            let mut path = args.path.clone().context("give PATH")?;
+            let shown = path.to_string_lossy().into_owned();
+            if shown.starts_with("http://") || shown.starts_with("https://") {
+                if args.format.as_deref() != Some("m3u") {
+                    bail!(
+                        "{shown} is a URL: give --format m3u to sweep a playlist, or --format urls with a file listing URLs"
+                    );
+                }
+                path = fetch_playlist(global, &shown, args.allow_private, &config)?;
+            }
             let path = std::fs::canonicalize(&path)
                 .with_context(|| format!("cannot read {}", crate::shown(&path)))?;
             let kind = match args.format.as_deref() {
@@ -84,9 +97,10 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
                 Some("jsonl") => Kind::Jsonl,
                 Some("csv") => Kind::Csv,
                 Some("urls") => Kind::Urls,
+                Some("file" | "m3u") => Kind::File,
                 _ => Kind::detect(&path).with_context(|| {
                     format!(
-                        "cannot tell how to read {}; give --format dir|jsonl|csv|urls",
+                        "cannot tell how to read {}; give --format dir|file|jsonl|csv|urls|m3u",
                         crate::shown(&path)
                     )
                 })?,
@@ -169,6 +183,43 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
 
 /// A new sweep record: a short time-ordered id, outputs under
 /// DATA/sweeps/ID unless `out` says otherwise.
+/// Fetches a playlist through the SSRF-safe fetcher into the data
+/// directory, so the sweep (and a resume of it) reads one fixed copy.
+fn fetch_playlist(
+    global: &GlobalArgs,
+    url: &str,
+    allow_private: bool,
+    config: &cleanweb_core::Config,
+) -> anyhow::Result<PathBuf> {
+    let parsed = url::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+    let fetcher = cleanweb_fetch::Fetcher::new(cleanweb_fetch::FetchLimits {
+        max_bytes: config.limits.max_image_bytes as u64,
+        allow_private,
+        ..cleanweb_fetch::FetchLimits::default()
+    });
+    let fetched = fetcher
+        .get(&parsed)
+        .with_context(|| format!("cannot fetch {url}"))?;
+    if fetched.status != 200 {
+        bail!("{url} answered HTTP {}", fetched.status);
+    }
+    let dir = global.data_dir().join("sweeps").join("fetched");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let host = parsed
+        .host_str()
+        .unwrap_or("playlist")
+        .replace(['/', ':'], "_");
+    let path = dir.join(format!("{host}-{}.m3u", now_ms()));
+    std::fs::write(&path, &fetched.body)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "cleanweb: fetched {url} ({} bytes) to {}",
+        fetched.body.len(),
+        path.display()
+    );
+    Ok(path)
+}
+
 pub(crate) fn new_sweep(
     global: &GlobalArgs,
     source: String,

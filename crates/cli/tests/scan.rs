@@ -54,7 +54,7 @@ fn a_directory_sweep_writes_findings_deletions_and_summaries() {
         root.join("pages/cat.png"),
     )
     .unwrap();
-    std::fs::write(root.join("pages/blob.bin"), [0xffu8, 0xfe, 0x00, 0x81]).unwrap();
+    std::fs::write(root.join("pages/blob.bin"), [0x00u8, 0x81, 0xff, 0xfe]).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink("..", root.join("pages/loop")).unwrap();
     let data = tmp.path().join("data");

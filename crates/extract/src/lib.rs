@@ -332,7 +332,7 @@ impl<'a> Walk<'a> {
                 self.emit(path, item)
             }
             Format::Leaf => {
-                let item = leaf(&bytes);
+                let item = leaf(bytes);
                 self.emit(path, item)
             }
         }
@@ -354,20 +354,20 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// A file that holds no members: a video or a picture by its magic bytes,
 /// HTML by its markup, otherwise text in whatever charset it is written in.
-pub fn leaf(bytes: &[u8]) -> Result<Item, String> {
-    if cleanweb_video::is_video(bytes) {
+pub fn leaf(bytes: Vec<u8>) -> Result<Item, String> {
+    if cleanweb_video::is_video(&bytes) {
         return Ok(Item {
-            video: Some(bytes.to_vec()),
+            video: Some(bytes),
             ..Item::default()
         });
     }
-    if image::guess_format(bytes).is_ok() {
+    if image::guess_format(&bytes).is_ok() {
         return Ok(Item {
-            image: Some(bytes.to_vec()),
+            image: Some(bytes),
             ..Item::default()
         });
     }
-    let text = decode_text(bytes).ok_or("binary data: not text, a picture or a video")?;
+    let text = decode_text(&bytes).ok_or("binary data: not text, a picture or a video")?;
     Ok(text_or_html(text))
 }
 

@@ -7,8 +7,11 @@ use cleanweb_core::Item;
 /// data (NUL bytes in the first 8 KiB of what is not UTF-16).
 pub fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
-        return Some(text.into_owned());
+        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        // A BOM followed by what does not decode, or by control codes, is a
+        // binary file that happens to start with those bytes.
+        let control = text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+        return (!malformed && !control).then(|| text.into_owned());
     }
     let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
@@ -111,6 +114,8 @@ mod tests {
         let with_bom = [0xff, 0xfe, b'h', 0, b'i', 0];
         assert_eq!(decode_text(&with_bom).unwrap(), "hi");
         assert_eq!(decode_text(b"\x00\x01\x02binary"), None);
+        assert_eq!(decode_text(&[0xff, 0xfe, 0x00, 0xd8]), None);
+        assert_eq!(decode_text(&[0xff, 0xfe, 0x01, 0x00]), None);
     }
 
     #[test]

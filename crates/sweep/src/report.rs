@@ -1,6 +1,7 @@
 //! A sweep's outputs, written from the store (so a resumed sweep's outputs
-//! cover every run): findings.jsonl, deletions.txt, summary.csv and
-//! summary.html. Streams in pages: memory stays bounded whatever the size.
+//! cover every run): findings.jsonl, deletions.txt (what to delete: a
+//! container's outermost file, once), deletions.csv (each file with the
+//! members that caused it), summary.csv and summary.html. Streams in pages: memory stays bounded whatever the size.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -18,12 +19,15 @@ const TOP: usize = 20;
 const SAMPLES: usize = 25;
 
 /// Where an item came from, for "top offending sources": a URL's host, a
-/// file's directory, otherwise nothing.
+/// container member's outermost file, a file's directory, otherwise nothing.
 fn origin(key: &str, kind: &str) -> Option<String> {
     if let Ok(u) = url::Url::parse(key)
         && let Some(h) = u.host_str()
     {
         return Some(h.to_owned());
+    }
+    if matches!(kind, "dir" | "file") && key.contains(cleanweb_extract::SEP) {
+        return Some(cleanweb_extract::Member::outer(key).to_owned());
     }
     if kind == "dir" {
         return Some(match Path::new(key).parent() {
@@ -41,6 +45,14 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
 /// The files written.
 #[derive(Debug)]
 pub struct Outputs {
@@ -48,7 +60,8 @@ pub struct Outputs {
     pub dir: PathBuf,
     /// Lines written to `findings.jsonl`: every recorded item.
     pub findings: u64,
-    /// Keys written to `deletions.txt`: the items whose verdict is block.
+    /// Lines written to `deletions.txt`: the files holding an item whose
+    /// verdict is block (a container once, however many members blocked).
     pub deletions: u64,
 }
 
@@ -65,6 +78,11 @@ pub async fn write(store: &dyn Store, sweep: &Sweep) -> Result<Outputs, SweepErr
     };
     let mut findings = create("findings.jsonl")?;
     let mut deletions = create("deletions.txt")?;
+    let mut causes = create("deletions.csv")?;
+    writeln!(causes, "file,member,categories").map_err(|e| SweepError::io(&dir, e))?;
+    // Only file sweeps have containers; a URL may hold `!/` of its own.
+    let files = matches!(sweep.kind.as_str(), "dir" | "file");
+    let mut last_deleted: Option<String> = None;
     let (mut n_findings, mut n_deletions) = (0u64, 0u64);
     let mut categories: BTreeMap<String, u64> = BTreeMap::new();
     let mut origins: BTreeMap<String, u64> = BTreeMap::new();
@@ -91,8 +109,26 @@ pub async fn write(store: &dyn Store, sweep: &Sweep) -> Result<Outputs, SweepErr
             writeln!(findings, "{line}").map_err(|e| SweepError::io(&dir, e))?;
             n_findings += 1;
             if it.verdict == "block" {
-                writeln!(deletions, "{}", it.key).map_err(|e| SweepError::io(&dir, e))?;
-                n_deletions += 1;
+                let file = if files {
+                    cleanweb_extract::Member::outer(&it.key)
+                } else {
+                    it.key.as_str()
+                };
+                let member = if file == it.key { "" } else { it.key.as_str() };
+                writeln!(
+                    causes,
+                    "{},{},{}",
+                    csv_field(file),
+                    csv_field(member),
+                    csv_field(&it.categories)
+                )
+                .map_err(|e| SweepError::io(&dir, e))?;
+                // A container's members are consecutive: it is listed once.
+                if last_deleted.as_deref() != Some(file) {
+                    writeln!(deletions, "{file}").map_err(|e| SweepError::io(&dir, e))?;
+                    n_deletions += 1;
+                    last_deleted = Some(file.to_owned());
+                }
             }
             if it.verdict != "error" {
                 for c in it.categories.split_whitespace() {
@@ -109,6 +145,7 @@ pub async fn write(store: &dyn Store, sweep: &Sweep) -> Result<Outputs, SweepErr
     }
     findings.flush().map_err(|e| SweepError::io(&dir, e))?;
     deletions.flush().map_err(|e| SweepError::io(&dir, e))?;
+    causes.flush().map_err(|e| SweepError::io(&dir, e))?;
 
     let counts = store.sweep_counts(&sweep.id).await?;
     let mut top: Vec<(String, u64)> = origins.into_iter().collect();

@@ -1,6 +1,9 @@
-//! Sweep sources: a directory tree, a JSONL or CSV export, or a URL list,
-//! read lazily as numbered entries in a deterministic order, so a resumed
-//! sweep numbers every item as the first run did.
+//! Sweep sources: a directory tree, one file, a JSONL or CSV export, or a
+//! URL list, read lazily as numbered entries in a deterministic order, so a
+//! resumed sweep numbers every item as the first run did. Archives,
+//! documents, packages and playlists in a tree (or as the one file) are
+//! read as their members (`cleanweb-extract`), each an entry keyed
+//! `outer.zip!/dir/file.txt`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,8 +17,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// A directory tree: every regular file is an item, depth first, names sorted.
+    /// A directory tree: every regular file is an item, depth first, names
+    /// sorted; a container's members are items in its place.
     Dir,
+    /// One file: itself, or its members when it is a container.
+    File,
     /// A JSONL export: one item as JSON a line.
     Jsonl,
     /// A CSV export with a header; columns map to item fields.
@@ -29,21 +35,33 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Dir => "dir",
+            Kind::File => "file",
             Kind::Jsonl => "jsonl",
             Kind::Csv => "csv",
             Kind::Urls => "urls",
         }
     }
 
-    /// A directory is a tree; a file is told by its extension.
+    /// A directory is a tree; an export is told by its extension; any
+    /// other file holding members (an archive, a document, a package, a
+    /// playlist) is read as one file.
     pub fn detect(path: &Path) -> Option<Kind> {
         if path.is_dir() {
             return Some(Kind::Dir);
         }
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "jsonl" | "ndjson" => Some(Kind::Jsonl),
-            "csv" => Some(Kind::Csv),
-            _ => None,
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("jsonl" | "ndjson") => Some(Kind::Jsonl),
+            Some("csv") => Some(Kind::Csv),
+            _ => {
+                let mut head = [0u8; 512];
+                let n = File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+                let name = path.file_name()?.to_string_lossy();
+                cleanweb_extract::is_container(&name, &head[..n]).then_some(Kind::File)
+            }
         }
     }
 }
@@ -102,12 +120,31 @@ pub fn entries(
         source,
     };
     let max = options.max_bytes;
+    let limits = cleanweb_extract::Limits {
+        max_member_bytes: max,
+        ..cleanweb_extract::Limits::default()
+    };
     Ok(match options.kind {
-        Kind::Dir => Box::new(
-            walk(root)
-                .enumerate()
-                .map(move |(seq, (path, key))| file_entry(seq as u64, key, &path, max)),
-        ),
+        Kind::Dir => Box::new(numbered(walk(root).flat_map(move |(path, key)| {
+            cleanweb_extract::members(path, key, limits.clone())
+        }))),
+        Kind::File => {
+            if !root.is_file() {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a file",
+                )));
+            }
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| root.display().to_string());
+            Box::new(numbered(cleanweb_extract::members(
+                root.to_owned(),
+                name,
+                limits,
+            )))
+        }
         Kind::Jsonl => {
             let base = root.parent().unwrap_or(Path::new(".")).to_owned();
             let reader = BufReader::with_capacity(1 << 16, File::open(root).map_err(io)?);
@@ -158,10 +195,36 @@ pub fn entries(
     })
 }
 
-/// Counts a source's entries without reading their content (for progress).
+/// Members as numbered entries.
+fn numbered(
+    members: impl Iterator<Item = cleanweb_extract::Member> + Send,
+) -> impl Iterator<Item = Entry> + Send {
+    members.enumerate().map(|(seq, m)| Entry {
+        seq: seq as u64,
+        key: m.path,
+        item: m.item,
+    })
+}
+
+/// Counts a source's entries without reading their content (for
+/// progress); `None` when that would mean opening containers.
 pub fn count(root: &Path, options: &Options) -> Option<u64> {
     match options.kind {
-        Kind::Dir => Some(walk(root).count() as u64),
+        Kind::Dir => {
+            let mut n = 0u64;
+            for (path, key) in walk(root) {
+                let mut head = [0u8; 512];
+                let read = File::open(&path).and_then(|mut f| f.read(&mut head));
+                if let Ok(k) = read
+                    && cleanweb_extract::is_container(&key, &head[..k])
+                {
+                    return None;
+                }
+                n += 1;
+            }
+            Some(n)
+        }
+        Kind::File => None,
         _ => entries(root, options).ok().map(|e| e.count() as u64),
     }
 }
@@ -194,11 +257,6 @@ fn walk(root: &Path) -> impl Iterator<Item = (PathBuf, String)> + Send + use<> {
     })
 }
 
-fn file_entry(seq: u64, key: String, path: &Path, max: usize) -> Entry {
-    let item = read_bounded(path, max).and_then(|bytes| item_from_bytes(&key, bytes));
-    Entry { seq, key, item }
-}
-
 fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut bytes = Vec::new();
@@ -212,45 +270,11 @@ fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
 }
 
 /// A file's item by its content, not its name: a video or an image by its
-/// magic bytes, HTML by its markup, other UTF-8 as text.
+/// magic bytes, HTML by its markup, other text in whatever charset it is in.
 pub fn item_from_bytes(key: &str, bytes: Vec<u8>) -> Result<Item, String> {
-    let id = Some(key.to_owned());
-    if cleanweb_video::is_video(&bytes) {
-        return Ok(Item {
-            id,
-            video: Some(bytes),
-            ..Item::default()
-        });
-    }
-    if image::guess_format(&bytes).is_ok() {
-        return Ok(Item {
-            id,
-            image: Some(bytes),
-            ..Item::default()
-        });
-    }
-    let text = String::from_utf8(bytes).map_err(|_| "not an image or UTF-8 text".to_owned())?;
-    let head: String = text
-        .chars()
-        .take(1024)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let html = ["<!doctype html", "<html", "<head", "<body"]
-        .iter()
-        .any(|m| head.contains(m));
-    Ok(if html {
-        Item {
-            id,
-            html: Some(text),
-            ..Item::default()
-        }
-    } else {
-        Item {
-            id,
-            text: Some(text),
-            ..Item::default()
-        }
-    })
+    let mut item = cleanweb_extract::leaf(bytes)?;
+    item.id = Some(key.to_owned());
+    Ok(item)
 }
 
 /// Lines of at most `max` bytes; a longer one is an error entry, skipped

@@ -1,0 +1,275 @@
+//! Sweeps and checks over what platforms hold, through the real binary: a
+//! tree of archives, documents, a playlist and legacy-charset text names
+//! every flagged member and no benign one, deletes outermost files, resumes
+//! without re-deciding members, and sweeps a playlist fetched by URL.
+
+mod common;
+
+use std::io::{Cursor, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use common::cleanweb;
+use zip::write::SimpleFileOptions;
+
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        w.start_file(*name, SimpleFileOptions::default()).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (name, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, *bytes).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+const PLAYLIST: &str = "#EXTM3U\n#EXTINF:-1 group-title=\"新闻\",CCTV-13 新闻\nhttp://tv.example/13.m3u8\n#EXTINF:-1 group-title=\"Movies\",Channel 7\nhttp://adult-streams.test/live/7\n#EXTINF:-1 group-title=\"成人频道\",午夜激情 无码AV\nhttp://cdn.example/x\n";
+
+/// The tree: what blocks is named `bad`, what must pass `ok`.
+fn tree(root: &Path) {
+    std::fs::create_dir_all(root.join("uploads")).unwrap();
+    let inner = zip_of(&[("bad.txt", "同城上门服务 包夜特价 加V: mm520xx".as_bytes())]);
+    let docx_body = r#"<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>Hot porn videos and live sex cams, free tonight</w:t></w:r></w:p></w:body></w:document>"#;
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", docx_body.as_bytes()),
+    ]);
+    let write = |p: &str, b: &[u8]| std::fs::write(root.join(p), b).unwrap();
+    write(
+        "uploads/batch.zip",
+        &zip_of(&[
+            ("ok/recipe.txt", b"a bread recipe: flour, water, salt"),
+            ("nested/inner.zip", &inner),
+            ("docs/flyer.docx", &docx),
+        ]),
+    );
+    write(
+        "uploads/ok-notes.tar.gz",
+        &tar_gz(&[
+            ("a.txt", b"meeting notes for monday"),
+            ("b.txt", b"the garden needs water"),
+        ]),
+    );
+    write("box.m3u", PLAYLIST.as_bytes());
+    let (gbk, _, _) =
+        encoding_rs::GBK.encode("本店提供上门服务，包夜特价，全套服务，加微信详谈。欢迎来电。");
+    write("bad-gbk.txt", &gbk);
+    let (ok_gbk, _, _) =
+        encoding_rs::GBK.encode("今天天气很好，我们一起去公园散步，然后回家做饭。");
+    write("ok-gbk.txt", &ok_gbk);
+    let whole = zip_of(&[("x.txt", b"words")]);
+    write("damaged.zip", &whole[..whole.len() / 2]);
+}
+
+fn run(data: &Path, args: &[&str]) -> String {
+    let (code, out, err) = cleanweb(data, args, "");
+    assert_eq!(code, 0, "cleanweb {args:?}: {err}");
+    out
+}
+
+fn import_blocklist(data: &Path, dir: &Path) {
+    let list = dir.join("adult.txt");
+    std::fs::write(&list, "adult-streams.test\n").unwrap();
+    run(
+        data,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            "adult",
+            "--format",
+            "domains",
+            list.to_str().unwrap(),
+        ],
+    );
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, root, out) = (
+        tmp.path().join("data"),
+        tmp.path().join("tree"),
+        tmp.path().join("out"),
+    );
+    tree(&root);
+    import_blocklist(&data, tmp.path());
+    let o = out.to_str().unwrap();
+    // Stop part-way, then resume: no member is decided twice.
+    let (_, _, err) = cleanweb(
+        &data,
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--out",
+            o,
+            "--stop-after",
+            "3",
+        ],
+        "",
+    );
+    let id = err
+        .split("--resume ")
+        .nth(1)
+        .and_then(|s| s.split(['`', ')']).next())
+        .unwrap_or_else(|| panic!("{err}"))
+        .to_owned();
+    let (code, _, err) = cleanweb(&data, &["scan", "--resume", &id, "--json"], "");
+    assert_eq!(code, 0, "{err}");
+    let last: serde_json::Value = serde_json::from_str(err.trim().lines().last().unwrap()).unwrap();
+    let total = last["done"].as_u64().unwrap() + last["resumed"].as_u64().unwrap_or(0);
+    // 3 zip members, 2 tar members, 3 channels, 2 texts, 1 damaged zip.
+    assert_eq!(total, 11, "{err}");
+
+    assert_eq!(
+        lines(&out.join("deletions.txt")),
+        ["bad-gbk.txt", "box.m3u", "uploads/batch.zip"]
+    );
+    let causes = lines(&out.join("deletions.csv"));
+    let members: Vec<&str> = causes
+        .iter()
+        .filter_map(|l| l.split(',').nth(1))
+        .filter(|m| !m.is_empty() && *m != "member")
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "box.m3u!/2 Channel 7",
+            "box.m3u!/3 午夜激情 无码AV",
+            "uploads/batch.zip!/docs/flyer.docx!/text",
+            "uploads/batch.zip!/nested/inner.zip!/bad.txt",
+        ],
+        "{causes:?}"
+    );
+    let findings = std::fs::read_to_string(out.join("findings.jsonl")).unwrap();
+    let findings: Vec<serde_json::Value> = findings
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for f in &findings {
+        let key = f["key"].as_str().unwrap();
+        assert!(
+            !key.contains("ok") || f["verdict"] == "error",
+            "a benign member was flagged: {f}"
+        );
+    }
+    let broken = findings.iter().find(|f| f["key"] == "damaged.zip").unwrap();
+    assert_eq!(broken["verdict"], "error");
+    assert!(
+        broken["decision"].as_str().unwrap().contains("zip"),
+        "{broken}"
+    );
+    // The channel on the blocklist is flagged by its URL, and says so.
+    let channel = findings
+        .iter()
+        .find(|f| f["key"] == "box.m3u!/2 Channel 7")
+        .unwrap();
+    assert!(
+        channel.to_string().contains("adult-streams.test"),
+        "{channel}"
+    );
+}
+
+#[test]
+fn check_reads_a_files_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, root) = (tmp.path().join("data"), tmp.path().join("tree"));
+    tree(&root);
+    let zip = root.join("uploads/batch.zip");
+    let out = run(
+        &data,
+        &[
+            "check",
+            "--no-store",
+            "--json",
+            "--file",
+            zip.to_str().unwrap(),
+        ],
+    );
+    let decisions = common::json_lines(&out);
+    let verdicts: Vec<(String, String)> = decisions
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_owned(),
+                d["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let z = zip.display().to_string();
+    assert_eq!(
+        verdicts,
+        [
+            (format!("{z}!/ok/recipe.txt"), "allow".to_owned()),
+            (
+                format!("{z}!/nested/inner.zip!/bad.txt"),
+                "block".to_owned()
+            ),
+            (format!("{z}!/docs/flyer.docx!/text"), "block".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_playlist_url_is_fetched_and_swept_by_channel() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let body = PLAYLIST.as_bytes();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: audio/x-mpegurl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body);
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    let url = format!("http://127.0.0.1:{port}/tv.m3u");
+    // Loopback is refused unless allowed, as for crawls.
+    let (code, _, err) = cleanweb(&data, &["scan", "--format", "m3u", &url], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot fetch"), "{err}");
+    run(
+        &data,
+        &[
+            "scan",
+            "--format",
+            "m3u",
+            &url,
+            "--allow-private",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let causes = std::fs::read_to_string(out.join("deletions.csv")).unwrap();
+    assert!(causes.contains("!/3 午夜激情 无码AV"), "{causes}");
+    assert!(!causes.contains("CCTV"), "{causes}");
+}
