@@ -122,6 +122,7 @@ pub fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitCode> {
                 columns,
                 max_bytes: args.max_bytes.unwrap_or(config.limits.max_image_bytes),
                 distributed: args.distribute,
+                archive: Some(cleanweb_extract::Limits::from_config(&config.limits)),
             };
             // Fail on a bad source (missing CSV column) before recording a sweep.
             drop(cleanweb_sweep::entries(&path, &options)?);

@@ -273,3 +273,71 @@ fn a_playlist_url_is_fetched_and_swept_by_channel() {
     assert!(causes.contains("!/3 午夜激情 无码AV"), "{causes}");
     assert!(!causes.contains("CCTV"), "{causes}");
 }
+
+#[test]
+fn an_uploaded_archive_gets_one_decision_naming_its_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, root) = (tmp.path().join("data"), tmp.path().join("tree"));
+    tree(&root);
+    let bytes = std::fs::read(root.join("uploads/batch.zip")).unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, "[limits]\nmax_file_bytes = 200000\n").unwrap();
+    let server = common::Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let key = server.key().to_owned();
+    let boundary = "cleanweb-file-boundary";
+    let form = |name: &str, bytes: &[u8]| {
+        let mut form = Vec::new();
+        form.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nup-7\r\n")
+                .as_bytes(),
+        );
+        form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/zip\r\n\r\n").as_bytes());
+        form.extend_from_slice(bytes);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        form
+    };
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let r = server.post_typed(
+        "/v1/moderate/file",
+        Some(&key),
+        &ct,
+        &form("../batch.zip", &bytes),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = r.json();
+    assert_eq!(d["id"], "up-7");
+    assert_eq!(d["verdict"], "block");
+    assert_eq!(d["members"], 3);
+    let flagged: Vec<&str> = d["flagged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            "batch.zip!/nested/inner.zip!/bad.txt",
+            "batch.zip!/docs/flyer.docx!/text"
+        ]
+    );
+    assert!(d["flagged"][0]["decision_id"].is_string(), "{d}");
+    assert!(
+        d["labels"].as_array().unwrap().iter().all(|l| l["member"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("batch.zip!/"))),
+        "{d}"
+    );
+    // The stored member decision is there to review.
+    let id = d["flagged"][0]["decision_id"].as_str().unwrap();
+    let stored = server.get(&format!("/v1/decisions/{id}"), Some(&key));
+    assert_eq!(stored.status, 200, "{}", stored.body);
+
+    // Over the upload limit: 413, and no part of it is kept.
+    let big = vec![b'a'; 300_000];
+    let r = server.post_typed("/v1/moderate/file", Some(&key), &ct, &form("big.txt", &big));
+    assert_eq!(r.status, 413, "{}", r.body);
+    let r = server.post_typed("/v1/moderate/file", None, &ct, &form("a.zip", &bytes));
+    assert_eq!(r.status, 401);
+    server.stop();
+}

@@ -381,6 +381,20 @@ pub struct Limits {
     pub max_batch_items: usize,
     /// Longest line `check --jsonl` accepts, in bytes.
     pub max_jsonl_line_bytes: usize,
+    /// Largest upload to `POST /v1/moderate/file`, in bytes.
+    pub max_file_bytes: usize,
+    /// Bytes one archive or document may inflate to, all members together.
+    pub max_archive_bytes: u64,
+    /// Members one archive, document, package or playlist may hold, at every depth.
+    pub max_archive_members: u64,
+    /// Containers inside containers that are opened.
+    pub max_archive_depth: u32,
+    /// Inflated bytes per compressed byte, past the first 4 MiB of a stream.
+    pub max_compression_ratio: u64,
+    /// PDF pages read; later pages are reported as not read.
+    pub max_pdf_pages: usize,
+    /// Longest time reading one archive or document may take, in seconds.
+    pub max_archive_seconds: u64,
 }
 
 impl Default for Limits {
@@ -403,6 +417,13 @@ impl Default for Limits {
             max_id_bytes: 512,
             max_batch_items: 256,
             max_jsonl_line_bytes: 32 << 20,
+            max_file_bytes: 256 << 20,
+            max_archive_bytes: 1 << 30,
+            max_archive_members: 20_000,
+            max_archive_depth: 4,
+            max_compression_ratio: 200,
+            max_pdf_pages: 500,
+            max_archive_seconds: 120,
         }
     }
 }
@@ -511,6 +532,8 @@ impl Config {
             ("max_batch_items", l.max_batch_items),
             ("max_jsonl_line_bytes", l.max_jsonl_line_bytes),
             ("max_image_frames", l.max_image_frames),
+            ("max_file_bytes", l.max_file_bytes),
+            ("max_pdf_pages", l.max_pdf_pages),
         ] {
             if v == 0 {
                 return Err(ConfigError::ZeroLimit {

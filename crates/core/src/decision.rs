@@ -106,6 +106,10 @@ pub struct Label {
     pub source: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// For a file with members (an archive, a document, a playlist), the
+    /// member the label is about: `outer.zip!/dir/file.txt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 impl Label {
@@ -115,6 +119,7 @@ impl Label {
             score: score.clamp(0.0, 1.0),
             source: source.into(),
             evidence: Vec::new(),
+            member: None,
         }
     }
 
@@ -145,6 +150,43 @@ pub struct Decision {
     /// The stored decision's id, when it was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_id: Option<String>,
+}
+
+/// One member's outcome inside a [`FileDecision`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberOutcome {
+    /// `outer.zip!/dir/file.txt`.
+    pub path: String,
+    /// The member's verdict; absent when it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Why the member could not be read or moderated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The member's stored decision, when it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<String>,
+}
+
+/// The answer for a whole file read as its members: the worst member's
+/// verdict, every member's labels (each naming its member), and the
+/// members that were flagged or could not be read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FileDecision {
+    /// The upload's `id`, echoed.
+    pub id: Option<String>,
+    pub verdict: Verdict,
+    /// Labels of all members, most severe first; `member` names each one's.
+    pub labels: Vec<Label>,
+    /// Members read.
+    pub members: u64,
+    /// The members that are not `allow`: flagged, or not readable.
+    pub flagged: Vec<MemberOutcome>,
+    /// Parts of the file that were not read or analysed, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Time spent, in microseconds.
+    pub elapsed_us: u64,
 }
 
 #[cfg(test)]

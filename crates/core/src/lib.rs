@@ -31,7 +31,7 @@ pub use audit::{AuditEvent, AuditRecord};
 pub use bank::{Bank, BankEntry, Signal};
 pub use category::{Category, Verdict};
 pub use config::{ClassRule, Config, ConfigError, ImageConfig, Limits, OcrDetect, OcrMode};
-pub use decision::{Decision, Evidence, Label};
+pub use decision::{Decision, Evidence, FileDecision, Label, MemberOutcome};
 pub use detector::{
     DecodedImage, DecodedVideo, DetectError, Detector, FrameHash, Input, Rgb, TextPart, VideoFrame,
 };

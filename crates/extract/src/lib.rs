@@ -69,7 +69,8 @@ impl Member {
 }
 
 /// Bounds on what one outermost file may cost.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// The largest member held in memory, uncompressed, in bytes.
     pub max_member_bytes: usize,
@@ -105,6 +106,23 @@ impl Default for Limits {
             max_pdf_pages: 500,
             max_pdf_objects: 200_000,
             time: Duration::from_secs(120),
+        }
+    }
+}
+
+impl Limits {
+    /// The bounds a deployment's `[limits]` set: members as large as its
+    /// largest image or video, and the `max_archive_*` keys.
+    pub fn from_config(l: &cleanweb_core::config::Limits) -> Limits {
+        Limits {
+            max_member_bytes: l.max_image_bytes.max(l.max_video_bytes),
+            max_total_bytes: l.max_archive_bytes,
+            max_ratio: l.max_compression_ratio,
+            max_entries: l.max_archive_members,
+            max_depth: l.max_archive_depth,
+            max_pdf_pages: l.max_pdf_pages,
+            time: Duration::from_secs(l.max_archive_seconds),
+            ..Limits::default()
         }
     }
 }

@@ -10,7 +10,9 @@ pub fn decode_text(bytes: &[u8]) -> Option<String> {
         let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
         // A BOM followed by what does not decode, or by control codes, is a
         // binary file that happens to start with those bytes.
-        let control = text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+        let control = text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
         return (!malformed && !control).then(|| text.into_owned());
     }
     let head = &bytes[..bytes.len().min(8192)];

@@ -831,6 +831,22 @@ type EngineResult = (Item, Result<Decision, ItemError>);
 
 /// Runs the engine off the async threads: detection is CPU work.
 async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResult>, Problem> {
+    with_engine(state, move |engine| {
+        let results = if items.len() == 1 {
+            vec![engine.moderate(&items[0])]
+        } else {
+            engine.moderate_batch(&items)
+        };
+        items.into_iter().zip(results).collect()
+    })
+    .await
+}
+
+/// Runs `work` on the blocking pool with an engine slot.
+pub(crate) async fn with_engine<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&cleanweb_engine::Engine) -> T + Send + 'static,
+) -> Result<T, Problem> {
     let engine: Arc<cleanweb_engine::Engine> = state.engine.load_full();
     // The bulkhead: a full engine answers 503 at once rather than queueing
     // work that would outlive its request. The slot is held until the
@@ -849,12 +865,7 @@ async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResu
     })?;
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let results = if items.len() == 1 {
-            vec![engine.moderate(&items[0])]
-        } else {
-            engine.moderate_batch(&items)
-        };
-        items.into_iter().zip(results).collect()
+        work(&engine)
     })
     .await
     .map_err(|e| {
@@ -863,9 +874,7 @@ async fn run_engine(state: &AppState, items: Vec<Item>) -> Result<Vec<EngineResu
     })
 }
 
-/// Stores what the config says to store and counts every decision. A store
-/// failure does not lose the answer: the decision is returned with a warning.
-async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision> {
+pub(crate) async fn persist(state: &AppState, made: Vec<(Item, Decision)>) -> Vec<Decision> {
     let keeper = Keeper {
         source: Source::Api,
         store_allow: state.store_allow,

@@ -2,7 +2,8 @@
 //! the store, and map to a response. Limits, timeouts, auth, metrics and
 //! tracing are layers.
 //!
-//! Routes: `POST /v1/moderate`, `POST /v1/moderate/batch`, `GET /v1/decisions`,
+//! Routes: `POST /v1/moderate`, `POST /v1/moderate/batch`, `POST /v1/moderate/file`,
+//! `GET /v1/decisions`,
 //! `GET /v1/decisions/{id}`, `POST /v1/admin/reload` (need a key; all but
 //! moderation need an admin key), and the open `GET /healthz`, `GET /metrics`,
 //! `GET /v1/openapi.json`.
@@ -10,6 +11,7 @@
 mod api;
 mod auth;
 pub mod console;
+mod files;
 pub mod metrics;
 mod openapi;
 pub mod problem;
@@ -183,6 +185,7 @@ pub fn engine_tasks(configured: usize) -> usize {
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.engine.load().limits().max_body_bytes;
+    let file_limit = state.engine.load().limits().max_file_bytes + (64 << 10);
     let admin = Router::new()
         .route("/v1/decisions", get(api::list_decisions))
         .route("/v1/decisions/{id}", get(api::get_decision))
@@ -204,6 +207,11 @@ pub fn router(state: AppState) -> Router {
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))
         .route("/v1/moderate/batch", post(api::moderate_batch))
+        // An upload may be larger than any JSON body; it is streamed to disk.
+        .route(
+            "/v1/moderate/file",
+            post(files::moderate_file).layer(DefaultBodyLimit::max(file_limit)),
+        )
         .route("/v1/hash", post(api::hash_image))
         .route("/v1/match", post(api::match_image))
         .route("/v1/blocklists/{file}", get(api::blocklist_export))

@@ -6,6 +6,7 @@
 //! audited, which live index is updated) is written once, in this crate:
 //!
 //! - [`engine`]: the engine, built from the config and its sources;
+//! - [`files`]: a whole file (an archive, a document) moderated as its members;
 //! - [`record`]: which decisions the store keeps;
 //! - [`curator`]: bank changes, through the store and the live index;
 //! - [`reports`]: taking a public report and triaging its cases;
@@ -20,6 +21,7 @@
 
 pub mod curator;
 pub mod engine;
+pub mod files;
 pub mod record;
 pub mod reports;
 pub mod review;

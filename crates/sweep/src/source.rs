@@ -80,6 +80,10 @@ pub struct Options {
     /// Cut into jobs for `cleanweb worker` processes instead of run here.
     #[serde(default)]
     pub distributed: bool,
+    /// Bounds on archives, documents and playlists; their members are at
+    /// most `max_bytes` whatever this says. Stored, so a resume reads alike.
+    #[serde(default)]
+    pub archive: Option<cleanweb_extract::Limits>,
 }
 
 /// One numbered entry: its key (path, id or URL) and the item, or why it
@@ -122,7 +126,7 @@ pub fn entries(
     let max = options.max_bytes;
     let limits = cleanweb_extract::Limits {
         max_member_bytes: max,
-        ..cleanweb_extract::Limits::default()
+        ..options.archive.clone().unwrap_or_default()
     };
     Ok(match options.kind {
         Kind::Dir => Box::new(numbered(walk(root).flat_map(move |(path, key)| {
