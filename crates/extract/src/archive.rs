@@ -305,6 +305,71 @@ impl Walk<'_> {
     }
 }
 
+impl Walk<'_> {
+    /// A 7z archive, member by member. Solid blocks are decompressed in
+    /// order, so skipping a member still inflates it: the file's byte
+    /// total and time bound that, and the dictionary is capped.
+    pub(crate) fn sevenz<R: Read + Seek>(&mut self, path: String, reader: R, depth: u32) -> Flow {
+        let opened = sevenz_rust2::ArchiveReader::new_with_memory_limit(
+            reader,
+            sevenz_rust2::Password::empty(),
+            128 << 10,
+        );
+        let mut archive = match opened {
+            Ok(a) => a,
+            Err(e) => {
+                let e = e.to_string();
+                let why = if e.to_ascii_lowercase().contains("password") {
+                    "an encrypted 7z archive: not read".to_owned()
+                } else {
+                    format!("not a readable 7z archive: {e}")
+                };
+                return self.error(path, why);
+            }
+        };
+        // The sweep already runs on every core.
+        archive.set_thread_count(1);
+        let mut flow = Flow::Continue(());
+        let result = archive.for_each_entries(|entry, member| {
+            if entry.is_directory || !entry.has_stream {
+                return Ok(true);
+            }
+            let child = format!("{path}{SEP}{}", entry.name);
+            let step = if unsafe_name(&entry.name) {
+                self.error(
+                    child,
+                    "an unsafe member name (it climbs out of the archive): not read",
+                )
+            } else {
+                match read_member(
+                    member,
+                    Some(entry.size),
+                    None,
+                    self.limits,
+                    &mut self.budget,
+                ) {
+                    Ok(bytes) => self.bytes(child, bytes, depth + 1),
+                    Err((e, fatal)) => {
+                        let f = self.error(child, e);
+                        if fatal { Flow::Break(()) } else { f }
+                    }
+                }
+            };
+            if step.is_break() {
+                flow = Flow::Break(());
+                return Ok(false);
+            }
+            Ok(true)
+        });
+        match result {
+            Err(e) if flow.is_continue() => {
+                self.error(path, format!("cannot read the 7z archive: {e}"))
+            }
+            _ => flow,
+        }
+    }
+}
+
 /// The name a compressed stream's content goes by: `notes.txt.gz` holds `notes.txt`.
 fn inner_name(path: &str) -> String {
     let last = path.rsplit(SEP).next().unwrap_or(path);

@@ -132,6 +132,7 @@ impl Limits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Zip,
+    SevenZ,
     Gzip,
     Bzip2,
     Xz,
@@ -158,6 +159,9 @@ fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if starts(&[0x1f, 0x8b]) {
         return Format::Gzip;
+    }
+    if starts(b"7z\xbc\xaf\x27\x1c") {
+        return Format::SevenZ;
     }
     if starts(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
         return Format::Bzip2;
@@ -294,6 +298,7 @@ impl<'a> Walk<'a> {
         let _ = match format {
             // Seekable formats read from the file itself, not a copy.
             Format::Zip => self.zip(name.to_owned(), file, 0),
+            Format::SevenZ => self.sevenz(name.to_owned(), file, 0),
             Format::Gzip | Format::Bzip2 | Format::Xz | Format::Tar => {
                 self.stream(name.to_owned(), format, Box::new(file), 0)
             }
@@ -340,6 +345,7 @@ impl<'a> Walk<'a> {
         }
         match format {
             Format::Zip => self.zip(path, std::io::Cursor::new(bytes), depth),
+            Format::SevenZ => self.sevenz(path, std::io::Cursor::new(bytes), depth),
             Format::Gzip | Format::Bzip2 | Format::Xz | Format::Tar => {
                 self.stream(path, format, Box::new(std::io::Cursor::new(bytes)), depth)
             }

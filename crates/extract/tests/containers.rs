@@ -420,6 +420,15 @@ fn pdf_pages_and_their_jpegs_are_members() {
         "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8, "Filter" => "DCTDecode"},
         photo.clone(),
     ));
+    // 64x64 RGB pixels, zlib-packed as PDF's FlateDecode writes them.
+    let pixels: Vec<u8> = (0..64 * 64 * 3).map(|i| (i % 251) as u8).collect();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(&pixels).unwrap();
+    let raw = doc.add_object(Stream::new(
+        dictionary! {"Type" => "XObject", "Subtype" => "Image", "Width" => 64, "Height" => 64,
+        "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8, "Filter" => "FlateDecode"},
+        z.finish().unwrap(),
+    ));
     let mut kids = Vec::new();
     for (i, words) in ["Free live cams tonight", "Second page words"]
         .iter()
@@ -437,9 +446,14 @@ fn pdf_pages_and_their_jpegs_are_members() {
             Content { operations: ops }.encode().unwrap(),
         ));
         let mut resources = dictionary! {"Font" => dictionary! {"F1" => font}};
-        if i == 0 {
-            resources.set("XObject", dictionary! {"Im1" => image});
-        }
+        resources.set(
+            "XObject",
+            if i == 0 {
+                dictionary! {"Im1" => image}
+            } else {
+                dictionary! {"Im1" => raw}
+            },
+        );
         let page = doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content,
             "Resources" => resources, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()]});
         kids.push(Object::from(page));
@@ -459,7 +473,8 @@ fn pdf_pages_and_their_jpegs_are_members() {
         [
             "f.pdf!/page 1",
             "f.pdf!/page 1/picture 1.jpg",
-            "f.pdf!/page 2"
+            "f.pdf!/page 2",
+            "f.pdf!/page 2/picture 1.png"
         ]
     );
     assert!(
@@ -471,12 +486,16 @@ fn pdf_pages_and_their_jpegs_are_members() {
         m[1].item.as_ref().unwrap().image.as_deref(),
         Some(photo.as_slice())
     );
+    let png =
+        image::load_from_memory(m[3].item.as_ref().unwrap().image.as_deref().unwrap()).unwrap();
+    assert_eq!(png.to_rgb8().into_raw(), pixels);
 
     let limits = Limits {
         max_pdf_pages: 1,
         ..Limits::default()
     };
     let m = read("f.pdf", bytes, &limits);
+    assert_eq!(m.len(), 3);
     assert_eq!(m.last().unwrap().path, "f.pdf!/page 2");
     assert!(error(m.last().unwrap()).contains("only the first 1"));
 }
@@ -583,4 +602,26 @@ fn playlists_and_subtitles() {
     let m = read("film.srt", srt.as_bytes().to_vec(), &Limits::default());
     assert_eq!(paths(&m), ["film.srt"]);
     assert_eq!(text(&m[0]), "Hello\n");
+}
+
+#[test]
+fn seven_zip_archives_read_member_by_member() {
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).unwrap();
+    for (name, bytes) in [
+        ("a/one.txt", &b"first words"[..]),
+        ("two.txt", b"second words"),
+    ] {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(bytes))
+            .unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let m = read("x.7z", bytes.clone(), &Limits::default());
+    assert_eq!(paths(&m), ["x.7z!/a/one.txt", "x.7z!/two.txt"]);
+    assert_eq!(text(&m[1]), "second words");
+    let m = read(
+        "cut.7z",
+        bytes[..bytes.len() - 10].to_vec(),
+        &Limits::default(),
+    );
+    assert!(m.iter().any(|m| error(m).contains("7z")), "{:?}", paths(&m));
 }
