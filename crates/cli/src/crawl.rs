@@ -44,6 +44,9 @@ pub struct CrawlArgs {
     /// Progress as JSON lines on stderr
     #[arg(long)]
     json: bool,
+    /// Keep every response fetched, with its request, as WARC 1.1 in OUT/crawl.warc.gz (evidence; a resume appends)
+    #[arg(long, conflicts_with = "resume")]
+    warc: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitCode> {
@@ -62,6 +65,7 @@ pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                 "max_pages": args.max_pages, "max_depth": args.max_depth,
                 "delay_ms": args.delay_ms, "max_bytes": args.max_bytes,
                 "timeout_secs": args.timeout_secs, "allow_private": args.allow_private,
+                "warc": args.warc,
             });
             let sweep = crate::scan::new_sweep(
                 global,
@@ -93,6 +97,11 @@ pub fn run(global: &GlobalArgs, args: CrawlArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(false),
             ..cleanweb_fetch::FetchLimits::default()
         },
+        warc: o
+            .get("warc")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+            .then(|| std::path::Path::new(&sweep.out_dir).join("crawl.warc.gz")),
     };
     let engine = Arc::new(global.engine(&config)?);
     let mut display = Display::new(args.json, None);

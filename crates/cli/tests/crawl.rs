@@ -156,3 +156,101 @@ fn loopback_sites_are_refused_unless_allowed() {
         "a request reached the private site"
     );
 }
+
+/// warcio's command line, `warcio ARGS`: (success, stdout and stderr).
+fn warcio(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys; from warcio.cli import main; sys.exit(main(sys.argv[1:]))",
+        ])
+        .args(args)
+        .output()
+        .expect("python3 with warcio (scripts/deps installs it)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_crawl_keeps_warc_records_that_warcio_checks() {
+    let (base, _) = site();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = cleanweb(
+        tmp.path(),
+        &[
+            "crawl",
+            &format!("{base}/"),
+            "--allow-private",
+            "--delay-ms",
+            "0",
+            "--warc",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let warc = out.join("crawl.warc.gz");
+    let w = warc.to_str().unwrap();
+    let (ok, report) = warcio(&["check", "-v", w]);
+    assert!(ok, "warcio check failed:\n{report}");
+    assert!(report.contains("digest pass"), "{report}");
+    assert!(!report.contains("digest fail"), "{report}");
+    let (ok, index) = warcio(&[
+        "index",
+        "-f",
+        "warc-type,warc-target-uri,warc-ip-address,http:status",
+        w,
+    ]);
+    assert!(ok, "{index}");
+    let records: Vec<serde_json::Value> = index
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[0]["warc-type"], "warcinfo");
+    // robots.txt, the sitemap, /, /hidden, /a, /cat.png and the 404: a request and a response each.
+    let responses: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["warc-type"] == "response")
+        .collect();
+    assert_eq!(responses.len(), 7, "{index}");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["warc-type"] == "request")
+            .count(),
+        7
+    );
+    let page = responses
+        .iter()
+        .find(|r| r["warc-target-uri"] == format!("{base}/a"))
+        .unwrap_or_else(|| panic!("{index}"));
+    assert_eq!(page["warc-ip-address"], "127.0.0.1");
+    assert_eq!(page["http:status"], "200");
+    assert!(responses.iter().any(|r| r["http:status"] == "404"));
+
+    // One changed byte of a kept page is caught.
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&warc).unwrap()),
+        &mut plain,
+    )
+    .unwrap();
+    let at = plain
+        .windows(b"hot porn videos".len())
+        .position(|w| w == b"hot porn videos")
+        .unwrap();
+    plain[at] = b'H';
+    let tampered = tmp.path().join("tampered.warc");
+    std::fs::write(&tampered, &plain).unwrap();
+    let (ok, report) = warcio(&["check", "-v", tampered.to_str().unwrap()]);
+    assert!(!ok, "a changed byte passed:\n{report}");
+    assert!(report.contains("digest failed"), "{report}");
+}

@@ -236,6 +236,12 @@ mod tests {
             status: 200,
             content_type: ct.map(str::to_owned),
             body: body.to_vec(),
+            version: "HTTP/1.1".into(),
+            reason: "OK".into(),
+            headers: Vec::new(),
+            request_headers: Vec::new(),
+            ip: None,
+            fetched_at: std::time::SystemTime::UNIX_EPOCH,
         }
     }
 

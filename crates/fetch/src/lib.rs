@@ -91,8 +91,21 @@ pub struct Fetched {
     pub status: u16,
     /// The `Content-Type` header, as sent.
     pub content_type: Option<String>,
-    /// The body, at most `max_bytes`.
+    /// The body, at most `max_bytes`, transfer encoding removed.
     pub body: Vec<u8>,
+    /// The final response's HTTP version, as `HTTP/1.1`.
+    pub version: String,
+    /// The status's reason phrase, as `Not Found` (canonical, not as sent).
+    pub reason: String,
+    /// The final response's headers, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The request sent for the final hop: its headers, as ureq writes them.
+    pub request_headers: Vec<(String, String)>,
+    /// The address the final hop resolved to first (what the connection
+    /// tries first), when it was resolved here.
+    pub ip: Option<IpAddr>,
+    /// When the final hop's request was sent.
+    pub fetched_at: std::time::SystemTime,
 }
 
 /// Whether an address may be connected to from a fetcher facing the
@@ -171,8 +184,15 @@ impl Resolver for PublicOnly {
         if out.is_empty() {
             return Err(ureq::Error::Other(Box::new(Refused)));
         }
+        // ureq resolves on the calling thread; the fetch reads this back for
+        // the record of what was connected to.
+        LAST_ADDRESS.with(|a| a.set(out.iter().next().map(|s| s.ip())));
         Ok(out)
     }
+}
+
+thread_local! {
+    static LAST_ADDRESS: std::cell::Cell<Option<IpAddr>> = const { std::cell::Cell::new(None) };
 }
 
 #[derive(Debug)]
@@ -234,6 +254,8 @@ impl Fetcher {
                 .config()
                 .timeout_global(Some(left))
                 .build();
+            LAST_ADDRESS.with(|a| a.set(None));
+            let fetched_at = std::time::SystemTime::now();
             let response = match request.call() {
                 Ok(r) => r,
                 Err(ureq::Error::Other(e)) if e.is::<Refused>() => {
@@ -261,6 +283,33 @@ impl Fetcher {
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let version = format!("{:?}", response.version());
+            let reason = response
+                .status()
+                .canonical_reason()
+                .unwrap_or_default()
+                .to_owned();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let host = current.host_str().unwrap_or_default();
+            let host = match current.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            };
+            let request_headers = vec![
+                ("Host".to_owned(), host),
+                ("User-Agent".to_owned(), self.limits.user_agent.clone()),
+                ("Accept".to_owned(), "*/*".to_owned()),
+            ];
+            let ip = LAST_ADDRESS.with(|a| a.get());
             let mut body = Vec::new();
             response
                 .into_body()
@@ -276,6 +325,12 @@ impl Fetcher {
                 status,
                 content_type,
                 body,
+                version,
+                reason,
+                headers,
+                request_headers,
+                ip,
+                fetched_at,
             });
         }
         Err(FetchError::TooManyRedirects(

@@ -7,6 +7,7 @@
 //! re-walks the site but records nothing twice.
 
 use std::collections::{HashSet, VecDeque};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,9 @@ pub struct CrawlOptions {
     pub delay: Duration,
     /// Limits for each fetch (size, time, redirects).
     pub fetch: FetchLimits,
+    /// Keep every response fetched (robots.txt, sitemaps, pages, pictures)
+    /// with its request as WARC 1.1 records appended to this file.
+    pub warc: Option<std::path::PathBuf>,
 }
 
 /// One robots.txt group: its user agents, rules and crawl delay.
@@ -159,6 +163,33 @@ pub fn sitemap_locs(xml: &str) -> Vec<String> {
     out
 }
 
+/// The crawl's WARC file, opened to append (a resumed crawl adds to it); a
+/// new file starts with its `warcinfo` record.
+fn open_warc(
+    path: &std::path::Path,
+    start: &Url,
+) -> Result<cleanweb_evidence::WarcWriter<std::io::BufWriter<std::fs::File>>, SweepError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| SweepError::io(dir, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| SweepError::io(path, e))?;
+    let new = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
+    let mut w = cleanweb_evidence::WarcWriter::new(std::io::BufWriter::new(file));
+    if new {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        w.warcinfo(&name, &format!("cleanweb crawl of {start}"))
+            .map_err(|e| SweepError::io(path, e))?;
+    }
+    Ok(w)
+}
+
 fn site_of(url: &Url) -> Option<String> {
     cleanweb_url::registrable_domain(url.as_str())
 }
@@ -178,12 +209,30 @@ pub async fn crawl(
     let fetcher = Arc::new(Fetcher::new(options.fetch.clone()));
     // Pages are cut where the engine would refuse them.
     let max_html_chars = engine.limits().max_html_chars;
+    let warc = match &options.warc {
+        Some(path) => Some(Arc::new(std::sync::Mutex::new(open_warc(path, &start)?))),
+        None => None,
+    };
+    let warc_path = options.warc.clone();
     let get = |url: Url| {
         let f = fetcher.clone();
+        let (warc, warc_path) = (warc.clone(), warc_path.clone());
         async move {
-            tokio::task::spawn_blocking(move || f.get(&url))
-                .await
-                .map_err(|e| SweepError::Invalid(format!("fetch task failed: {e}")))
+            tokio::task::spawn_blocking(move || {
+                let fetched = f.get(&url);
+                // Evidence is kept before anything is judged; a write that
+                // fails stops the crawl rather than losing it silently.
+                if let (Ok(r), Some(w), Some(p)) = (&fetched, &warc, &warc_path) {
+                    let mut w = w
+                        .lock()
+                        .map_err(|_| SweepError::Invalid("the WARC writer failed".into()))?;
+                    w.exchange(r).map_err(|e| SweepError::io(p, e))?;
+                    w.get_mut().flush().map_err(|e| SweepError::io(p, e))?;
+                }
+                Ok::<_, SweepError>(fetched)
+            })
+            .await
+            .map_err(|e| SweepError::Invalid(format!("fetch task failed: {e}")))?
         }
     };
     // Items recorded by an earlier run of this crawl.
