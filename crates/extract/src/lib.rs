@@ -214,10 +214,27 @@ pub fn read_bytes(
     let _ = walk.bytes(name.to_owned(), bytes, 0);
 }
 
-/// The members of a file on disk, lazily: a reader thread runs
-/// [`read_file`] a few members ahead, so memory holds only those. Dropping
-/// the iterator stops the thread at its next member.
-pub fn members(path: PathBuf, name: String, limits: Limits) -> impl Iterator<Item = Member> + Send {
+/// The members of a file on disk, lazily: for a container, a reader
+/// thread runs [`read_file`] a few members ahead, so memory holds only
+/// those, and dropping the iterator stops it at its next member. A file
+/// that holds no members is read here, with no thread.
+pub fn members(
+    path: PathBuf,
+    name: String,
+    limits: Limits,
+) -> Box<dyn Iterator<Item = Member> + Send> {
+    let mut head = [0u8; 512];
+    let n = File::open(&path)
+        .and_then(|mut f| read_up_to(&mut f, &mut head))
+        .unwrap_or(0);
+    if n > 0 && !is_container(&name, &head[..n]) {
+        let mut one = Vec::with_capacity(1);
+        read_file(&path, &name, &limits, &mut |m| {
+            one.push(m);
+            ControlFlow::Continue(())
+        });
+        return Box::new(one.into_iter());
+    }
     let (tx, rx) = mpsc::sync_channel::<Member>(4);
     let spawned = std::thread::Builder::new()
         .name("extract".into())
@@ -231,7 +248,19 @@ pub fn members(path: PathBuf, name: String, limits: Limits) -> impl Iterator<Ite
         path: String::new(),
         item: Err(format!("cannot start a reader thread: {e}")),
     });
-    failed.into_iter().chain(rx)
+    Box::new(failed.into_iter().chain(rx))
+}
+
+/// Whether a name ends like a container's (for estimates that open nothing;
+/// [`is_container`] reads the bytes).
+pub fn named_like_container(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        ".zip", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".epub", ".docx",
+        ".xlsx", ".pptx", ".odt", ".ods", ".odp", ".pdf", ".apk", ".ipa", ".m3u", ".m3u8",
+    ]
+    .iter()
+    .any(|e| lower.ends_with(e))
 }
 
 /// Whether a file of this name and first bytes holds members (a container or a document).
