@@ -1,5 +1,6 @@
 //! Sweeps and checks over what platforms hold, through the real binary: a
-//! tree of archives, documents, a playlist and legacy-charset text names
+//! tree of zip, nested zip, 7z, tar.gz, tar.xz, EPUB, DOCX, XLSX, ODT, PDF,
+//! subtitles, a playlist and legacy-charset text names
 //! every flagged member and no benign one, deletes outermost files, resumes
 //! without re-deciding members, and sweeps a playlist fetched by URL.
 
@@ -22,17 +23,9 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::fast(),
-    ));
-    for (name, bytes) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, name, *bytes).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar_of(files)).unwrap();
+    gz.finish().unwrap()
 }
 
 const PLAYLIST: &str = "#EXTM3U\n#EXTINF:-1 group-title=\"新闻\",CCTV-13 新闻\nhttp://tv.example/13.m3u8\n#EXTINF:-1 group-title=\"Movies\",Channel 7\nhttp://adult-streams.test/live/7\n#EXTINF:-1 group-title=\"成人频道\",午夜激情 无码AV\nhttp://cdn.example/x\n";
@@ -71,6 +64,122 @@ fn tree(root: &Path) {
     write("ok-gbk.txt", &ok_gbk);
     let whole = zip_of(&[("x.txt", b"words")]);
     write("damaged.zip", &whole[..whole.len() / 2]);
+    more_formats(root);
+}
+
+fn page(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>{body}</p></body></html>"
+    )
+}
+
+/// An EPUB, an ODT, an XLSX, a 7z, a PDF, subtitles and a tar.xz.
+fn more_formats(root: &Path) {
+    let write = |p: &str, b: &[u8]| std::fs::write(root.join(p), b).unwrap();
+    let opf = r#"<package><metadata></metadata><manifest><item id="a" href="ok1.xhtml" media-type="application/xhtml+xml"/><item id="b" href="bad.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="a"/><itemref idref="b"/></spine></package>"#;
+    let (ok1, bad) = (
+        page("a chapter about the garden in spring"),
+        page("hardcore sex tonight and hot porn videos"),
+    );
+    write(
+        "novel.epub",
+        &zip_of(&[
+            ("mimetype", b"application/epub+zip"),
+            (
+                "META-INF/container.xml",
+                br#"<container><rootfiles><rootfile full-path="OEBPS/content.opf"/></rootfiles></container>"#,
+            ),
+            ("OEBPS/content.opf", opf.as_bytes()),
+            ("OEBPS/ok1.xhtml", ok1.as_bytes()),
+            ("OEBPS/bad.xhtml", bad.as_bytes()),
+        ]),
+    );
+    let content = br#"<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text><text:p>Dear neighbours, the meeting is on Monday.</text:p></office:text></office:body></office:document-content>"#;
+    write(
+        "ok-letter.odt",
+        &zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", content),
+        ]),
+    );
+    let cells = "<sst><si><t>同城上门服务 包夜特价 加V: mm520xx</t></si></sst>";
+    write(
+        "prices.xlsx",
+        &zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/sharedStrings.xml", cells.as_bytes()),
+        ]),
+    );
+    let mut w = sevenz_rust2::ArchiveWriter::new(Cursor::new(Vec::new())).unwrap();
+    for (name, bytes) in [
+        ("bad.txt", &b"hot porn videos number 3"[..]),
+        ("ok.txt", b"a bread recipe"),
+    ] {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(bytes))
+            .unwrap();
+    }
+    write("bundle.7z", &w.finish().unwrap().into_inner());
+    write("leaflet.pdf", &pdf("Hot porn videos and live sex cams"));
+    write(
+        "ok-film.srt",
+        b"1\n00:00:01,000 --> 00:00:02,000\nThe train leaves at noon.\n",
+    );
+    let mut xz = lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::default()).unwrap();
+    xz.write_all(&tar_of(&[("ok-a.txt", b"server started")]))
+        .unwrap();
+    write("ok-logs.tar.xz", &xz.finish().unwrap());
+}
+
+/// A tar of `files`, folded member by member into one builder.
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let builder = files
+        .iter()
+        .fold(tar::Builder::new(Vec::new()), |mut b, (name, bytes)| {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o600);
+            b.append_data(&mut header, name, *bytes).unwrap();
+            b
+        });
+    builder.into_inner().unwrap()
+}
+
+/// A one-page PDF with `words` in Helvetica.
+fn pdf(words: &str) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages = doc.new_object_id();
+    let font = doc.add_object(
+        dictionary! {"Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica"},
+    );
+    let ops = vec![
+        Operation::new("BT", vec![]),
+        Operation::new("Tf", vec!["F1".into(), 24.into()]),
+        Operation::new("Td", vec![72.into(), 700.into()]),
+        Operation::new("Tj", vec![Object::string_literal(words)]),
+        Operation::new("ET", vec![]),
+    ];
+    let content = doc.add_object(Stream::new(
+        dictionary! {},
+        Content { operations: ops }.encode().unwrap(),
+    ));
+    let page = doc.add_object(
+        dictionary! {"Type" => "Page", "Parent" => pages, "Contents" => content,
+        "Resources" => dictionary! {"Font" => dictionary! {"F1" => font}},
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()]},
+    );
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(
+            dictionary! {"Type" => "Pages", "Kids" => vec![Object::from(page)], "Count" => 1},
+        ),
+    );
+    let catalog = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages});
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
 }
 
 fn run(data: &Path, args: &[&str]) -> String {
@@ -140,12 +249,21 @@ fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
     assert_eq!(code, 0, "{err}");
     let last: serde_json::Value = serde_json::from_str(err.trim().lines().last().unwrap()).unwrap();
     let total = last["done"].as_u64().unwrap() + last["resumed"].as_u64().unwrap_or(0);
-    // 3 zip members, 2 tar members, 3 channels, 2 texts, 1 damaged zip.
-    assert_eq!(total, 11, "{err}");
+    // 3 zip members, 2 tar members, 3 channels, 2 texts, 1 damaged zip;
+    // 2 chapters, 1 letter, 1 sheet, 2 in the 7z, 1 page, 1 subtitle file, 1 in the tar.xz.
+    assert_eq!(total, 20, "{err}");
 
     assert_eq!(
         lines(&out.join("deletions.txt")),
-        ["bad-gbk.txt", "box.m3u", "uploads/batch.zip"]
+        [
+            "bad-gbk.txt",
+            "box.m3u",
+            "bundle.7z",
+            "leaflet.pdf",
+            "novel.epub",
+            "prices.xlsx",
+            "uploads/batch.zip"
+        ]
     );
     let causes = lines(&out.join("deletions.csv"));
     let members: Vec<&str> = causes
@@ -158,6 +276,10 @@ fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
         [
             "box.m3u!/2 Channel 7",
             "box.m3u!/3 午夜激情 无码AV",
+            "bundle.7z!/bad.txt",
+            "leaflet.pdf!/page 1",
+            "novel.epub!/OEBPS/bad.xhtml",
+            "prices.xlsx!/text",
             "uploads/batch.zip!/docs/flyer.docx!/text",
             "uploads/batch.zip!/nested/inner.zip!/bad.txt",
         ],
