@@ -1,6 +1,6 @@
 //! Sweeps and checks over what platforms hold, through the real binary: a
 //! tree of zip, nested zip, 7z, tar.gz, tar.xz, EPUB, DOCX, XLSX, ODT, PDF,
-//! subtitles, a playlist and legacy-charset text names
+//! APK, IPA, subtitles, a playlist and legacy-charset text names
 //! every flagged member and no benign one, deletes outermost files, resumes
 //! without re-deciding members, and sweeps a playlist fetched by URL.
 
@@ -128,6 +128,28 @@ fn more_formats(root: &Path) {
     xz.write_all(&tar_of(&[("ok-a.txt", b"server started")]))
         .unwrap();
     write("ok-logs.tar.xz", &xz.finish().unwrap());
+    write(
+        "app.apk",
+        &zip_of(&[
+            ("AndroidManifest.xml", b"\x03\x00\x08\x00binary"),
+            ("classes.dex", b"dex\n035"),
+            (
+                "assets/www/index.html",
+                b"<html><body>hot porn videos, live sex cams</body></html>",
+            ),
+        ]),
+    );
+    let info = br#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>CFBundleDisplayName</key><string>Night Chat</string></dict></plist>"#;
+    write(
+        "chat.ipa",
+        &zip_of(&[
+            ("Payload/Chat.app/Info.plist", info),
+            (
+                "Payload/Chat.app/en.lproj/Localizable.strings",
+                b"\"promo\" = \"hardcore sex tonight, hot porn videos\";\n",
+            ),
+        ]),
+    );
 }
 
 /// A tar of `files`, folded member by member into one builder.
@@ -250,15 +272,18 @@ fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
     let last: serde_json::Value = serde_json::from_str(err.trim().lines().last().unwrap()).unwrap();
     let total = last["done"].as_u64().unwrap() + last["resumed"].as_u64().unwrap_or(0);
     // 3 zip members, 2 tar members, 3 channels, 2 texts, 1 damaged zip;
-    // 2 chapters, 1 letter, 1 sheet, 2 in the 7z, 1 page, 1 subtitle file, 1 in the tar.xz.
-    assert_eq!(total, 20, "{err}");
+    // 2 chapters, 1 letter, 1 sheet, 2 in the 7z, 1 page, 1 subtitle file, 1 in the tar.xz;
+    // an APK's page and an IPA's words.
+    assert_eq!(total, 22, "{err}");
 
     assert_eq!(
         lines(&out.join("deletions.txt")),
         [
+            "app.apk",
             "bad-gbk.txt",
             "box.m3u",
             "bundle.7z",
+            "chat.ipa",
             "leaflet.pdf",
             "novel.epub",
             "prices.xlsx",
@@ -274,9 +299,11 @@ fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
     assert_eq!(
         members,
         [
+            "app.apk!/assets/www/index.html",
             "box.m3u!/2 Channel 7",
             "box.m3u!/3 午夜激情 无码AV",
             "bundle.7z!/bad.txt",
+            "chat.ipa!/Payload/Chat.app/Info.plist",
             "leaflet.pdf!/page 1",
             "novel.epub!/OEBPS/bad.xhtml",
             "prices.xlsx!/text",
