@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use crate::budget::{Counting, RatioGuard, read_member};
-use crate::{Flow, Format, SEP, Walk, read_up_to, unsafe_name};
+use crate::{Flow, Format, SEP, Walk, first_bytes, unsafe_name};
 use std::ops::ControlFlow;
 
 /// Whether a 512-byte block is a tar header: the ustar magic, or (for v7
@@ -185,14 +185,9 @@ impl Walk<'_> {
                 self.error(child, "a symbolic link: not followed")?;
                 continue;
             }
-            match zip.member_at(self, index) {
-                Ok(bytes) => self.bytes(child, bytes, depth + 1)?,
-                Err((e, fatal)) => {
-                    self.error(child, e)?;
-                    if fatal {
-                        return ControlFlow::Break(());
-                    }
-                }
+            let read = zip.member_at(self, index);
+            if let Some(bytes) = self.member_bytes(&child, read)? {
+                self.bytes(child, bytes, depth + 1)?;
             }
         }
         ControlFlow::Continue(())
@@ -232,13 +227,13 @@ impl Walk<'_> {
             ratio: self.limits.max_ratio,
             slack: self.limits.ratio_slack,
         };
-        let mut head = [0u8; 512];
-        let n = match read_up_to(&mut guarded, &mut head) {
-            Ok(n) => n,
+        let head = match first_bytes(&mut guarded) {
+            Ok(h) => h,
             Err(e) => return self.error(path, format!("cannot decompress: {e}")),
         };
-        let rest = Cursor::new(head[..n].to_vec()).chain(guarded);
-        if is_tar(&head[..n]) {
+        let tar = is_tar(&head);
+        let rest = Cursor::new(head).chain(guarded);
+        if tar {
             return self.tar(path, Box::new(rest), depth);
         }
         let inner = inner_name(&path);
@@ -291,14 +286,9 @@ impl Walk<'_> {
                 continue;
             }
             let size = entry.size();
-            match read_member(&mut entry, Some(size), None, self.limits, &mut self.budget) {
-                Ok(bytes) => self.bytes(child, bytes, depth + 1)?,
-                Err((e, fatal)) => {
-                    self.error(child, e)?;
-                    if fatal {
-                        return ControlFlow::Break(());
-                    }
-                }
+            let read = read_member(&mut entry, Some(size), None, self.limits, &mut self.budget);
+            if let Some(bytes) = self.member_bytes(&child, read)? {
+                self.bytes(child, bytes, depth + 1)?;
             }
         }
         ControlFlow::Continue(())

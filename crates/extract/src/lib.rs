@@ -223,26 +223,33 @@ pub fn members(
     name: String,
     limits: Limits,
 ) -> Box<dyn Iterator<Item = Member> + Send> {
-    let mut head = [0u8; 512];
-    let n = File::open(&path)
-        .and_then(|mut f| read_up_to(&mut f, &mut head))
-        .unwrap_or(0);
-    if n > 0 && !is_container(&name, &head[..n]) {
+    let opened = match Opened::open(&path) {
+        Ok(o) => o,
+        Err(e) => {
+            return Box::new(std::iter::once(Member {
+                path: name,
+                item: Err(e),
+            }));
+        }
+    };
+    if !is_container(&name, &opened.head) {
         let mut one = Vec::with_capacity(1);
-        read_file(&path, &name, &limits, &mut |m| {
+        Walk::new(&limits, &mut |m| {
             one.push(m);
             ControlFlow::Continue(())
-        });
+        })
+        .opened(opened, &name);
         return Box::new(one.into_iter());
     }
     let (tx, rx) = mpsc::sync_channel::<Member>(4);
     let spawned = std::thread::Builder::new()
         .name("extract".into())
         .spawn(move || {
-            read_file(&path, &name, &limits, &mut |m| match tx.send(m) {
+            let mut send = |m| match tx.send(m) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(()),
-            });
+            };
+            Walk::new(&limits, &mut send).opened(opened, &name);
         });
     let failed = spawned.err().map(|e| Member {
         path: String::new(),
@@ -304,26 +311,18 @@ impl<'a> Walk<'a> {
     }
 
     fn file(&mut self, path: &Path, name: &str) {
-        let mut file = match File::open(path) {
-            Ok(f) => f,
+        match Opened::open(path) {
+            Ok(opened) => self.opened(opened, name),
             Err(e) => {
-                let _ = self.error(name.to_owned(), format!("cannot open: {e}"));
-                return;
+                let _ = self.error(name.to_owned(), e);
             }
-        };
-        let mut head = [0u8; 512];
-        let n = match read_up_to(&mut file, &mut head) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = self.error(name.to_owned(), format!("cannot read: {e}"));
-                return;
-            }
-        };
-        if let Err(e) = file.seek(SeekFrom::Start(0)) {
-            let _ = self.error(name.to_owned(), format!("cannot read: {e}"));
-            return;
         }
-        let format = sniff(name, &head[..n]);
+    }
+
+    /// A file already opened and sniffed, read as what it is.
+    fn opened(&mut self, opened: Opened, name: &str) {
+        let Opened { file, head } = opened;
+        let format = sniff(name, &head);
         let _ = match format {
             // Seekable formats read from the file itself, not a copy.
             Format::Zip => self.zip(name.to_owned(), file, 0),
@@ -331,24 +330,30 @@ impl<'a> Walk<'a> {
             Format::Gzip | Format::Bzip2 | Format::Xz | Format::Tar => {
                 self.stream(name.to_owned(), format, Box::new(file), 0)
             }
-            _ => match self.read_whole(file) {
+            _ => match read_bounded(file, self.limits.max_member_bytes) {
                 Ok(bytes) => self.dispatch(name.to_owned(), format, bytes, 0),
                 Err(e) => self.error(name.to_owned(), e),
             },
         };
     }
 
-    /// A file's bytes, bounded by the member limit (the file is read as one member).
-    fn read_whole(&mut self, file: File) -> Result<Vec<u8>, String> {
-        let max = self.limits.max_member_bytes;
-        let mut bytes = Vec::new();
-        file.take(max as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read: {e}"))?;
-        if bytes.len() > max {
-            return Err(format!("larger than {max} bytes"));
+    /// A member's bytes, or why they could not be read: the error becomes
+    /// an error member, and a fatal one ends the file.
+    fn member_bytes(
+        &mut self,
+        child: &str,
+        read: Result<Vec<u8>, (String, bool)>,
+    ) -> ControlFlow<(), Option<Vec<u8>>> {
+        match read {
+            Ok(bytes) => ControlFlow::Continue(Some(bytes)),
+            Err((e, fatal)) => {
+                self.error(child.to_owned(), e)?;
+                if fatal {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(None)
+            }
         }
-        Ok(bytes)
     }
 
     /// Bytes of a member (or of a whole file), read as whatever they are.
@@ -392,17 +397,40 @@ impl<'a> Walk<'a> {
     }
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// A file opened once, with its first bytes (what it is told by) read.
+struct Opened {
+    file: File,
+    head: Vec<u8>,
+}
+
+impl Opened {
+    fn open(path: &Path) -> Result<Opened, String> {
+        let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        let head = first_bytes(&mut file).map_err(|e| format!("cannot read: {e}"))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        Ok(Opened { file, head })
     }
-    Ok(n)
+}
+
+/// Up to 512 bytes from the start of `r`: enough for every signature sniffed.
+fn first_bytes(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(512);
+    r.take(512).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// All of `r`, or an error once it passes `max` bytes (nothing past
+/// `max + 1` is read).
+pub fn read_bounded(r: impl Read, max: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    r.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// A file that holds no members: a video or a picture by its magic bytes,

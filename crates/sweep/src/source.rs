@@ -261,14 +261,7 @@ fn walk(root: &Path) -> impl Iterator<Item = (PathBuf, String)> + Send + use<> {
 
 fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() > max {
-        return Err(format!("larger than {max} bytes"));
-    }
-    Ok(bytes)
+    cleanweb_extract::read_bounded(file, max)
 }
 
 /// A file's item by its content, not its name: a video or an image by its
