@@ -10,7 +10,7 @@ use std::io::{Cursor, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 
-use common::cleanweb;
+use common::{cleanweb, cleanweb_ok as run};
 use zip::write::SimpleFileOptions;
 
 fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -204,29 +204,6 @@ fn pdf(words: &str) -> Vec<u8> {
     bytes
 }
 
-fn run(data: &Path, args: &[&str]) -> String {
-    let (code, out, err) = cleanweb(data, args, "");
-    assert_eq!(code, 0, "cleanweb {args:?}: {err}");
-    out
-}
-
-fn import_blocklist(data: &Path, dir: &Path) {
-    let list = dir.join("adult.txt");
-    std::fs::write(&list, "adult-streams.test\n").unwrap();
-    run(
-        data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "adult",
-            "--format",
-            "domains",
-            list.to_str().unwrap(),
-        ],
-    );
-}
-
 fn lines(path: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_to_string(path)
         .unwrap()
@@ -246,7 +223,7 @@ fn a_sweep_of_containers_names_every_flagged_member_and_no_benign_one() {
         tmp.path().join("out"),
     );
     tree(&root);
-    import_blocklist(&data, tmp.path());
+    common::import_list(&data, "adult", "adult-streams.test\n");
     let o = out.to_str().unwrap();
     // Stop part-way, then resume: no member is decided twice.
     let (_, _, err) = cleanweb(

@@ -77,25 +77,26 @@ fn site() -> (String, Arc<Mutex<Vec<String>>>) {
     (base, requested)
 }
 
+/// `cleanweb crawl BASE/` of the loopback test site, with no delay, into `out`.
+fn crawl_local(
+    data: &std::path::Path,
+    base: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let start = format!("{base}/");
+    let mut args = vec!["crawl", &start, "--allow-private", "--delay-ms", "0"];
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(extra);
+    cleanweb(data, &args, "")
+}
+
 #[test]
 fn a_crawl_follows_links_and_sitemaps_within_the_site_and_obeys_robots() {
     let (base, requested) = site();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, err) = cleanweb(
-        tmp.path(),
-        &[
-            "crawl",
-            &format!("{base}/"),
-            "--allow-private",
-            "--delay-ms",
-            "0",
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-        ],
-        "",
-    );
+    let (code, stdout, err) = crawl_local(tmp.path(), &base, &out, &["--json"]);
     assert_eq!(code, 0, "{err}");
     // /, /hidden (sitemap), /a, /cat.png, /missing (an error).
     assert!(
@@ -182,20 +183,7 @@ fn a_crawl_keeps_warc_records_that_warcio_checks() {
     let (base, _) = site();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, _, err) = cleanweb(
-        tmp.path(),
-        &[
-            "crawl",
-            &format!("{base}/"),
-            "--allow-private",
-            "--delay-ms",
-            "0",
-            "--warc",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "",
-    );
+    let (code, _, err) = crawl_local(tmp.path(), &base, &out, &["--warc"]);
     assert_eq!(code, 0, "{err}");
     let warc = out.join("crawl.warc.gz");
     let w = warc.to_str().unwrap();

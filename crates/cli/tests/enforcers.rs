@@ -10,29 +10,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cleanweb;
+use common::export_lists;
 
-fn run(dir: &Path, args: &[&str]) -> String {
-    let (code, out, err) = cleanweb(dir, args, "");
-    assert_eq!(code, 0, "cleanweb {args:?}: {err}");
-    out
-}
-
-fn listed(data: &Path, dir: &Path) {
-    let src = dir.join("list.txt");
-    std::fs::write(&src, "porn.test\nexample.org/adult/\n").unwrap();
-    run(
-        data,
-        &[
-            "blocklist",
-            "import",
-            "--list",
-            "adult",
-            "--format",
-            "domains",
-            src.to_str().unwrap(),
-        ],
-    );
+fn listed(data: &Path) {
+    common::import_list(data, "adult", "porn.test\nexample.org/adult/\n");
 }
 
 /// A query for `name`'s A record; the answer's response code (3 is NXDOMAIN)
@@ -79,19 +60,9 @@ fn free_port() -> u16 {
 fn unbound_answers_nxdomain_for_listed_domains_from_our_rpz_zone() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    listed(&data, tmp.path());
+    listed(&data);
     let zone = tmp.path().join("rpz.zone");
-    run(
-        &data,
-        &[
-            "blocklist",
-            "export",
-            "--format",
-            "rpz",
-            "--out",
-            zone.to_str().unwrap(),
-        ],
-    );
+    export_lists(&data, "rpz", &zone);
     let port = free_port();
     let conf = tmp.path().join("unbound.conf");
     // Unbound serves local data before its policy zones, so the listed names
@@ -156,20 +127,10 @@ fn unbound_answers_nxdomain_for_listed_domains_from_our_rpz_zone() {
 fn squidguard_compiles_our_list_and_redirects_listed_urls() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    listed(&data, tmp.path());
+    listed(&data);
     let db = tmp.path().join("db");
     let adult = db.join("adult");
-    run(
-        &data,
-        &[
-            "blocklist",
-            "export",
-            "--format",
-            "squidguard",
-            "--out",
-            adult.to_str().unwrap(),
-        ],
-    );
+    export_lists(&data, "squidguard", &adult);
     let logs = tmp.path().join("log");
     std::fs::create_dir_all(&logs).unwrap();
     let conf = tmp.path().join("squidGuard.conf");

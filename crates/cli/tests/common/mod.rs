@@ -302,3 +302,38 @@ pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// `cleanweb ARGS` that must succeed; its stdout.
+pub fn cleanweb_ok(data_dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = cleanweb(data_dir, args, "");
+    assert_eq!(code, 0, "cleanweb {args:?}: {err}");
+    out
+}
+
+/// Imports `entries` (one domain or URL prefix a line) as the list `list`.
+pub fn import_list(data_dir: &Path, list: &str, entries: &str) {
+    let file = data_dir.with_extension(format!("{list}.txt"));
+    std::fs::write(&file, entries).unwrap();
+    let file = file.to_str().unwrap();
+    cleanweb_ok(
+        data_dir,
+        &[
+            "blocklist",
+            "import",
+            "--list",
+            list,
+            "--format",
+            "domains",
+            file,
+        ],
+    );
+}
+
+/// Writes the lists in `format` to `out`.
+pub fn export_lists(data_dir: &Path, format: &str, out: &Path) {
+    let out = out.to_str().unwrap();
+    cleanweb_ok(
+        data_dir,
+        &["blocklist", "export", "--format", format, "--out", out],
+    );
+}
