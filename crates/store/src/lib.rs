@@ -7,6 +7,7 @@
 //! `migrations/postgres`).
 
 mod common;
+pub mod evidence;
 mod group;
 mod postgres;
 pub mod reports;
@@ -25,6 +26,7 @@ use cleanweb_core::{
 };
 use uuid::Uuid;
 
+pub use evidence::{Capture, CaptureQuery, EvidenceStore, NewCapture, Pruned};
 pub use group::GroupCommit;
 pub use postgres::PgStore;
 pub use reports::{
@@ -256,7 +258,7 @@ impl DeliveryStore for std::sync::Arc<dyn Store> {
 /// Everything cleanweb persists. Implementations must be safe to share
 /// between tasks and must keep a write durable once the call returns.
 #[async_trait]
-pub trait Store: ReviewStore + ReportStore + Send + Sync {
+pub trait Store: ReviewStore + ReportStore + EvidenceStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
 

@@ -14,15 +14,16 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use crate::common::store_impl;
+use crate::evidence::evidence_impl;
 use crate::reports::{Case, Filed, NewReport, ReportRecord, Reward, reports_impl};
 use crate::review::{
     ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
     ReviewRecord, ReviewRefusal, Session, SuggestionOutcome, SuggestionRecord, review_impl,
 };
 use crate::rows::{
-    Get, audit_from_row, bank_from_row, case_from_row, categories_of, corrupt, decision_from_row,
-    delivery_from_row, key_from_row, report_from_row, review_from_row, reward_from_row,
-    site_event_from_row, suggestion_from_row, sweep_from_row, user_from_row,
+    Get, audit_from_row, bank_from_row, capture_from_row, case_from_row, categories_of, corrupt,
+    decision_from_row, delivery_from_row, key_from_row, report_from_row, review_from_row,
+    reward_from_row, site_event_from_row, suggestion_from_row, sweep_from_row, user_from_row,
 };
 use crate::{
     ApiKey, DecisionQuery, DecisionRecord, Result, StoreError, Sweep, SweepItem, SweepJob, User,
@@ -108,6 +109,7 @@ const CLAIM: &str = "UPDATE sweep_jobs SET lease_owner = $1, lease_until = $2, a
 
 review_impl!(PgStore, sqlx::Postgres);
 reports_impl!(PgStore, sqlx::Postgres);
+evidence_impl!(PgStore, sqlx::Postgres);
 
 store_impl!(PgStore, sqlx::Postgres, {
     fn kind(&self) -> &'static str {

@@ -259,7 +259,6 @@ fn uuid_col(row: &impl Get, col: &str, table: &'static str) -> Result<Uuid> {
 }
 
 pub(crate) fn case_from_row(row: &impl Get) -> Result<crate::Case> {
-    let decision: Option<String> = row.col("decision_id")?;
     Ok(crate::Case {
         id: uuid_col(row, "id", "cases")?,
         target: row.col("target")?,
@@ -272,9 +271,7 @@ pub(crate) fn case_from_row(row: &impl Get) -> Result<crate::Case> {
         },
         report_count: row.col::<i64>("report_count")?.max(0) as u64,
         first_report: uuid_col(row, "first_report", "cases")?,
-        decision_id: decision
-            .map(|d| Uuid::parse_str(&d).map_err(|e| corrupt("cases", e)))
-            .transpose()?,
+        decision_id: opt_uuid_col(row, "decision_id", "cases")?,
         triage_error: row.col("triage_error")?,
         created_at_ms: row.col("created_at")?,
         updated_at_ms: row.col("updated_at")?,
@@ -306,5 +303,26 @@ pub(crate) fn reward_from_row(row: &impl Get) -> Result<crate::Reward> {
         created_at_ms: row.col("created_at")?,
         paid_at_ms: row.col("paid_at")?,
         paid_by: row.col("paid_by")?,
+    })
+}
+
+fn opt_uuid_col(row: &impl Get, col: &str, table: &'static str) -> Result<Option<Uuid>> {
+    let s: Option<String> = row.col(col)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| corrupt(table, e)))
+        .transpose()
+}
+
+pub(crate) fn capture_from_row(row: &impl Get) -> Result<crate::Capture> {
+    Ok(crate::Capture {
+        id: row.col("id")?,
+        sha256: row.col("sha256")?,
+        kind: row.col("kind")?,
+        url: row.col("url")?,
+        domain: row.col("domain")?,
+        case_id: opt_uuid_col(row, "case_id", "captures")?,
+        sweep_id: row.col("sweep_id")?,
+        decision_id: opt_uuid_col(row, "decision_id", "captures")?,
+        bytes: row.col::<i64>("bytes")?.max(0) as u64,
+        captured_at_ms: row.col("captured_at")?,
     })
 }

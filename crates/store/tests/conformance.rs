@@ -1184,3 +1184,151 @@ async fn in_fresh_schema(test: impl AsyncFnOnce(&PgStore)) {
     store.close().await;
     assert!(drop_schema(&url, &schema).await, "schema dropped");
 }
+
+/// Captures are kept content-addressed and found by what they are evidence
+/// for; retention removes old ones except those under the legal hold (an
+/// open case, a site in the registry that is not restored), and a blob
+/// goes only with the last thing referring to it.
+async fn evidence_flow(store: &dyn Store) {
+    use cleanweb_core::AuditEvent;
+    use cleanweb_store::{CaptureQuery, NewCapture, NewReport, NewTarget};
+    let report = NewReport {
+        id: uuid::Uuid::now_v7(),
+        receipt_hash: "r-evidence".into(),
+        category: "sexual.explicit".into(),
+        description: "seen".into(),
+        contact: None,
+        reporter_id: None,
+        targets: vec![NewTarget {
+            target: "url:http://open-case.example/".into(),
+            kind: "url".into(),
+            url: Some("http://open-case.example/".into()),
+        }],
+    };
+    let case_id = store.file_report(&report).await.unwrap()[0].case_id;
+    store
+        .record_site_event(&event("held.example", SiteStatus::Watch))
+        .await
+        .unwrap()
+        .unwrap();
+    for s in [SiteStatus::Watch, SiteStatus::Warned, SiteStatus::Restored] {
+        let mut e = event("done.example", s);
+        e.reason = format!("{s:?}");
+        store.record_site_event(&e).await.unwrap().unwrap();
+    }
+    let capture = |url: &str, domain: &str, bytes: &[u8]| NewCapture {
+        bytes: bytes.to_vec(),
+        url: url.into(),
+        domain: Some(domain.into()),
+        case_id: None,
+        sweep_id: None,
+        decision_id: None,
+    };
+    let mut in_case = capture(
+        "http://open-case.example/",
+        "open-case.example",
+        b"case warc",
+    );
+    in_case.case_id = Some(case_id);
+    let mut in_sweep = capture("http://done.example/a", "done.example", b"restored warc");
+    in_sweep.sweep_id = Some("sweep-1".into());
+    // The same bytes as a decision's picture: pruning the capture keeps it.
+    let shared = b"picture bytes".to_vec();
+    let mut rec = record("pictured", Verdict::Review, Source::Api);
+    rec.image_sha256 = Some(cleanweb_store::sha256_hex(&shared));
+    rec.image = Some(shared.clone().into());
+    rec.url = Some("http://a_b.example/x".into());
+    store.save_decisions(&[rec.clone()]).await.unwrap();
+    let saved = store
+        .save_captures(&[
+            in_case,
+            capture("http://held.example/", "held.example", b"held warc"),
+            in_sweep,
+            capture("http://other.example/", "other.example", &shared),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(saved.len(), 4);
+    assert_eq!(saved[0].sha256, cleanweb_store::sha256_hex(b"case warc"));
+    assert_eq!(
+        store.blob(&saved[1].sha256).await.unwrap().as_deref(),
+        Some(&b"held warc"[..])
+    );
+    let found = |q: CaptureQuery| async move {
+        store
+            .captures(&q, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.url)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        found(CaptureQuery {
+            case_id: Some(case_id),
+            ..Default::default()
+        })
+        .await,
+        ["http://open-case.example/"]
+    );
+    assert_eq!(
+        found(CaptureQuery {
+            sweep_id: Some("sweep-1".into()),
+            domain: Some("done.example".into()),
+            ..Default::default()
+        })
+        .await,
+        ["http://done.example/a"]
+    );
+    assert_eq!(found(CaptureQuery::default()).await.len(), 4);
+
+    // Nothing is past a retention that starts before the captures.
+    let audit = AuditEvent {
+        actor: "cli:test".into(),
+        action: "evidence.prune".into(),
+        subject: "captures".into(),
+        details: serde_json::json!({}),
+    };
+    let none = store.prune_captures(0, &audit).await.unwrap();
+    assert_eq!((none.removed, none.held), (0, 0));
+    let later = cleanweb_store::now_ms() + 1000;
+    let pruned = store.prune_captures(later, &audit).await.unwrap();
+    assert_eq!((pruned.removed, pruned.held), (2, 2), "{pruned:?}");
+    let left = found(CaptureQuery::default()).await;
+    assert_eq!(left, ["http://open-case.example/", "http://held.example/"]);
+    assert_eq!(store.blob(&saved[2].sha256).await.unwrap(), None);
+    assert_eq!(
+        store.blob(&saved[3].sha256).await.unwrap().as_deref(),
+        Some(&shared[..]),
+        "a decision's picture outlives the capture"
+    );
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.event.action, "evidence.prune");
+    assert_eq!(head.event.details["removed"], 2);
+    assert_eq!(store.audit_about("captures", 10).await.unwrap().len(), 2);
+
+    // URL searches take `_` and `%` literally.
+    let by_url = store.decisions_with_url("a_b.example", 10).await.unwrap();
+    assert_eq!(by_url.len(), 1);
+    assert!(
+        store
+            .decisions_with_url("a%b", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let cases = store.cases_with_url("open-case.example", 10).await.unwrap();
+    assert_eq!(cases[0].id, case_id);
+}
+
+#[tokio::test]
+async fn sqlite_evidence_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_in(dir.path()).await.unwrap();
+    evidence_flow(&store).await;
+}
+
+#[tokio::test]
+async fn postgres_evidence_flow() {
+    in_fresh_schema(async |store| evidence_flow(store).await).await;
+}

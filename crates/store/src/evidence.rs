@@ -1,0 +1,265 @@
+//! The evidence store: captures of what was fetched (WARC segments), kept
+//! content-addressed in `blobs` and linked to the case, sweep, site and
+//! decision they are evidence for; retention under a legal hold; and the
+//! reads an evidence bundle gathers. Shared SQL for both backends.
+
+use async_trait::async_trait;
+use cleanweb_core::{AuditEvent, AuditRecord};
+use uuid::Uuid;
+
+use crate::{DecisionRecord, Result};
+
+/// A capture to keep: its bytes and what they are evidence for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCapture {
+    /// The WARC segment (request and response records, gzip members).
+    pub bytes: Vec<u8>,
+    pub url: String,
+    /// The URL's registrable domain.
+    pub domain: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub sweep_id: Option<String>,
+    pub decision_id: Option<Uuid>,
+}
+
+/// A kept capture, without its bytes (read them with [`crate::Store::blob`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Capture {
+    pub id: i64,
+    pub sha256: String,
+    /// `warc`.
+    pub kind: String,
+    pub url: String,
+    pub domain: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub sweep_id: Option<String>,
+    pub decision_id: Option<Uuid>,
+    pub bytes: u64,
+    pub captured_at_ms: i64,
+}
+
+/// Which captures to list: every field given must match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaptureQuery {
+    pub domain: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub sweep_id: Option<String>,
+    pub decision_id: Option<Uuid>,
+}
+
+/// What a retention run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Captures past retention that were deleted.
+    pub removed: u64,
+    /// Captures past retention kept by the legal hold.
+    pub held: u64,
+}
+
+/// Captures past `$1` that the legal hold keeps: their case is open, or
+/// their site is in the registry with any status but `restored`.
+pub(crate) const HELD: &str = "(EXISTS (SELECT 1 FROM cases c WHERE c.id = captures.case_id \
+       AND c.status IN ('received', 'in_review')) \
+     OR EXISTS (SELECT 1 FROM site_events s WHERE s.domain = captures.domain AND s.status <> 'restored' \
+       AND s.id = (SELECT MAX(l.id) FROM site_events l WHERE l.domain = s.domain)))";
+
+#[async_trait]
+pub trait EvidenceStore: Send + Sync {
+    /// Keeps captures: each blob once by its SHA-256, each capture a row,
+    /// all in one transaction.
+    async fn save_captures(&self, captures: &[NewCapture]) -> Result<Vec<Capture>>;
+    /// Captures matching `q`, oldest first, at most `limit`.
+    async fn captures(&self, q: &CaptureQuery, limit: u32) -> Result<Vec<Capture>>;
+    /// Deletes captures made before `before_ms` unless the legal hold keeps
+    /// them, with their blobs when nothing else refers to them, and appends
+    /// `audit` (its details gain the counts), in one transaction.
+    async fn prune_captures(&self, before_ms: i64, audit: &AuditEvent) -> Result<Pruned>;
+    /// Audit events about `subject`, in order, at most `limit`.
+    async fn audit_about(&self, subject: &str, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// The audit chain's last event.
+    async fn audit_head(&self) -> Result<Option<AuditRecord>>;
+    /// Decisions whose URL contains `needle`, newest first, at most `limit`
+    /// (a scan: evidence exports are rare; callers check the host).
+    async fn decisions_with_url(&self, needle: &str, limit: u32) -> Result<Vec<DecisionRecord>>;
+    /// Cases whose URL contains `needle`, oldest first, at most `limit`.
+    async fn cases_with_url(&self, needle: &str, limit: u32) -> Result<Vec<crate::Case>>;
+}
+
+/// `%needle%` for LIKE, with the pattern characters in `needle` escaped.
+pub(crate) fn like_contains(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+macro_rules! evidence_impl {
+    ($ty:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::evidence::EvidenceStore for $ty {
+            async fn save_captures(
+                &self,
+                captures: &[$crate::evidence::NewCapture],
+            ) -> Result<Vec<$crate::evidence::Capture>> {
+                let now = now_ms();
+                let mut tx = self.begin_tx().await?;
+                let mut saved = Vec::with_capacity(captures.len());
+                for c in captures {
+                    let sha = $crate::sha256_hex(&c.bytes);
+                    sqlx::query(
+                        "INSERT INTO blobs (sha256, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&sha)
+                    .bind(&c.bytes)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let size = i64::try_from(c.bytes.len()).unwrap_or(i64::MAX);
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO captures (sha256, kind, url, domain, case_id, sweep_id, decision_id, bytes, captured_at) \
+                         VALUES ($1, 'warc', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    )
+                    .bind(&sha)
+                    .bind(&c.url)
+                    .bind(&c.domain)
+                    .bind(c.case_id.map(|u| u.to_string()))
+                    .bind(&c.sweep_id)
+                    .bind(c.decision_id.map(|u| u.to_string()))
+                    .bind(size)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    saved.push($crate::evidence::Capture {
+                        id,
+                        sha256: sha,
+                        kind: "warc".into(),
+                        url: c.url.clone(),
+                        domain: c.domain.clone(),
+                        case_id: c.case_id,
+                        sweep_id: c.sweep_id.clone(),
+                        decision_id: c.decision_id,
+                        bytes: c.bytes.len() as u64,
+                        captured_at_ms: now,
+                    });
+                }
+                tx.commit().await?;
+                Ok(saved)
+            }
+
+            async fn captures(
+                &self,
+                q: &$crate::evidence::CaptureQuery,
+                limit: u32,
+            ) -> Result<Vec<$crate::evidence::Capture>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM captures WHERE ($1 IS NULL OR domain = $1) AND ($2 IS NULL OR case_id = $2) \
+                     AND ($3 IS NULL OR sweep_id = $3) AND ($4 IS NULL OR decision_id = $4) ORDER BY id LIMIT $5",
+                )
+                .bind(&q.domain)
+                .bind(q.case_id.map(|u| u.to_string()))
+                .bind(&q.sweep_id)
+                .bind(q.decision_id.map(|u| u.to_string()))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(capture_from_row).collect()
+            }
+
+            async fn prune_captures(
+                &self,
+                before_ms: i64,
+                audit: &AuditEvent,
+            ) -> Result<$crate::evidence::Pruned> {
+                use $crate::evidence::HELD;
+                let mut tx = self.begin_audited().await?;
+                let (held,): (i64,) = sqlx::query_as(&format!(
+                    "SELECT COUNT(*) FROM captures WHERE captured_at < $1 AND {HELD}"
+                ))
+                .bind(before_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                let gone: Vec<(String,)> = sqlx::query_as(&format!(
+                    "DELETE FROM captures WHERE captured_at < $1 AND NOT {HELD} RETURNING sha256"
+                ))
+                .bind(before_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut shas: Vec<&str> = gone.iter().map(|(s,)| s.as_str()).collect();
+                shas.sort_unstable();
+                shas.dedup();
+                for sha in shas {
+                    // A blob goes only when nothing else refers to it: a
+                    // decision's picture or a report's content stays.
+                    sqlx::query(
+                        "DELETE FROM blobs WHERE sha256 = $1 \
+                         AND NOT EXISTS (SELECT 1 FROM captures WHERE sha256 = $1) \
+                         AND NOT EXISTS (SELECT 1 FROM decisions WHERE image_sha256 = $1) \
+                         AND NOT EXISTS (SELECT 1 FROM cases WHERE target = 'sha256:' || $1)",
+                    )
+                    .bind(sha)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let pruned = $crate::evidence::Pruned {
+                    removed: gone.len() as u64,
+                    held: held.max(0) as u64,
+                };
+                let mut event = audit.clone();
+                if let serde_json::Value::Object(m) = &mut event.details {
+                    m.insert("removed".into(), pruned.removed.into());
+                    m.insert("held".into(), pruned.held.into());
+                }
+                Self::append_audit_in(&mut tx, &event).await?;
+                tx.commit().await?;
+                Ok(pruned)
+            }
+
+            async fn audit_about(&self, subject: &str, limit: u32) -> Result<Vec<AuditRecord>> {
+                let rows = sqlx::query("SELECT * FROM audit_events WHERE subject = $1 ORDER BY seq LIMIT $2")
+                    .bind(subject)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(audit_from_row).collect()
+            }
+
+            async fn audit_head(&self) -> Result<Option<AuditRecord>> {
+                let row = sqlx::query("SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(audit_from_row).transpose()
+            }
+
+            async fn decisions_with_url(&self, needle: &str, limit: u32) -> Result<Vec<DecisionRecord>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM decisions WHERE url LIKE $1 ESCAPE '\\' ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind($crate::evidence::like_contains(needle))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(decision_from_row).collect()
+            }
+
+            async fn cases_with_url(&self, needle: &str, limit: u32) -> Result<Vec<$crate::Case>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM cases WHERE url LIKE $1 ESCAPE '\\' OR target LIKE $1 ESCAPE '\\' \
+                     ORDER BY created_at, id LIMIT $2",
+                )
+                .bind($crate::evidence::like_contains(needle))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(case_from_row).collect()
+            }
+        }
+    };
+}
+
+pub(crate) use evidence_impl;
