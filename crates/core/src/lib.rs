@@ -24,6 +24,7 @@ mod item;
 mod policy;
 pub mod review;
 pub mod rewards;
+pub mod secret;
 mod site;
 
 pub use action::Action;

@@ -18,6 +18,10 @@
 //! and the headers the fetcher sends.
 #![deny(missing_docs)]
 
+pub mod bundle;
+pub mod key;
+pub mod report;
+
 use std::io::{self, Write};
 use std::time::SystemTime;
 

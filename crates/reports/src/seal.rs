@@ -4,7 +4,6 @@
 //! to another report. The key lives outside the database, from the
 //! environment or a key file, and never appears in logs.
 
-use std::io::Write;
 use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -19,17 +18,9 @@ pub enum KeyError {
     /// Not 64 hex digits.
     #[error("the report key must be 64 hex digits (32 bytes)")]
     Format,
-    /// The key file cannot be read or written.
-    #[error("report key file {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What failed.
-        source: std::io::Error,
-    },
-    /// The key file is readable by others.
-    #[error("report key file {0} is readable by other users; chmod 600 it")]
-    Permissions(String),
+    /// The key file cannot be read or written, or others can read it.
+    #[error("report {0}")]
+    File(#[from] cleanweb_core::secret::SecretFileError),
     /// Wrong key, or tampered data.
     #[error("sealed data does not open with this key (wrong key, or tampered)")]
     Open,
@@ -167,40 +158,14 @@ impl ReportKey {
 
     /// Reads a key file (64 hex digits), refusing one others can read.
     pub fn load(path: &Path) -> Result<ReportKey, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(KeyError::Permissions(path.display().to_string()));
-            }
-        }
-        ReportKey::from_hex(&std::fs::read_to_string(path).map_err(io)?)
+        ReportKey::from_hex(&cleanweb_core::secret::read_private(path)?)
     }
 
     /// Creates a new random key file, readable by its owner only; fails if
     /// the file exists.
     pub fn create(path: &Path) -> Result<ReportKey, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
         let key: [u8; 32] = rand::random();
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut f = options.open(path).map_err(io)?;
-        f.write_all(format!("{}\n", hex::encode(key)).as_bytes())
-            .map_err(io)?;
-        f.sync_all().map_err(io)?;
+        cleanweb_core::secret::create_private(path, &format!("{}\n", hex::encode(key)))?;
         Ok(ReportKey(key))
     }
 
@@ -343,7 +308,9 @@ mod tests {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
             assert!(matches!(
                 ReportKey::load(&path),
-                Err(KeyError::Permissions(_))
+                Err(KeyError::File(
+                    cleanweb_core::secret::SecretFileError::Permissions(_)
+                ))
             ));
         }
         assert!(ReportKey::from_hex("12").is_err());
