@@ -6,6 +6,7 @@ mod blocklist;
 mod check;
 mod crawl;
 mod eval;
+mod evidence;
 mod hash;
 mod image;
 mod jsonl;
@@ -57,6 +58,9 @@ enum Command {
     /// The site registry: add sites, change their status, see their history.
     #[command(subcommand)]
     Sites(sites::SitesCommand),
+    /// Evidence for prosecution: signed bundles (export, verify), the signing key, retention.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
     /// Hash banks: known images matched by PDQ, MD5 or SHA-256.
     #[command(subcommand)]
     Bank(bank::BankCommand),
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
         Command::Blocklist(cmd) => blocklist::run(&cli.global, cmd),
         Command::Url(cmd) => blocklist::run_url(&cli.global, cmd),
         Command::Sites(cmd) => sites::run(&cli.global, cmd),
+        Command::Evidence(cmd) => evidence::run(&cli.global, cmd),
         Command::Hash(args) => hash::run(&cli.global, args),
         Command::Bank(cmd) => bank::run(&cli.global, cmd),
         Command::Scan(args) => scan::run(&cli.global, args),

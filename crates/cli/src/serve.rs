@@ -87,12 +87,32 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
                 _ => tracing::info!(source = ?source, "report key loaded"),
             }
-            state.reports = Some(Arc::new(cleanweb_service::reports::ReportsState::new(
+            let mut reports = cleanweb_service::reports::ReportsState::new(
                 config.reports.clone(),
                 config.rewards.clone(),
                 key,
-            )));
+            );
+            reports.capture = config.evidence.capture_triage;
+            state.reports = Some(Arc::new(reports));
         }
+        // Bundles are signed with the deployment's key; nodes sharing
+        // PostgreSQL must be given it (none is made), else they export none.
+        match global.evidence_key(!global.uses_postgres())? {
+            Some((key, source)) => {
+                if let crate::setup::KeySource::Created(path) = &source {
+                    eprintln!(
+                        "cleanweb: created the evidence key {} (mode 600); bundles are signed with it, keep a copy",
+                        path.display()
+                    );
+                }
+                tracing::info!(fingerprint = %key.public().fingerprint(), "evidence key loaded");
+                state.evidence_key = Some(Arc::new(key));
+            }
+            None => tracing::warn!(
+                "no evidence key (CLEANWEB_EVIDENCE_KEY or --evidence-key-file): evidence exports are off"
+            ),
+        }
+        prune_daily(Arc::clone(&state.store), config.evidence.retain_days);
         if !config.webhooks.is_empty() {
             let sender = Arc::new(cleanweb_webhook::Sender::new(
                 Arc::clone(&state.store),
@@ -124,6 +144,27 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Retention: once a day (the first an hour after start), captures past
+/// `retain_days` are deleted unless the legal hold keeps them. Several
+/// nodes may each run it; a second run finds nothing to delete.
+fn prune_daily(store: Arc<dyn Store>, retain_days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(
+            tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+            std::time::Duration::from_secs(86_400),
+        );
+        loop {
+            every.tick().await;
+            match cleanweb_service::evidence::prune(store.as_ref(), retain_days, "system").await {
+                Ok(p) => tracing::info!(removed = p.removed, held = p.held, "evidence retention"),
+                Err(e) => {
+                    tracing::error!(error = %e, "evidence retention failed; retried tomorrow")
+                }
+            }
+        }
+    });
 }
 
 /// On an empty store, creates an admin key and prints it once.

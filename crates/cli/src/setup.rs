@@ -36,6 +36,16 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub report_key_file: Option<PathBuf>,
+    /// The key that signs evidence bundles (a file holding 64 hex digits,
+    /// mode 600) [default: CLEANWEB_EVIDENCE_KEY (hex), else
+    /// DATA/evidence.key; with PostgreSQL one of the two is required]
+    #[arg(
+        long,
+        global = true,
+        env = "CLEANWEB_EVIDENCE_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub evidence_key_file: Option<PathBuf>,
     /// Log filter, e.g. info or cleanweb_server=debug
     #[arg(
         long,
@@ -47,7 +57,55 @@ pub struct GlobalArgs {
     pub log: String,
 }
 
-/// Where the report key came from.
+/// A key kept in a file outside the database (the report key, the
+/// evidence key).
+pub trait KeyFile: Sized {
+    /// The environment variable holding it in hex.
+    const ENV: &'static str;
+    /// The command-line flag naming its file.
+    const FLAG: &'static str;
+    /// Its file's name in the data directory.
+    const DEFAULT_FILE: &'static str;
+    /// What it is called in messages.
+    const WHAT: &'static str;
+    fn from_hex(hex: &str) -> anyhow::Result<Self>;
+    fn load(path: &Path) -> anyhow::Result<Self>;
+    fn create(path: &Path) -> anyhow::Result<Self>;
+}
+
+impl KeyFile for cleanweb_reports::ReportKey {
+    const ENV: &'static str = "CLEANWEB_REPORT_KEY";
+    const FLAG: &'static str = "report-key-file";
+    const DEFAULT_FILE: &'static str = "report.key";
+    const WHAT: &'static str = "report key";
+    fn from_hex(hex: &str) -> anyhow::Result<Self> {
+        Ok(Self::from_hex(hex)?)
+    }
+    fn load(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::load(path)?)
+    }
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::create(path)?)
+    }
+}
+
+impl KeyFile for cleanweb_evidence::key::EvidenceKey {
+    const ENV: &'static str = "CLEANWEB_EVIDENCE_KEY";
+    const FLAG: &'static str = "evidence-key-file";
+    const DEFAULT_FILE: &'static str = "evidence.key";
+    const WHAT: &'static str = "evidence key";
+    fn from_hex(hex: &str) -> anyhow::Result<Self> {
+        Ok(Self::from_hex(hex)?)
+    }
+    fn load(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::load(path)?)
+    }
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::create(path)?)
+    }
+}
+
+/// Where a key came from.
 #[derive(Debug)]
 pub enum KeySource {
     Environment,
@@ -76,62 +134,74 @@ impl GlobalArgs {
     }
 
     /// The report key: CLEANWEB_REPORT_KEY (hex), --report-key-file, or
-    /// DATA/report.key. With `create`, a missing DATA/report.key is made
-    /// (and the caller warns); `Ok(None)` when there is none and `create`
-    /// is off. Giving both CLEANWEB_REPORT_KEY and --report-key-file is an
-    /// error, and so is, with `create`, a PostgreSQL store without either:
-    /// every node sharing the database must open the same contacts, so
-    /// none may make a key of its own.
+    /// DATA/report.key; see [`GlobalArgs::key`].
     pub fn report_key(
         &self,
         create: bool,
     ) -> anyhow::Result<Option<(cleanweb_reports::ReportKey, KeySource)>> {
-        use anyhow::Context as _;
-        let env_key = std::env::var("CLEANWEB_REPORT_KEY").ok();
-        match (env_key, &self.report_key_file) {
+        self.key(self.report_key_file.as_deref(), create)
+    }
+
+    /// The evidence signing key: CLEANWEB_EVIDENCE_KEY (hex),
+    /// --evidence-key-file, or DATA/evidence.key; see [`GlobalArgs::key`].
+    pub fn evidence_key(
+        &self,
+        create: bool,
+    ) -> anyhow::Result<Option<(cleanweb_evidence::key::EvidenceKey, KeySource)>> {
+        self.key(self.evidence_key_file.as_deref(), create)
+    }
+
+    /// A key kept outside the database: from its environment variable
+    /// (hex), its file flag, or its file in DATA. With `create`, a missing
+    /// DATA file is made (and the caller warns); `Ok(None)` when there is
+    /// none and `create` is off. Giving both the variable and the file is
+    /// an error, and so is, with `create`, a PostgreSQL store without
+    /// either: every node sharing the database must use the same key, so
+    /// none may make a key of its own.
+    fn key<K: KeyFile>(
+        &self,
+        file: Option<&Path>,
+        create: bool,
+    ) -> anyhow::Result<Option<(K, KeySource)>> {
+        let env_key = std::env::var(K::ENV).ok();
+        match (env_key, file) {
             (Some(_), Some(path)) => anyhow::bail!(
-                "both CLEANWEB_REPORT_KEY and --report-key-file (or CLEANWEB_REPORT_KEY_FILE={}) \
-                 give a report key; set only one, so it is clear which key seals the contacts",
-                path.display()
+                "both {} and --{} ({}) give the {}; set only one, so it is clear which key is used",
+                K::ENV,
+                K::FLAG,
+                path.display(),
+                K::WHAT
             ),
             (Some(hex), None) => {
-                let key =
-                    cleanweb_reports::ReportKey::from_hex(&hex).context("CLEANWEB_REPORT_KEY")?;
+                let key = K::from_hex(&hex).context(K::ENV)?;
                 return Ok(Some((key, KeySource::Environment)));
             }
-            (None, Some(path)) => {
-                return Ok(Some((
-                    cleanweb_reports::ReportKey::load(path)?,
-                    KeySource::File,
-                )));
-            }
+            (None, Some(path)) => return Ok(Some((K::load(path)?, KeySource::File))),
             (None, None) => {}
         }
         if self.uses_postgres() {
-            // A key beside one node's data would seal contacts that the
-            // other nodes cannot open.
+            // A key beside one node's data would not be the other nodes' key.
             if create {
                 anyhow::bail!(
-                    "reports are enabled with a PostgreSQL store, but no report key is given: \
-                     set CLEANWEB_REPORT_KEY (64 hex digits) or --report-key-file to the same key \
-                     on every node (none is created, as each node would make its own)"
+                    "a PostgreSQL store needs the {} given: set {} (64 hex digits) or --{} \
+                     to the same key on every node (none is created, as each node would make its own)",
+                    K::WHAT,
+                    K::ENV,
+                    K::FLAG
                 );
             }
             return Ok(None);
         }
         // Beside the database file, never inside it.
-        let path = self.data_dir().join("report.key");
+        let path = self.data_dir().join(K::DEFAULT_FILE);
         if path.exists() {
-            return Ok(Some((
-                cleanweb_reports::ReportKey::load(&path)?,
-                KeySource::DefaultFile(path),
-            )));
+            return Ok(Some((K::load(&path)?, KeySource::DefaultFile(path))));
         }
         if !create {
             return Ok(None);
         }
         std::fs::create_dir_all(self.data_dir())?;
-        let key = cleanweb_reports::ReportKey::create(&path)?;
+        let key = K::create(&path)?;
         Ok(Some((key, KeySource::Created(path))))
     }
 

@@ -185,6 +185,12 @@ fn a_crawl_keeps_warc_records_that_warcio_checks() {
     let out = tmp.path().join("out");
     let (code, _, err) = crawl_local(tmp.path(), &base, &out, &["--warc"]);
     assert_eq!(code, 0, "{err}");
+    let crawl_id = err
+        .split("crawl ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no crawl id in {err}"))
+        .to_owned();
     let warc = out.join("crawl.warc.gz");
     let w = warc.to_str().unwrap();
     let (ok, report) = warcio(&["check", "-v", w]);
@@ -241,4 +247,118 @@ fn a_crawl_keeps_warc_records_that_warcio_checks() {
     let (ok, report) = warcio(&["check", "-v", tampered.to_str().unwrap()]);
     assert!(!ok, "a changed byte passed:\n{report}");
     assert!(report.contains("digest failed"), "{report}");
+
+    bundle_of_the_crawl(tmp.path(), &crawl_id, &base);
+}
+
+/// The crawl's captures are in the evidence store: its bundle verifies
+/// under the deployment's key, warcio checks the WARC inside, and a changed
+/// byte or another key is caught and named.
+fn bundle_of_the_crawl(data: &std::path::Path, crawl_id: &str, base: &str) {
+    let bundle = data.join("evidence.zip");
+    let b = bundle.to_str().unwrap();
+    let (code, out, err) = cleanweb(
+        data,
+        &["evidence", "export", "--sweep", crawl_id, "--out", b],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 decisions\t7 captures\t0 withheld"), "{out}");
+    let (code, key, err) = cleanweb(data, &["evidence", "key"], "");
+    assert_eq!(code, 0, "{err}");
+    let fingerprint = key.trim().split('\t').nth(1).unwrap().to_owned();
+    assert!(out.contains(&fingerprint), "{out}");
+    let (code, out, _) = cleanweb(
+        data,
+        &["evidence", "verify", b, "--fingerprint", &fingerprint],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("OK\t") && out.contains("sweep"), "{out}");
+
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut v).unwrap();
+        v
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&read("manifest.json")).unwrap();
+    let report = String::from_utf8(read("report.html")).unwrap();
+    let warc = read("warc/captures.warc.gz");
+    assert_eq!(manifest["subject"]["id"], crawl_id);
+    assert_eq!(manifest["captures"].as_array().unwrap().len(), 7);
+    let urls: Vec<&str> = manifest["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["url"].as_str())
+        .collect();
+    assert!(urls.contains(&format!("{base}/a").as_str()), "{urls:?}");
+    // The export is audited: a second bundle's audit excerpt shows the first.
+    let again = data.join("again.zip");
+    let (code, _, err) = cleanweb(
+        data,
+        &[
+            "evidence",
+            "export",
+            "--sweep",
+            crawl_id,
+            "--out",
+            again.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut second = zip::ZipArchive::new(std::fs::File::open(&again).unwrap()).unwrap();
+    let second: serde_json::Value =
+        serde_json::from_reader(second.by_name("manifest.json").unwrap()).unwrap();
+    let event = &second["audit"]["events"][0];
+    assert_eq!(event["action"], "evidence.export");
+    assert_eq!(event["subject"], crawl_id);
+    assert_eq!(
+        event["details"]["manifest_sha256"].as_str().unwrap().len(),
+        64
+    );
+    assert_eq!(second["audit"]["head"]["hash"], event["hash"]);
+    assert!(report.contains("清查任务") && report.contains(&fingerprint));
+    let w = data.join("bundle.warc.gz");
+    std::fs::write(&w, &warc).unwrap();
+    let (ok, checked) = warcio(&["check", "-v", w.to_str().unwrap()]);
+    assert!(ok && checked.contains("digest pass"), "{checked}");
+
+    // One byte changed in report.html: verify names it.
+    let changed = data.join("changed.zip");
+    {
+        let mut src = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+        let mut dst = zip::ZipWriter::new(std::fs::File::create(&changed).unwrap());
+        for i in 0..src.len() {
+            let mut f = src.by_index(i).unwrap();
+            let name = f.name().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+            if name == "report.html" {
+                let at = bytes.len() / 2;
+                bytes[at] ^= 0x20;
+            }
+            dst.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            dst.write_all(&bytes).unwrap();
+        }
+        dst.finish().unwrap();
+    }
+    let (code, out, _) = cleanweb(data, &["evidence", "verify", changed.to_str().unwrap()], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("FAILED") && out.contains("report.html does not match"),
+        "{out}"
+    );
+    // Another deployment's key: the signature holds, the fingerprint does not.
+    let wrong = format!("SHA256:{}", "0".repeat(64));
+    let (code, out, _) = cleanweb(
+        data,
+        &["evidence", "verify", b, "--fingerprint", &wrong],
+        "",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not by SHA256:000"), "{out}");
 }

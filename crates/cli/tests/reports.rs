@@ -542,6 +542,133 @@ fn images_reported_as_involving_minors_are_escalated_and_never_shown() {
     assert_eq!(root.get(&format!("/console/media/{id}")).status, 403);
 }
 
+/// A benign PNG of one colour, distinct per `shade`.
+fn plain_png(shade: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([shade, 90, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Every entry of a zip, by name.
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut v).unwrap();
+            (f.name().unwrap().into_owned(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn case_bundles_over_http_are_signed_audited_and_leave_minors_content_out() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let (explicit, minors) = (plain_png(10), plain_png(200));
+    // One report at a time, so each case is the newest triaged.
+    let case_of = |body: Value| {
+        let r = receipt(&s, body);
+        triaged(&s, &r);
+        report_decisions(&s)[0]["decision"]["meta"]["case"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let case_a = case_of(
+        json!({"image": b64(&explicit), "category": "sexual.explicit", "description": "seen on a forum"}),
+    );
+    let case_b = case_of(json!({"image": b64(&minors), "category": "sexual.minors"}));
+    assert_ne!(case_a, case_b);
+    let sha = cleanweb_store::sha256_hex;
+    let (status, headers, zip_a) =
+        s.get_bytes(&format!("/v1/evidence/export?case={case_a}"), Some(s.key()));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&zip_a));
+    assert_eq!(headers["content-type"], "application/zip");
+    let fingerprint = headers["x-evidence-key"].to_str().unwrap().to_owned();
+    let data = dir.path().join("data");
+    let (code, key, err) = cleanweb(&data, &["evidence", "key"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        key.contains(&fingerprint),
+        "the server signs with DATA/evidence.key"
+    );
+    let file_a = dir.path().join("a.zip");
+    std::fs::write(&file_a, &zip_a).unwrap();
+    let (code, out, _) = cleanweb(
+        &data,
+        &[
+            "evidence",
+            "verify",
+            file_a.to_str().unwrap(),
+            "--fingerprint",
+            &fingerprint,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    let files = unzip(&zip_a);
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(
+        manifest["cases"][0]["reports"][0]["description"],
+        "seen on a forum"
+    );
+    assert!(manifest["cases"][0]["reports"][0].get("contact").is_none());
+    let media = manifest["decisions"][0]["media"].as_str().unwrap();
+    assert_eq!(files[media], explicit, "the original picture is kept");
+    let report = String::from_utf8(files["report.html"].clone()).unwrap();
+    assert!(report.contains("base64,"), "a blurred thumbnail");
+
+    // Reported as minors: listed by its hashes only, its bytes nowhere.
+    let (status, _, zip_b) =
+        s.get_bytes(&format!("/v1/evidence/export?case={case_b}"), Some(s.key()));
+    assert_eq!(status, 200);
+    let files = unzip(&zip_b);
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["decisions"][0]["withheld"], true);
+    assert!(manifest["decisions"][0]["media"].is_null());
+    assert_eq!(manifest["withheld"][0]["image_sha256"], sha(&minors));
+    assert!(
+        !files.keys().any(|k| k.starts_with("media/")),
+        "{:?}",
+        files.keys()
+    );
+    for (name, bytes) in &files {
+        assert!(
+            !bytes.windows(minors.len()).any(|w| w == minors.as_slice()),
+            "{name} holds the picture"
+        );
+    }
+
+    // Admins only, one subject, known cases; every export is audited.
+    let (status, _, _) = s.get_bytes(&format!("/v1/evidence/export?case={case_a}"), None);
+    assert_eq!(status, 401);
+    let (status, _, _) = s.get_bytes(
+        &format!("/v1/evidence/export?case={case_a}&sweep=x"),
+        Some(s.key()),
+    );
+    assert_eq!(status, 400);
+    let (status, _, _) = s.get_bytes(
+        &format!("/v1/evidence/export?case={}", uuid::Uuid::nil()),
+        Some(s.key()),
+    );
+    assert_eq!(status, 404);
+    let exports: Vec<Value> = common::audit_log(&data)
+        .into_iter()
+        .filter(|e| e["action"] == "evidence.export")
+        .collect();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert!(
+        exports[0]["actor"].as_str().unwrap().starts_with("key:"),
+        "{exports:?}"
+    );
+    assert_eq!(exports[1]["details"]["withheld"], 1);
+}
+
 #[test]
 fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let dir = tempfile::tempdir().unwrap();

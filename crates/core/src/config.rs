@@ -24,7 +24,29 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     pub reports: ReportsConfig,
     pub rewards: RewardsConfig,
+    pub evidence: EvidenceConfig,
     pub policy: Policy,
+}
+
+/// Evidence captures (WARC of crawls and report triage) and their retention.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// Keep a WARC capture of every report triage fetch.
+    pub capture_triage: bool,
+    /// Days a capture is kept; `cleanweb evidence prune` and the server's
+    /// daily run delete older ones, except under the legal hold (an open
+    /// case, a site in the registry not restored).
+    pub retain_days: u32,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            capture_triage: true,
+            retain_days: 730,
+        }
+    }
 }
 
 /// The public report form and API.

@@ -103,6 +103,11 @@ impl<W: Write + Seek> BundleWriter<W> {
         }
     }
 
+    /// The files added so far.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
     /// Adds a file. Already compressed data (WARC.gz, pictures) is stored,
     /// the rest deflated.
     pub fn add(&mut self, path: &str, bytes: &[u8]) -> Result<FileEntry, BundleError> {

@@ -44,6 +44,15 @@ fn record_id() -> String {
     format!("<urn:uuid:{}>", uuid::Uuid::now_v7())
 }
 
+/// One fetch as a WARC segment: its request and response records (two gzip
+/// members), what the evidence store keeps per fetch. Segments concatenate
+/// into a valid WARC file.
+pub fn capture(f: &Fetched) -> io::Result<Vec<u8>> {
+    let mut w = WarcWriter::new(Vec::new());
+    w.exchange(f)?;
+    Ok(w.into_inner())
+}
+
 /// Writes WARC 1.1 records, each a gzip member, to `out`.
 pub struct WarcWriter<W: Write> {
     out: W,

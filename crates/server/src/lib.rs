@@ -11,6 +11,7 @@
 mod api;
 mod auth;
 pub mod console;
+mod evidence;
 mod files;
 pub mod metrics;
 mod openapi;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub engine_slots: Arc<tokio::sync::Semaphore>,
     /// How long a request waits for an engine slot before a 503.
     pub engine_wait: Duration,
+    /// Signs evidence bundles; `None` serves no exports.
+    pub evidence_key: Option<Arc<cleanweb_evidence::key::EvidenceKey>>,
 }
 
 impl AppState {
@@ -170,6 +173,7 @@ impl AppState {
             trusted_proxies: Arc::new(Vec::new()),
             engine_slots: Arc::new(tokio::sync::Semaphore::new(engine_tasks(0))),
             engine_wait: Duration::from_millis(250),
+            evidence_key: None,
         }
     }
 }
@@ -203,6 +207,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(api::remove_bank_entry),
         )
         .route("/v1/banks/{name}/images", post(api::add_bank_image))
+        .route("/v1/evidence/export", get(evidence::export_bundle))
         .layer(from_fn(auth::require_admin));
     let keyed = Router::new()
         .route("/v1/moderate", post(api::moderate))

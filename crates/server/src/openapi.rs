@@ -8,7 +8,7 @@ use crate::api;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "cleanweb", description = "Moderation API for sexual and obscene content."),
-    paths(api::moderate, api::moderate_batch, crate::files::moderate_file, api::list_decisions, api::get_decision, api::reload, api::blocklist_export, api::list_sites, api::change_site, api::site_history, api::hash_image, api::list_banks, api::create_bank, api::bank_entries, api::add_bank_entries, api::delete_bank, api::remove_bank_entry, api::add_bank_image, api::match_image, api::healthz, api::metrics, crate::reports::file_report, crate::reports::report_status),
+    paths(api::moderate, api::moderate_batch, crate::files::moderate_file, api::list_decisions, api::get_decision, api::reload, api::blocklist_export, api::list_sites, api::change_site, api::site_history, api::hash_image, api::list_banks, api::create_bank, api::bank_entries, api::add_bank_entries, api::delete_bank, api::remove_bank_entry, api::add_bank_image, api::match_image, api::healthz, api::metrics, crate::reports::file_report, crate::reports::report_status, crate::evidence::export_bundle),
     components(schemas(
         cleanweb_core::Item, cleanweb_core::Decision, cleanweb_core::Label, cleanweb_core::Evidence, cleanweb_core::FileDecision, cleanweb_core::MemberOutcome,
         cleanweb_core::Category, cleanweb_core::Verdict, cleanweb_core::Source,

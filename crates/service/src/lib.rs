@@ -6,6 +6,7 @@
 //! audited, which live index is updated) is written once, in this crate:
 //!
 //! - [`engine`]: the engine, built from the config and its sources;
+//! - [`evidence`]: signed evidence bundles about a site, a case or a sweep;
 //! - [`files`]: a whole file (an archive, a document) moderated as its members;
 //! - [`record`]: which decisions the store keeps;
 //! - [`curator`]: bank changes, through the store and the live index;
@@ -21,6 +22,7 @@
 
 pub mod curator;
 pub mod engine;
+pub mod evidence;
 pub mod files;
 pub mod record;
 pub mod reports;

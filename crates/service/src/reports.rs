@@ -49,6 +49,8 @@ pub struct ReportsState {
     /// Triage runs at most this many at once; the rest wait their turn, so
     /// a burst of reports cannot turn into a burst of fetches.
     pub triage: tokio::sync::Semaphore,
+    /// Keep every triage fetch as a WARC capture in the evidence store.
+    pub capture: bool,
 }
 
 impl ReportsState {
@@ -61,6 +63,7 @@ impl ReportsState {
             key,
             limiter: cleanweb_reports::RateLimiter::default(),
             triage: tokio::sync::Semaphore::new(2),
+            capture: true,
         }
     }
 }
@@ -334,6 +337,23 @@ impl ReportDesk {
     }
 }
 
+/// The WARC captures of a triage's fetches, shared with the fetching tasks
+/// so that a triage cut short by its deadline keeps what it fetched.
+type Captures = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// Keeps a fetch in `sink`, if triage keeps evidence.
+fn keep(sink: &Option<Captures>, f: &cleanweb_fetch::Fetched) {
+    let Some(sink) = sink else { return };
+    match cleanweb_evidence::capture(f) {
+        Ok(bytes) => {
+            if let Ok(mut v) = sink.lock() {
+                v.push((f.url.to_string(), bytes));
+            }
+        }
+        Err(e) => tracing::warn!(url = %f.url, error = %e, "triage capture not kept"),
+    }
+}
+
 /// What a case's triage starts from.
 enum Pending {
     /// A report just taken, its content in hand.
@@ -418,8 +438,12 @@ async fn triage(state: ReportDesk, case: Uuid, pending: Pending) {
         text: content.text,
         ..Item::default()
     };
-    let scanned =
-        tokio::time::timeout_at(deadline, scan(&state, &rs, reported.clone(), deadline)).await;
+    let sink: Option<Captures> = rs.capture.then(Captures::default);
+    let scanned = tokio::time::timeout_at(
+        deadline,
+        scan(&state, &rs, reported.clone(), deadline, sink.clone()),
+    )
+    .await;
     let (mut item, decision, problem) = scanned.unwrap_or_else(|_| {
         let why = format!("triage did not finish within {} s", TRIAGE_BUDGET.as_secs());
         (reported, None, Some(why))
@@ -449,6 +473,7 @@ async fn triage(state: ReportDesk, case: Uuid, pending: Pending) {
             base,
             fetch_limits(&rs.config),
             deadline.into_std(),
+            sink.clone(),
         );
         match tokio::time::timeout_at(deadline, pictures).await {
             Ok(Some((url, bytes, d))) => {
@@ -490,6 +515,7 @@ async fn triage(state: ReportDesk, case: Uuid, pending: Pending) {
         .await
     {
         Ok(true) => {
+            save_captures(&state, case, record.id, sink).await;
             (state.on_triaged)(&decision);
             tracing::info!(%case, verdict = %decision.verdict, error = ?error, "case triaged");
         }
@@ -497,6 +523,34 @@ async fn triage(state: ReportDesk, case: Uuid, pending: Pending) {
         // per case in the queue.
         Ok(false) => tracing::info!(%case, "case was triaged already"),
         Err(e) => tracing::error!(%case, error = %e, "triage could not be stored"),
+    }
+}
+
+/// Keeps a triaged case's captures in the evidence store, linked to the
+/// case, its site and its decision. Evidence lost here is logged, not fatal:
+/// the decision is stored and reviewers work from it.
+async fn save_captures(state: &ReportDesk, case: Uuid, decision: Uuid, sink: Option<Captures>) {
+    let Some(sink) = sink else { return };
+    let taken = sink
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default();
+    if taken.is_empty() {
+        return;
+    }
+    let captures: Vec<cleanweb_store::NewCapture> = taken
+        .into_iter()
+        .map(|(url, bytes)| cleanweb_store::NewCapture {
+            domain: cleanweb_url::registrable_domain(&url),
+            url,
+            bytes,
+            case_id: Some(case),
+            sweep_id: None,
+            decision_id: Some(decision),
+        })
+        .collect();
+    if let Err(e) = state.store.save_captures(&captures).await {
+        tracing::error!(%case, error = %e, "triage captures could not be stored");
     }
 }
 
@@ -508,6 +562,7 @@ async fn scan(
     rs: &ReportsState,
     mut item: Item,
     deadline: tokio::time::Instant,
+    sink: Option<Captures>,
 ) -> (Item, Option<Decision>, Option<String>) {
     let mut error = None;
     if let Some(raw) = item.url.clone() {
@@ -520,9 +575,11 @@ async fn scan(
                 // Stored with its scheme, so reviewers get a link that works.
                 item.url = Some(u.to_string());
                 tokio::task::spawn_blocking(move || {
-                    cleanweb_fetch::Fetcher::new(limits)
-                        .get(&u)
-                        .map_err(|e| e.to_string())
+                    let got = cleanweb_fetch::Fetcher::new(limits).get(&u);
+                    if let Ok(f) = &got {
+                        keep(&sink, f);
+                    }
+                    got.map_err(|e| e.to_string())
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()))
@@ -625,6 +682,7 @@ async fn worst_page_image(
     base: &str,
     limits: cleanweb_fetch::FetchLimits,
     deadline: Instant,
+    sink: Option<Captures>,
 ) -> Option<(String, Vec<u8>, Decision)> {
     let urls = page_pictures(html, base);
     if urls.is_empty() {
@@ -648,6 +706,7 @@ async fn worst_page_image(
             let Ok(got) = fetcher.get(&parsed) else {
                 continue;
             };
+            keep(&sink, &got);
             let ct = got.content_type.as_deref().unwrap_or("");
             if !(200..300).contains(&got.status)
                 || !cleanweb_fetch::content::is_picture(ct, &got.body)
@@ -750,12 +809,28 @@ mod tests {
             allow_private: true,
             ..Default::default()
         };
+        let sink = Captures::default();
         let worst = |html: &'static str| {
-            worst_page_image(engine.clone(), html, &base, limits.clone(), later())
+            worst_page_image(
+                engine.clone(),
+                html,
+                &base,
+                limits.clone(),
+                later(),
+                Some(sink.clone()),
+            )
         };
         let html = "<img src='/ok.png'><img src='/missing.jpg'><a href='/bad.png'>x</a><a href='/page.html'>p</a>";
         let (url, bytes, d) = worst(html).await.expect("the bad picture");
         assert!(url.ends_with("/bad.png"), "{url}");
+        // Every picture fetched is kept as evidence, the 404 too.
+        {
+            let kept = sink.lock().unwrap();
+            let urls: Vec<&str> = kept.iter().map(|(u, _)| u.as_str()).collect();
+            assert_eq!(urls.len(), 3, "{urls:?}");
+            assert!(urls.iter().any(|u| u.ends_with("/bad.png")), "{urls:?}");
+            assert!(kept.iter().all(|(_, b)| b.starts_with(&[0x1f, 0x8b])));
+        }
         assert_eq!(bytes, png);
         assert_eq!(d.verdict, Verdict::Block);
         assert!(worst("<img src='/ok.png'>").await.is_none());
@@ -774,9 +849,16 @@ mod tests {
         );
         // Out of time: nothing more is fetched.
         assert!(
-            worst_page_image(engine.clone(), html, &base, limits.clone(), Instant::now())
-                .await
-                .is_none()
+            worst_page_image(
+                engine.clone(),
+                html,
+                &base,
+                limits.clone(),
+                Instant::now(),
+                None
+            )
+            .await
+            .is_none()
         );
         // The public-only fetcher refuses the same local pictures.
         assert!(
@@ -785,7 +867,8 @@ mod tests {
                 html,
                 &base,
                 fetch_limits(&ReportsConfig::default()),
-                later()
+                later(),
+                None
             )
             .await
             .is_none()

@@ -217,22 +217,42 @@ pub async fn crawl(
     let get = |url: Url| {
         let f = fetcher.clone();
         let (warc, warc_path) = (warc.clone(), warc_path.clone());
+        let (sweep_id, site) = (sweep.id.clone(), site.clone());
         async move {
-            tokio::task::spawn_blocking(move || {
+            let (fetched, segment) = tokio::task::spawn_blocking(move || {
                 let fetched = f.get(&url);
                 // Evidence is kept before anything is judged; a write that
                 // fails stops the crawl rather than losing it silently.
+                let mut segment = None;
                 if let (Ok(r), Some(w), Some(p)) = (&fetched, &warc, &warc_path) {
+                    let bytes = cleanweb_evidence::capture(r).map_err(|e| SweepError::io(p, e))?;
                     let mut w = w
                         .lock()
                         .map_err(|_| SweepError::Invalid("the WARC writer failed".into()))?;
-                    w.exchange(r).map_err(|e| SweepError::io(p, e))?;
-                    w.get_mut().flush().map_err(|e| SweepError::io(p, e))?;
+                    w.get_mut()
+                        .write_all(&bytes)
+                        .and_then(|()| w.get_mut().flush())
+                        .map_err(|e| SweepError::io(p, e))?;
+                    segment = Some((r.url.to_string(), bytes));
                 }
-                Ok::<_, SweepError>(fetched)
+                Ok::<_, SweepError>((fetched, segment))
             })
             .await
-            .map_err(|e| SweepError::Invalid(format!("fetch task failed: {e}")))?
+            .map_err(|e| SweepError::Invalid(format!("fetch task failed: {e}")))??;
+            // The same segment goes to the evidence store, for bundles.
+            if let Some((url, bytes)) = segment {
+                store
+                    .save_captures(&[cleanweb_store::NewCapture {
+                        bytes,
+                        url,
+                        domain: Some(site),
+                        case_id: None,
+                        sweep_id: Some(sweep_id),
+                        decision_id: None,
+                    }])
+                    .await?;
+            }
+            Ok::<_, SweepError>(fetched)
         }
     };
     // Items recorded by an earlier run of this crawl.

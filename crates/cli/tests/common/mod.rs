@@ -220,6 +220,26 @@ impl Server {
         Self::reply(req.call())
     }
 
+    /// A GET whose body is bytes: (status, headers, body).
+    pub fn get_bytes(
+        &self,
+        path: &str,
+        key: Option<&str>,
+    ) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        let mut resp = req.call().expect("HTTP request failed");
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        (resp.status().as_u16(), resp.headers().clone(), body)
+    }
+
     pub fn delete(&self, path: &str, key: Option<&str>) -> Reply {
         let mut req = self.agent.delete(format!("{}{path}", self.base));
         if let Some(k) = key {
