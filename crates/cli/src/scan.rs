@@ -228,18 +228,7 @@ pub(crate) fn new_sweep(
     options: serde_json::Value,
     out: Option<PathBuf>,
 ) -> Sweep {
-    let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
-    let out = out.unwrap_or_else(|| global.data_dir().join("sweeps").join(&id));
-    Sweep {
-        id,
-        created_at_ms: now_ms(),
-        updated_at_ms: now_ms(),
-        source,
-        kind: kind.into(),
-        options,
-        status: "running".into(),
-        out_dir: out.display().to_string(),
-    }
+    cleanweb_sweep::new_sweep(&global.data_dir(), source, kind, options, out)
 }
 
 /// A distributed sweep: queue its jobs; on resume, help finish them, then

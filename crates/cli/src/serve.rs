@@ -113,6 +113,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
             ),
         }
         prune_daily(Arc::clone(&state.store), config.evidence.retain_days);
+        inspect_at_deadlines(&state, global.data_dir());
         if !config.webhooks.is_empty() {
             let sender = Arc::new(cleanweb_webhook::Sender::new(
                 Arc::clone(&state.store),
@@ -162,6 +163,39 @@ fn prune_daily(store: Arc<dyn Store>, retain_days: u32) {
                 Err(e) => {
                     tracing::error!(error = %e, "evidence retention failed; retried tomorrow")
                 }
+            }
+        }
+    });
+}
+
+/// Every ten minutes, sites past their rectification deadline and not
+/// inspected since are re-inspected (one at a time), and their proposals
+/// wait for an admin in the console or `cleanweb sites confirm`.
+fn inspect_at_deadlines(state: &AppState, data_dir: std::path::PathBuf) {
+    let (store, engine) = (Arc::clone(&state.store), Arc::clone(&state.engine));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(
+            tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs(600),
+        );
+        let options = cleanweb_service::sites::InspectOptions::default();
+        loop {
+            every.tick().await;
+            let now = cleanweb_store::now_ms();
+            match cleanweb_service::sites::inspect_due(
+                store.as_ref(),
+                engine.load_full(),
+                &data_dir,
+                &options,
+                now,
+            )
+            .await
+            {
+                Ok(done) if !done.is_empty() => {
+                    tracing::info!(sites = done.len(), "re-inspected sites past their deadline")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "re-inspections could not be listed"),
             }
         }
     });

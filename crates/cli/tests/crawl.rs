@@ -362,3 +362,100 @@ fn bundle_of_the_crawl(data: &std::path::Path, crawl_id: &str, base: &str) {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("not by SHA256:000"), "{out}");
 }
+
+/// A site past its rectification deadline is overdue; a re-inspection
+/// crawls it (keeping WARC evidence), proposes `closed` because pages still
+/// violate, and an admin's confirmation applies the proposal.
+#[test]
+fn a_reinspection_at_the_deadline_proposes_and_an_admin_confirms() {
+    let (base, _) = site();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let ok = |args: &[&str]| common::cleanweb_ok(data, args);
+    ok(&["sites", "add", "127.0.0.1", "--reason", "reported"]);
+    ok(&[
+        "sites",
+        "status",
+        "127.0.0.1",
+        "rectification",
+        "--reason",
+        "notice served",
+        "--deadline",
+        "2026-01-01",
+    ]);
+    let (code, out, err) = cleanweb(data, &["sites", "overdue"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("127.0.0.1\trectification") && err.contains("1 overdue"),
+        "{out}{err}"
+    );
+    // Nothing to confirm before an inspection.
+    let (code, _, err) = cleanweb(
+        data,
+        &["sites", "confirm", "127.0.0.1", "--reason", "x"],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("no inspection proposal"), "{err}");
+
+    let start = format!("{base}/");
+    let inspected = ok(&[
+        "sites",
+        "inspect",
+        "127.0.0.1",
+        "--url",
+        &start,
+        "--allow-private",
+        "--delay-ms",
+        "0",
+    ]);
+    assert!(
+        inspected.contains("rectification (inspection, proposes closed)")
+            && inspected.contains("2 violating"),
+        "{inspected}"
+    );
+    // Still rectification, still overdue, until an admin decides.
+    let (_, out, _) = cleanweb(data, &["sites", "overdue"], "");
+    assert!(out.contains("127.0.0.1"), "{out}");
+    let closed = ok(&[
+        "sites",
+        "confirm",
+        "127.0.0.1",
+        "--reason",
+        "still violating at the deadline",
+    ]);
+    assert!(closed.contains("127.0.0.1\tclosed\t"), "{closed}");
+    let history = ok(&["sites", "history", "127.0.0.1"]);
+    assert_eq!(history.lines().count(), 4, "{history}");
+    let (_, out, err) = cleanweb(data, &["sites", "overdue"], "");
+    assert!(
+        !out.contains("127.0.0.1") && err.contains("0 overdue"),
+        "{out}{err}"
+    );
+    let actions: Vec<String> = common::audit_log(data)
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        actions.contains(&"site.inspection".to_owned()),
+        "{actions:?}"
+    );
+
+    // The inspection's fetches are the site's evidence.
+    let bundle = data.join("site.zip");
+    let out = ok(&[
+        "evidence",
+        "export",
+        "--site",
+        "127.0.0.1",
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(out.contains("2 decisions\t7 captures"), "{out}");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&bundle).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_reader(zip.by_name("manifest.json").unwrap()).unwrap();
+    let history = manifest["site"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 4);
+    assert_eq!(manifest["site"]["status"], "closed");
+}

@@ -25,7 +25,7 @@ mod policy;
 pub mod review;
 pub mod rewards;
 pub mod secret;
-mod site;
+pub mod site;
 
 pub use action::Action;
 pub use audit::{AuditEvent, AuditRecord};
@@ -38,4 +38,4 @@ pub use detector::{
 };
 pub use item::{Item, ItemError, Source};
 pub use policy::{Policy, PolicyError, Thresholds};
-pub use site::{SiteEvent, SiteStatus};
+pub use site::{SiteEvent, SiteEventKind, SiteStatus};

@@ -13,7 +13,7 @@ use crate::api;
         cleanweb_core::Item, cleanweb_core::Decision, cleanweb_core::Label, cleanweb_core::Evidence, cleanweb_core::FileDecision, cleanweb_core::MemberOutcome,
         cleanweb_core::Category, cleanweb_core::Verdict, cleanweb_core::Source,
         api::BatchRequest, api::BatchResponse, api::BatchResult, api::ItemFailure,
-        api::StoredDecision, api::DecisionList, api::Health, api::Reloaded, api::SiteChange, api::SiteList, cleanweb_core::SiteEvent, cleanweb_core::SiteStatus, api::ImageHash, cleanweb_core::Bank, cleanweb_core::BankEntry, cleanweb_core::Signal, cleanweb_core::Action, api::BankEntries, crate::problem::Problem, crate::reports::ReportRequest, crate::reports::ReceiptResponse, crate::reports::ReportStatus, crate::reports::TargetStatus,
+        api::StoredDecision, api::DecisionList, api::Health, api::Reloaded, api::SiteChange, api::SiteList, cleanweb_core::SiteEvent, cleanweb_core::SiteEventKind, cleanweb_core::SiteStatus, api::ImageHash, cleanweb_core::Bank, cleanweb_core::BankEntry, cleanweb_core::Signal, cleanweb_core::Action, api::BankEntries, crate::problem::Problem, crate::reports::ReportRequest, crate::reports::ReceiptResponse, crate::reports::ReportStatus, crate::reports::TargetStatus,
     )),
     modifiers(&BearerAuth),
 )]

@@ -64,6 +64,8 @@ pub async fn change_status(
         evidence: change.evidence,
         deadline_ms: change.deadline_ms,
         at_ms: cleanweb_store::now_ms(),
+        kind: cleanweb_core::SiteEventKind::Status,
+        proposal: None,
     };
     store
         .record_site_event(&event)
@@ -111,6 +113,221 @@ pub async fn watch_if_new(
         ..change
     };
     change_status(store, data_dir, change).await.map(Some)
+}
+
+/// How a re-inspection crawls: the crawler's limits, with evidence kept.
+#[derive(Clone, Debug)]
+pub struct InspectOptions {
+    /// Where to start [default: `https://DOMAIN/`].
+    pub start: Option<String>,
+    /// Most pages and pictures fetched.
+    pub max_pages: u64,
+    /// Most link hops from the start.
+    pub max_depth: u32,
+    /// Between requests (robots.txt may ask for more).
+    pub delay: std::time::Duration,
+    /// Limits of each fetch; `allow_private` only for sites of your own.
+    pub fetch: cleanweb_fetch::FetchLimits,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions {
+            start: None,
+            max_pages: 200,
+            max_depth: 3,
+            delay: std::time::Duration::from_millis(500),
+            fetch: cleanweb_fetch::FetchLimits {
+                max_bytes: 8 << 20,
+                timeout: std::time::Duration::from_secs(15),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Re-inspects a site in the registry: a bounded crawl that keeps every
+/// fetch as WARC evidence (a sweep of kind `crawl`), then an `inspection`
+/// event in the registry's history with what it found and what it proposes
+/// (`closed` if anything still violates, `restored` if the pages read are
+/// clean, nothing if none could be read), audited. The status does not
+/// change: an admin confirms the proposal ([`confirm`]).
+pub async fn inspect(
+    store: &dyn Store,
+    engine: std::sync::Arc<cleanweb_engine::Engine>,
+    data_dir: &Path,
+    site: &str,
+    actor: &str,
+    options: &InspectOptions,
+) -> Result<SiteEvent, SiteError> {
+    let domain =
+        cleanweb_url::registrable_domain(site).ok_or_else(|| SiteError::NotASite(site.into()))?;
+    let current = store
+        .site_history(&domain)
+        .await?
+        .pop()
+        .ok_or_else(|| SiteError::Lifecycle(format!("{domain} is not in the registry")))?;
+    let start = options
+        .start
+        .clone()
+        .unwrap_or_else(|| format!("https://{domain}/"));
+    if cleanweb_url::registrable_domain(&start).as_deref() != Some(domain.as_str()) {
+        return Err(SiteError::NotASite(format!("{start} is not on {domain}")));
+    }
+    let sweep = cleanweb_sweep::new_sweep(
+        data_dir,
+        start,
+        "crawl",
+        serde_json::json!({
+            "max_pages": options.max_pages, "max_depth": options.max_depth,
+            "delay_ms": options.delay.as_millis() as u64, "max_bytes": options.fetch.max_bytes,
+            "timeout_secs": options.fetch.timeout.as_secs(), "allow_private": options.fetch.allow_private,
+            "warc": true, "inspection": domain,
+        }),
+        None,
+    );
+    store.create_sweep(&sweep).await?;
+    let crawl = cleanweb_sweep::crawl::CrawlOptions {
+        max_pages: options.max_pages,
+        max_depth: options.max_depth,
+        delay: options.delay,
+        fetch: options.fetch.clone(),
+        warc: Some(Path::new(&sweep.out_dir).join("crawl.warc.gz")),
+    };
+    let failed = |e: cleanweb_sweep::SweepError| {
+        SiteError::Lifecycle(format!("the re-inspection of {domain} failed: {e}"))
+    };
+    cleanweb_sweep::crawl::crawl(engine, store, &sweep, &crawl, &mut |_, _| true)
+        .await
+        .map_err(failed)?;
+    let done = store
+        .sweep(&sweep.id)
+        .await?
+        .ok_or_else(|| SiteError::Lifecycle("the inspection's sweep vanished".into()))?;
+    cleanweb_sweep::write_outputs(store, &done)
+        .await
+        .map_err(failed)?;
+    let counts = store.sweep_counts(&sweep.id).await?;
+    let count = |v: &str| counts.iter().find(|(k, _)| k == v).map_or(0, |(_, n)| *n);
+    let (violations, read, errors) = (
+        count("block") + count("review"),
+        count("allow") + count("block") + count("review"),
+        count("error"),
+    );
+    let proposal = cleanweb_core::site::inspection_proposal(read, violations);
+    let proposes = proposal.map_or("no proposal: nothing could be read".to_owned(), |p| {
+        format!("proposes {p}")
+    });
+    let event = SiteEvent {
+        domain: domain.clone(),
+        status: current.status,
+        actor: actor.to_owned(),
+        reason: format!(
+            "re-inspection: {read} pages and pictures read, {violations} violating, {errors} errors; {proposes}"
+        ),
+        evidence: vec![format!("sweep:{}", sweep.id)],
+        deadline_ms: current.deadline_ms,
+        at_ms: cleanweb_store::now_ms(),
+        kind: cleanweb_core::SiteEventKind::Inspection,
+        proposal,
+    };
+    store
+        .record_site_event(&event)
+        .await?
+        .map_err(SiteError::Lifecycle)?;
+    store
+        .append_audit(&cleanweb_core::AuditEvent {
+            actor: event.actor.clone(),
+            action: "site.inspection".into(),
+            subject: domain,
+            details: serde_json::json!({
+                "sweep": sweep.id, "read": read, "violations": violations, "errors": errors,
+                "proposal": proposal.map(|p| p.as_str()), "status": event.status.as_str(),
+            }),
+        })
+        .await?;
+    Ok(event)
+}
+
+/// Confirms the proposal of a site's latest inspection: the status change
+/// it proposed, with the admin's reason and the inspection's evidence.
+pub async fn confirm(
+    store: &dyn Store,
+    data_dir: &Path,
+    site: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<SiteEvent, SiteError> {
+    let domain =
+        cleanweb_url::registrable_domain(site).ok_or_else(|| SiteError::NotASite(site.into()))?;
+    let latest = store.site_history(&domain).await?.pop();
+    let (Some(latest), Some(status)) = (
+        latest.clone(),
+        latest
+            .as_ref()
+            .and_then(cleanweb_core::site::pending_proposal),
+    ) else {
+        return Err(SiteError::Lifecycle(format!(
+            "{domain} has no inspection proposal waiting"
+        )));
+    };
+    change_status(
+        store,
+        data_dir,
+        Change {
+            site: domain,
+            status,
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            evidence: latest.evidence,
+            deadline_ms: None,
+        },
+    )
+    .await
+}
+
+/// Sites past their rectification deadline with no decision, by deadline.
+pub async fn overdue(store: &dyn Store, now_ms: i64) -> Result<Vec<SiteEvent>, SiteError> {
+    let mut sites: Vec<SiteEvent> = store
+        .sites(Some(SiteStatus::Rectification))
+        .await?
+        .into_iter()
+        .filter(|e| cleanweb_core::site::is_overdue(e, now_ms))
+        .collect();
+    sites.sort_by_key(|e| (e.deadline_ms, e.domain.clone()));
+    Ok(sites)
+}
+
+/// Re-inspects every site whose deadline has passed and that has not been
+/// inspected since (one at a time: the crawls are polite). Returns the
+/// inspection events; a site that fails is logged and tried next time.
+pub async fn inspect_due(
+    store: &dyn Store,
+    engine: std::sync::Arc<cleanweb_engine::Engine>,
+    data_dir: &Path,
+    options: &InspectOptions,
+    now_ms: i64,
+) -> Result<Vec<SiteEvent>, SiteError> {
+    let mut done = Vec::new();
+    for site in overdue(store, now_ms).await? {
+        if !cleanweb_core::site::due_for_inspection(&site, now_ms) {
+            continue;
+        }
+        match inspect(
+            store,
+            engine.clone(),
+            data_dir,
+            &site.domain,
+            "system",
+            options,
+        )
+        .await
+        {
+            Ok(e) => done.push(e),
+            Err(e) => tracing::warn!(site = %site.domain, error = %e, "re-inspection failed"),
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

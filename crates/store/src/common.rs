@@ -104,19 +104,30 @@ macro_rules! store_impl {
             let current = current
                 .map(|s| SiteStatus::from_str(&s).map_err(|m| corrupt("site_events", m)))
                 .transpose()?;
-            if let Some(cur) = current
-                && !cur.can_become(e.status)
-            {
-                return Ok(Err(format!(
-                    "{} is {cur}; the lifecycle does not go from {cur} to {}",
-                    e.domain, e.status
-                )));
+            match (e.kind, current) {
+                // An inspection changes nothing: it carries the status as is.
+                (cleanweb_core::SiteEventKind::Inspection, Some(cur)) if cur != e.status => {
+                    return Ok(Err(format!(
+                        "{} is {cur}, not {}; an inspection keeps the status",
+                        e.domain, e.status
+                    )));
+                }
+                (cleanweb_core::SiteEventKind::Inspection, None) => {
+                    return Ok(Err(format!("{} is not in the registry", e.domain)));
+                }
+                (cleanweb_core::SiteEventKind::Status, Some(cur)) if !cur.can_become(e.status) => {
+                    return Ok(Err(format!(
+                        "{} is {cur}; the lifecycle does not go from {cur} to {}",
+                        e.domain, e.status
+                    )));
+                }
+                _ => {}
             }
             let evidence =
                 serde_json::to_string(&e.evidence).map_err(|m| corrupt("site_events", m))?;
             sqlx::query(
-                "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO site_events (domain, status, actor, reason, evidence, deadline_ms, at_ms, kind, proposal) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&e.domain)
             .bind(e.status.as_str())
@@ -125,6 +136,8 @@ macro_rules! store_impl {
             .bind(evidence)
             .bind(e.deadline_ms)
             .bind(e.at_ms)
+            .bind(e.kind.as_str())
+            .bind(e.proposal.map(|p| p.as_str()))
             .execute(&mut *conn)
             .await?;
             Ok(Ok(()))

@@ -122,6 +122,14 @@ pub(crate) fn site_event_from_row(row: &impl Get) -> Result<SiteEvent> {
         evidence: serde_json::from_str(&evidence).map_err(|e| corrupt("site_events", e))?,
         deadline_ms: row.col("deadline_ms")?,
         at_ms: row.col("at_ms")?,
+        kind: {
+            let k: String = row.col("kind")?;
+            cleanweb_core::SiteEventKind::from_str(&k).map_err(|e| corrupt("site_events", e))?
+        },
+        proposal: row
+            .col::<Option<String>>("proposal")?
+            .map(|p| SiteStatus::from_str(&p).map_err(|e| corrupt("site_events", e)))
+            .transpose()?,
     })
 }
 

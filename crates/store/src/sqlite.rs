@@ -251,6 +251,8 @@ mod tests {
             evidence: vec!["decision:1".into()],
             deadline_ms: None,
             at_ms: 1,
+            kind: Default::default(),
+            proposal: None,
         };
         for s in [SiteStatus::Watch, SiteStatus::Warned, SiteStatus::Closed] {
             store.record_site_event(&ev(s)).await.unwrap().unwrap();

@@ -40,6 +40,8 @@ fn event(domain: &str, status: SiteStatus) -> SiteEvent {
         evidence: vec!["d1".into()],
         deadline_ms: None,
         at_ms: 1,
+        kind: Default::default(),
+        proposal: None,
     }
 }
 
@@ -1211,6 +1213,27 @@ async fn evidence_flow(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
+    // An inspection keeps the status it finds, and may propose another.
+    let mut inspection = event("held.example", SiteStatus::Closed);
+    inspection.kind = cleanweb_core::SiteEventKind::Inspection;
+    inspection.proposal = Some(SiteStatus::Closed);
+    assert!(store.record_site_event(&inspection).await.unwrap().is_err());
+    inspection.status = SiteStatus::Watch;
+    store.record_site_event(&inspection).await.unwrap().unwrap();
+    let mut none = inspection.clone();
+    none.domain = "never-listed.example".into();
+    assert!(store.record_site_event(&none).await.unwrap().is_err());
+    let latest = store
+        .site_history("held.example")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(latest, inspection);
+    assert_eq!(
+        cleanweb_core::site::pending_proposal(&latest),
+        Some(SiteStatus::Closed)
+    );
     for s in [SiteStatus::Watch, SiteStatus::Warned, SiteStatus::Restored] {
         let mut e = event("done.example", s);
         e.reason = format!("{s:?}");

@@ -22,6 +22,30 @@ pub use run::{BATCH, Counts, run};
 pub use source::{Entry, Kind, MediaLimits, Options, entries, item_from_bytes, item_from_json};
 pub use worker::{WorkerOptions, distribute, work};
 
+/// A new sweep record, running: a short time-ordered id, its outputs in
+/// `out` or `DATA/sweeps/ID`.
+pub fn new_sweep(
+    data_dir: &Path,
+    source: String,
+    kind: &str,
+    options: serde_json::Value,
+    out: Option<std::path::PathBuf>,
+) -> cleanweb_store::Sweep {
+    let id = uuid::Uuid::now_v7().simple().to_string()[..16].to_owned();
+    let out = out.unwrap_or_else(|| data_dir.join("sweeps").join(&id));
+    let now = cleanweb_store::now_ms();
+    cleanweb_store::Sweep {
+        id,
+        created_at_ms: now,
+        updated_at_ms: now,
+        source,
+        kind: kind.into(),
+        options,
+        status: "running".into(),
+        out_dir: out.display().to_string(),
+    }
+}
+
 /// Why a sweep, crawl or report could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
