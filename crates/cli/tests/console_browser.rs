@@ -406,3 +406,130 @@ fn a_member_of_the_public_reports_an_image_and_follows_it_to_confirmed() {
         "{csv}"
     );
 }
+
+/// An admin works a site through the Sites pages in Chromium: finds it,
+/// puts it in rectification with a deadline (past, so it is overdue at
+/// once), filters the overdue ones, starts a re-inspection, and reads the
+/// same pages in Chinese. An auditor reads the pages and cannot act.
+#[test]
+fn an_admin_puts_a_site_in_rectification_and_follows_it_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, "root", "admin", PW);
+    add_user(&data, "ada", "auditor", PW);
+    let s = Server::start(&data, &[]);
+    for site in ["bad.example", "other.example"] {
+        common::cleanweb_ok(
+            &data,
+            &["sites", "add", site, "--reason", "reported three times"],
+        );
+    }
+    let driver = chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver).await;
+        sign_in(&c, &s.base, "root").await;
+        c.goto(&format!("{}/console/sites", s.base)).await.unwrap();
+        assert!(text_of(&c, "site-count").await.starts_with("2 sites"));
+        c.find(Locator::LinkText("bad.example"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, "return location.pathname === '/console/sites/bad.example'").await;
+        assert_eq!(text_of(&c, "site-status").await, "Watch");
+        c.find(Locator::Css("#change-status option[value=rectification]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        js(&c, "document.getElementById('change-deadline').value = '2026-01-05'; return true").await;
+        c.find(Locator::Id("change-reason"))
+            .await
+            .unwrap()
+            .send_keys("notice served on the operator")
+            .await
+            .unwrap();
+        click(&c, "apply").await;
+        wait_for(
+            &c,
+            "const s = document.getElementById('site-status'); return !!s && s.textContent === 'Rectification'",
+        )
+        .await;
+        assert!(text_of(&c, "overdue").await.contains("Overdue"));
+        let history = text_of(&c, "history").await;
+        assert!(history.contains("notice served on the operator"), "{history}");
+
+        c.goto(&format!("{}/console/sites?overdue=1", s.base)).await.unwrap();
+        let listed = text_of(&c, "sites").await;
+        assert!(listed.contains("bad.example") && !listed.contains("other.example"), "{listed}");
+        assert!(text_of(&c, "site-count").await.contains("1 overdue"));
+
+        c.goto(&format!("{}/console/sites/bad.example", s.base)).await.unwrap();
+        click(&c, "inspect").await;
+        wait_for(&c, "return !!document.getElementById('notice')").await;
+
+        // The same pages in Chinese, by the user's preference.
+        c.find(Locator::Css("select[name=locale] option[value=zh]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.prefs button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, "return document.documentElement.lang === 'zh-CN'").await;
+        c.goto(&format!("{}/console/sites/bad.example", s.base)).await.unwrap();
+        assert_eq!(text_of(&c, "site-status").await, "限期整改");
+        assert!(text_of(&c, "overdue").await.contains("已逾期"));
+        c.goto(&format!("{}/console/sites", s.base)).await.unwrap();
+        let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+        assert_eq!(h1, "网站登记册");
+        c.close().await.unwrap();
+    });
+
+    // Auditors read; they do not act.
+    let mut ada = common::web::Client::login(&s.base, "ada", PW);
+    let page = ada.get("/console/sites/bad.example");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("notice served") && !page.body.contains("id=\"actions\""));
+    let refused = ada.post(
+        "/console/sites/bad.example/status",
+        &[
+            ("csrf", &page.csrf()),
+            ("status", "closed"),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        ada.get("/console/sites/bad.example/evidence.zip").status,
+        403
+    );
+    let mut root = common::web::Client::login(&s.base, "root", PW);
+    let bundle = root.get("/console/sites/bad.example/evidence.zip");
+    assert_eq!(bundle.status, 200);
+    assert_eq!(bundle.headers["content-type"], "application/zip");
+    let events = common::audit_log(&data);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "evidence.export" && e["actor"] == "user:root"),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "site.status" && e["actor"] == "user:root"),
+        "{events:?}"
+    );
+}

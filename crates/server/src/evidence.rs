@@ -55,6 +55,16 @@ pub async fn export_bundle(
             ));
         }
     };
+    stream_bundle(&state, subject, &caller.actor()).await
+}
+
+/// Writes the bundle about `subject` to a temporary file and answers it as
+/// a download, streamed; shared by the API and the console.
+pub async fn stream_bundle(
+    state: &AppState,
+    subject: Subject,
+    actor: &str,
+) -> Result<Response, Problem> {
     let key = state.evidence_key.clone().ok_or_else(|| {
         Problem::unavailable(
             "this server has no evidence key (CLEANWEB_EVIDENCE_KEY or --evidence-key-file)",
@@ -67,7 +77,7 @@ pub async fn export_bundle(
     let (written, exported) = export(
         state.store.as_ref(),
         &subject,
-        &caller.actor(),
+        actor,
         &key,
         &ExportLimits::default(),
         std::io::BufWriter::new(out),

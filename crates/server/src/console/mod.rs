@@ -9,6 +9,7 @@ mod i18n;
 mod pages;
 mod review;
 pub mod session;
+mod sites;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -62,6 +63,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/reports/{id}/disclose", post(pages::disclose))
         .route("/console/rewards", get(pages::rewards))
+        .route("/console/sites", get(sites::list))
+        .route("/console/sites/{domain}", get(sites::site))
+        .route("/console/sites/{domain}/status", post(sites::change))
+        .route("/console/sites/{domain}/confirm", post(sites::confirm))
+        .route("/console/sites/{domain}/inspect", post(sites::inspect))
+        .route("/console/sites/{domain}/evidence.zip", get(sites::bundle))
         .route("/console/rewards/{id}/paid", post(pages::reward_paid))
         .route("/console/static/console.js", get(static_js))
         .route("/console/static/report.js", get(static_report_js))
@@ -126,6 +133,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         (
             "rewards.html",
             include_str!("../../console/templates/rewards.html"),
+        ),
+        (
+            "sites.html",
+            include_str!("../../console/templates/sites.html"),
+        ),
+        (
+            "site.html",
+            include_str!("../../console/templates/site.html"),
         ),
     ] {
         // Templates are compiled in; a unit test renders each, so an error
@@ -359,6 +374,8 @@ mod tests {
             "report_status.html",
             "disclosure.html",
             "rewards.html",
+            "sites.html",
+            "site.html",
         ] {
             assert!(TEMPLATES.get_template(name).is_ok(), "{name}");
         }
