@@ -45,7 +45,7 @@ pub enum EvidenceCommand {
     },
 }
 
-fn key(global: &GlobalArgs) -> anyhow::Result<cleanweb_evidence::key::EvidenceKey> {
+pub fn key(global: &GlobalArgs) -> anyhow::Result<cleanweb_evidence::key::EvidenceKey> {
     let (key, source) = global
         .evidence_key(true)?
         .context("no evidence key: set CLEANWEB_EVIDENCE_KEY or --evidence-key-file")?;

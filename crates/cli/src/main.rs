@@ -14,6 +14,7 @@ mod keys;
 mod lexicon;
 mod models;
 mod ocr;
+mod report;
 mod rewards;
 mod scan;
 mod serve;
@@ -78,6 +79,9 @@ enum Command {
     /// The reward ledger for public reports: export (audited), pay
     #[command(subcommand)]
     Rewards(rewards::RewardsCommand),
+    /// Accountability reports: `report compliance --month YYYY-MM`.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// The tamper-evident audit log: verify its chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&cli.global, args),
         Command::Crawl(args) => crawl::run(&cli.global, args),
         Command::Audit(cmd) => audit::run(&cli.global, cmd),
+        Command::Report(cmd) => report::run(&cli.global, cmd),
         Command::User(cmd) => users::run(&cli.global, cmd),
         Command::Rewards(cmd) => rewards::run(&cli.global, cmd),
         Command::Worker(args) => worker::run(&cli.global, args),

@@ -135,6 +135,12 @@ pub struct ReviewConfig {
     pub block_sample_percent: f64,
     /// How long a claim keeps other reviewers off an item.
     pub claim_minutes: u64,
+    /// The target from intake to a reviewer's decision, in hours; the
+    /// compliance report counts reviews past it (reviewers answer for it).
+    pub target_hours: u64,
+    /// The same for escalated items (`sexual.minors` and escalations;
+    /// admins answer for it).
+    pub escalated_target_hours: u64,
 }
 
 impl Default for ReviewConfig {
@@ -142,6 +148,8 @@ impl Default for ReviewConfig {
         ReviewConfig {
             block_sample_percent: 2.0,
             claim_minutes: 15,
+            target_hours: 24,
+            escalated_target_hours: 4,
         }
     }
 }

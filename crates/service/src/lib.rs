@@ -9,6 +9,7 @@
 //! - [`evidence`]: signed evidence bundles about a site, a case or a sweep;
 //! - [`files`]: a whole file (an archive, a document) moderated as its members;
 //! - [`record`]: which decisions the store keeps;
+//! - [`compliance`]: the monthly accountability report (HTML with SVG charts, CSV, JSON);
 //! - [`curator`]: bank changes, through the store and the live index;
 //! - [`reports`]: taking a public report and triaging its cases;
 //! - [`review`]: a reviewer's decision, its settlement and follow-ups;
@@ -20,6 +21,7 @@
 //! them with the store.
 #![deny(missing_docs)]
 
+pub mod compliance;
 pub mod curator;
 pub mod engine;
 pub mod evidence;

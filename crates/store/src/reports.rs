@@ -145,6 +145,9 @@ pub trait ReportStore: Send + Sync {
     async fn reward_totals(&self, reporter_id: Option<&str>, since_ms: i64) -> Result<(i64, i64)>;
     /// Marks an owed reward paid; false if it is not owed.
     async fn mark_reward_paid(&self, id: i64, by: &str) -> Result<bool>;
+    /// (reports received, cases opened, cases confirmed) in `[since, until)`;
+    /// a case counts as confirmed in the period its last change fell in.
+    async fn report_counts(&self, since_ms: i64, until_ms: i64) -> Result<(u64, u64, u64)>;
 }
 
 macro_rules! reports_impl {
@@ -406,6 +409,21 @@ macro_rules! reports_impl {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok((mine, all))
+            }
+
+            async fn report_counts(&self, since_ms: i64, until_ms: i64) -> Result<(u64, u64, u64)> {
+                let (received, opened, confirmed): (i64, i64, i64) = sqlx::query_as(
+                    "SELECT \
+                     (SELECT COUNT(*) FROM reports WHERE created_at >= $1 AND created_at < $2), \
+                     (SELECT COUNT(*) FROM cases WHERE created_at >= $1 AND created_at < $2), \
+                     (SELECT COUNT(*) FROM cases WHERE status = 'confirmed' AND updated_at >= $1 AND updated_at < $2)",
+                )
+                .bind(since_ms)
+                .bind(until_ms)
+                .fetch_one(&self.pool)
+                .await?;
+                let n = |v: i64| v.max(0) as u64;
+                Ok((n(received), n(opened), n(confirmed)))
             }
 
             async fn mark_reward_paid(&self, id: i64, by: &str) -> Result<bool> {

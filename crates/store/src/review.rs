@@ -218,7 +218,11 @@ pub trait ReviewStore: Send + Sync {
     /// Reviews since a time, oldest first, at most `limit`.
     async fn reviews_since(&self, since_ms: i64, limit: u32) -> Result<Vec<ReviewRecord>>;
     /// (source, categories, verdict, count) of decisions since a time.
-    async fn decision_volume(&self, since_ms: i64) -> Result<Vec<(String, String, String, u64)>>;
+    async fn decision_volume(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<(String, String, String, u64)>>;
     /// Other decisions about the same content, newest first.
     async fn decisions_by_content(&self, sha256: &str, limit: u32) -> Result<Vec<DecisionRecord>>;
     /// Whether any decision, review or report about this image (by the
@@ -568,12 +572,13 @@ macro_rules! review_impl {
                 rows.iter().map(review_from_row).collect()
             }
 
-            async fn decision_volume(&self, since_ms: i64) -> Result<Vec<(String, String, String, u64)>> {
+            async fn decision_volume(&self, since_ms: i64, until_ms: i64) -> Result<Vec<(String, String, String, u64)>> {
                 let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-                    "SELECT source, categories, verdict, COUNT(*) FROM decisions WHERE created_at >= $1 \
+                    "SELECT source, categories, verdict, COUNT(*) FROM decisions WHERE created_at >= $1 AND created_at < $2 \
                      GROUP BY source, categories, verdict",
                 )
                 .bind(since_ms)
+                .bind(until_ms)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(|(s, c, v, n)| (s, c, v, n.max(0) as u64)).collect())

@@ -530,7 +530,7 @@ async fn review_flow(store: &dyn Store) {
     );
     let audit = store.audit_events(None, 100).await.unwrap();
     assert_eq!(audit.last().unwrap().event.action, "lexicon.accept");
-    let volume = store.decision_volume(0).await.unwrap();
+    let volume = store.decision_volume(0, i64::MAX).await.unwrap();
     assert_eq!(volume.iter().map(|v| v.3).sum::<u64>(), 3);
 
     // Deliveries: due, leased once, retried, dead, put back.

@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/reports/{id}/disclose", post(pages::disclose))
         .route("/console/rewards", get(pages::rewards))
+        .route("/console/compliance", get(pages::compliance))
         .route("/console/sites", get(sites::list))
         .route("/console/sites/{domain}", get(sites::site))
         .route("/console/sites/{domain}/status", post(sites::change))

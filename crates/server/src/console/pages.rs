@@ -170,7 +170,7 @@ pub async fn stats(
         Ok(c) => c,
         Err(e) => return store_error(&u, e),
     };
-    let volume = match state.store.decision_volume(since).await {
+    let volume = match state.store.decision_volume(since, i64::MAX).await {
         Ok(v) => v,
         Err(e) => return store_error(&u, e),
     };
@@ -681,4 +681,72 @@ mod tests {
         assert_eq!(review_stats(&[]), Stats::default());
         assert_eq!(percentile(&[5], 95), Some(5));
     }
+}
+
+#[derive(Deserialize)]
+pub struct ComplianceParams {
+    month: Option<String>,
+    format: Option<String>,
+}
+
+/// The month's compliance report (admins and auditors): the standalone
+/// page, or its CSV or JSON. The page carries its own styles and inline
+/// SVG charts and no script; it is served under a policy that allows
+/// exactly that.
+pub async fn compliance(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Query(p): Query<ComplianceParams>,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    use cleanweb_service::compliance::{Month, gather, render_csv, render_html};
+    if let Err(r) = u.require(AUDITORS) {
+        return r.into_response();
+    }
+    let label = p.month.unwrap_or_else(|| {
+        cleanweb_service::time::format_ms(now_ms())
+            .get(..7)
+            .unwrap_or("1970-01")
+            .to_owned()
+    });
+    let Ok(month) = Month::parse(&label) else {
+        return page_error(u.locale, StatusCode::BAD_REQUEST, "error_month", &[]);
+    };
+    let report = match gather(
+        state.store.as_ref(),
+        &month,
+        &state.console.review,
+        &u.actor(),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return store_error(&u, e),
+    };
+    let (body, kind) = match p.format.as_deref() {
+        Some("csv") => (render_csv(&report), "text/csv; charset=utf-8"),
+        Some("json") => (
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+            "application/json",
+        ),
+        _ => match render_html(&report) {
+            Ok(h) => (h, "text/html; charset=utf-8"),
+            Err(e) => return store_error(&u, e),
+        },
+    };
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
