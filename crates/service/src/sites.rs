@@ -384,4 +384,46 @@ mod tests {
             Err(SiteError::NoDeadline)
         ));
     }
+
+    #[tokio::test]
+    async fn a_proposal_is_confirmed_once_and_deadlines_fall_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
+        let s = store.as_ref();
+        change_status(s, dir.path(), change("late.example", SiteStatus::Watch))
+            .await
+            .unwrap();
+        let mut rect = change("late.example", SiteStatus::Rectification);
+        rect.deadline_ms = Some(1_000);
+        change_status(s, dir.path(), rect).await.unwrap();
+        assert!(confirm(s, dir.path(), "late.example", "root", "why").await.is_err());
+        let now = cleanweb_store::now_ms();
+        assert_eq!(overdue(s, now).await.unwrap().len(), 1);
+        let inspection = SiteEvent {
+            domain: "late.example".into(),
+            status: SiteStatus::Rectification,
+            actor: "system".into(),
+            reason: "re-inspection".into(),
+            evidence: vec!["sweep:abc".into()],
+            deadline_ms: Some(1_000),
+            at_ms: now,
+            kind: cleanweb_core::SiteEventKind::Inspection,
+            proposal: Some(SiteStatus::Closed),
+        };
+        s.record_site_event(&inspection).await.unwrap().unwrap();
+        assert!(!cleanweb_core::site::due_for_inspection(&inspection, now));
+        let closed = confirm(s, dir.path(), "late.example", "root", "still bad")
+            .await
+            .unwrap();
+        assert_eq!(closed.status, SiteStatus::Closed);
+        assert_eq!(closed.evidence, ["sweep:abc"], "the inspection's evidence");
+        assert!(overdue(s, now).await.unwrap().is_empty());
+        assert!(
+            confirm(s, dir.path(), "late.example", "root", "again").await.is_err(),
+            "nothing is waiting any more"
+        );
+        let lists = cleanweb_url::Lists::load(dir.path()).unwrap();
+        let c = cleanweb_url::canonicalize("http://late.example/").unwrap();
+        assert!(!lists.check(&c).is_empty(), "closed sites are blocked");
+    }
 }
