@@ -396,7 +396,11 @@ mod tests {
         let mut rect = change("late.example", SiteStatus::Rectification);
         rect.deadline_ms = Some(1_000);
         change_status(s, dir.path(), rect).await.unwrap();
-        assert!(confirm(s, dir.path(), "late.example", "root", "why").await.is_err());
+        assert!(
+            confirm(s, dir.path(), "late.example", "root", "why")
+                .await
+                .is_err()
+        );
         let now = cleanweb_store::now_ms();
         assert_eq!(overdue(s, now).await.unwrap().len(), 1);
         let inspection = SiteEvent {
@@ -419,7 +423,9 @@ mod tests {
         assert_eq!(closed.evidence, ["sweep:abc"], "the inspection's evidence");
         assert!(overdue(s, now).await.unwrap().is_empty());
         assert!(
-            confirm(s, dir.path(), "late.example", "root", "again").await.is_err(),
+            confirm(s, dir.path(), "late.example", "root", "again")
+                .await
+                .is_err(),
             "nothing is waiting any more"
         );
         let lists = cleanweb_url::Lists::load(dir.path()).unwrap();
