@@ -59,7 +59,7 @@ fn roles_are_enforced_on_every_console_route() {
         (
             "GET",
             format!("/console/items/{id}"),
-            &["admin", "reviewer"],
+            &["admin", "reviewer", "auditor"],
         ),
         (
             "GET",
@@ -89,6 +89,29 @@ fn roles_are_enforced_on_every_console_route() {
             format!("/console/reports/{id}/disclose"),
             &["admin"],
         ),
+        ("GET", "/console/sites".into(), &["admin", "auditor"]),
+        (
+            "GET",
+            "/console/sites/x.example".into(),
+            &["admin", "auditor"],
+        ),
+        ("POST", "/console/sites/x.example/status".into(), &["admin"]),
+        (
+            "POST",
+            "/console/sites/x.example/confirm".into(),
+            &["admin"],
+        ),
+        (
+            "POST",
+            "/console/sites/x.example/inspect".into(),
+            &["admin"],
+        ),
+        (
+            "GET",
+            "/console/sites/x.example/evidence.zip".into(),
+            &["admin"],
+        ),
+        ("GET", "/console/compliance".into(), &["admin", "auditor"]),
     ];
     let mut clients = [
         ("admin", Client::login(&s.base, "root", PW)),
@@ -112,7 +135,10 @@ fn roles_are_enforced_on_every_console_route() {
         for ((role, c), csrf) in clients.iter_mut().zip(&tokens) {
             let r = match *method {
                 "GET" => c.get(path),
-                _ => c.post(path, &[("csrf", csrf), ("outcome", "escalate")]),
+                _ => c.post(
+                    path,
+                    &[("csrf", csrf), ("outcome", "escalate"), ("note", "roles")],
+                ),
             };
             if allowed.contains(&*role) {
                 assert!(
@@ -749,4 +775,164 @@ fn accepted_suggestions_enter_the_lexicon_at_once() {
             && e["details"]["changed"] == json!(["lexicon:store"])),
         "{events:?}"
     );
+}
+
+/// The queue pages through every item (counts, rel links) and finds items
+/// by text, platform id, hash and receipt.
+#[test]
+fn the_queue_pages_and_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    for batch in 0..3 {
+        let items: Vec<serde_json::Value> = (0..80)
+            .map(|i| json!({"id": format!("post-{batch}-{i}"), "text": format!("sexy lingerie number {batch}x{i}")}))
+            .collect();
+        let r = s.post_json(
+            "/v1/moderate/batch",
+            Some(s.key()),
+            &json!({"items": items}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let first = amy.get("/console/queue?sort=oldest");
+    assert!(first.body.contains("1–100 of 240"), "{}", first.body);
+    assert!(first.body.contains("rel=\"next\"") && !first.body.contains("rel=\"prev\""));
+    let last = amy.get("/console/queue?sort=oldest&page=2");
+    assert!(last.body.contains("201–240 of 240"), "{}", last.body);
+    assert!(last.body.contains("rel=\"prev\"") && !last.body.contains("rel=\"next\""));
+    // Pages do not overlap: the oldest item is on page 0 only.
+    assert!(first.body.contains("number 0x0<") || first.body.contains("number 0x0 "));
+    assert!(!last.body.contains("number 0x0<"));
+
+    let found = amy.get("/console/queue?q=2x17");
+    assert!(
+        found.body.contains("1–1 of 1") && found.body.contains("number 2x17"),
+        "{}",
+        found.body
+    );
+    let by_id = amy.get("/console/queue?q=post-1-5");
+    assert!(
+        by_id.body.contains("1–1 of 1") && by_id.body.contains("number 1x5"),
+        "{}",
+        by_id.body
+    );
+    assert!(
+        amy.get("/console/queue?q=%25")
+            .body
+            .contains(&s_queue_nothing()),
+        "LIKE wildcards are literal"
+    );
+
+    let r = s.post_json(
+        "/v1/reports",
+        None,
+        &json!({"text": "an escort ad with a phone number", "category": "sexual.services"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let receipt = r.json()["receipt"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = amy.get(&format!("/console/queue?q={}", receipt.to_lowercase()));
+        if page.body.contains("1–1 of 1") {
+            assert!(page.body.contains("escort ad"), "{}", page.body);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", page.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn s_queue_nothing() -> String {
+    "The queue is empty.".to_owned()
+}
+
+/// The item page shows a page's HTML with its evidence, the item's own
+/// fields and a copyable URL; minors defaults the category; escalating
+/// needs a note; auditors read without deciding or seeing media.
+#[test]
+fn item_pages_show_everything_and_default_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let page = submit(
+        &s,
+        json!({"html": "<html><body><p>hot porn videos here</p></body></html>",
+               "url": "https://forum.example/t/1",
+               "meta": {"user": "u-991", "board": "chat"}}),
+    );
+    let mut root = Client::login(&s.base, "root", PW);
+    let item = root.get(&format!("/console/items/{page}"));
+    assert!(item.body.contains("id=\"html\""), "{}", item.body);
+    assert!(
+        item.body.contains("<mark") && item.body.contains("&lt;p&gt;"),
+        "{}",
+        item.body
+    );
+    assert!(
+        item.body.contains("u-991") && item.body.contains("board"),
+        "{}",
+        item.body
+    );
+    assert!(
+        item.body
+            .contains("value=\"https:&#x2f;&#x2f;forum.example&#x2f;t&#x2f;1\""),
+        "{}",
+        item.body
+    );
+    // Escalating without saying why is refused, with the reason.
+    let csrf = item.csrf();
+    let r = root.post(
+        &format!("/console/items/{page}/decide"),
+        &[("csrf", &csrf), ("outcome", "escalate")],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("Say why you escalate"), "{}", r.body);
+
+    // Reported as involving minors: the form defaults to that category.
+    let r = s.post_json(
+        "/v1/reports",
+        None,
+        &json!({"text": "selling videos of children", "category": "sexual.minors"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let minors = loop {
+        let q = root.get("/console/queue?queue=escalated");
+        if let Some(at) = q.body.find("/console/items/") {
+            break q.body[at + 15..at + 51].to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not escalated: {}",
+            q.body
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let form = root.get(&format!("/console/items/{minors}"));
+    assert!(
+        form.body
+            .contains("<option value=\"sexual.minors\" selected>"),
+        "{}",
+        form.body
+    );
+
+    let mut ada = Client::login(&s.base, "ada", PW);
+    let read = ada.get(&format!("/console/items/{page}"));
+    assert_eq!(read.status, 200);
+    assert!(
+        !read.body.contains("id=\"decide\""),
+        "auditors do not decide"
+    );
+    let pictured = submit(
+        &s,
+        json!({"text": "sexy lingerie pic", "image": base64_photo()}),
+    );
+    let read = ada.get(&format!("/console/items/{pictured}"));
+    assert!(read.body.contains("id=\"media-hidden\"") && !read.body.contains("/console/media/"));
+    assert_eq!(ada.get(&format!("/console/media/{pictured}")).status, 403);
+}
+
+fn base64_photo() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(photo())
 }

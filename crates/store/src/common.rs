@@ -154,8 +154,8 @@ macro_rules! store_impl {
             sqlx::query(
                 "INSERT INTO decisions (id, created_at, source, client_id, verdict, categories, \
                  labels, warnings, meta, content_sha256, text, url, elapsed_us, \
-                 priority, qc_bucket, image_sha256, review_state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 priority, qc_bucket, image_sha256, review_state, html) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             )
             .bind(r.id.to_string())
             .bind(r.created_at_ms)
@@ -174,6 +174,7 @@ macro_rules! store_impl {
             .bind(i64::from(cleanweb_core::review::qc_bucket(&r.id.to_string())))
             .bind(r.image_sha256.as_deref())
             .bind(r.review_state.map(|s| s.as_str()))
+            .bind(r.html.as_deref())
             .execute(&mut **tx)
             .await?;
             if let (Some(sha), Some(bytes)) = (&r.image_sha256, &r.image) {

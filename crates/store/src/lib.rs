@@ -93,6 +93,8 @@ pub struct DecisionRecord {
     pub decision: Decision,
     pub content_sha256: String,
     pub text: Option<String>,
+    /// A page's HTML (spans of the field `html` point into it).
+    pub html: Option<String>,
     pub url: Option<String>,
     /// SHA-256 of the item's image, kept as an evidence blob for review.
     pub image_sha256: Option<String>,
@@ -120,6 +122,7 @@ impl DecisionRecord {
             decision,
             content_sha256: item.content_sha256(),
             text: item.text.clone(),
+            html: item.html.clone(),
             url: item.url.clone(),
             image_sha256: item.image.as_deref().map(sha256_hex),
             image: item.image.as_deref().map(std::sync::Arc::from),

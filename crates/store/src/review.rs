@@ -41,6 +41,13 @@ pub struct QueueQuery {
     /// The QC sample of machine blocks, per 10,000.
     pub block_sample_per_10k: u32,
     pub limit: u32,
+    /// Rows skipped (a page's start).
+    pub offset: u32,
+    /// Finds items by id, platform id, content or image hash (exact), or
+    /// URL or text (contains).
+    pub search: Option<String>,
+    /// Items to match besides (a receipt's decisions), with `search`.
+    pub search_ids: Vec<Uuid>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,6 +211,8 @@ pub trait ReviewStore: Send + Sync {
     async fn queue(&self, q: &QueueQuery) -> Result<Vec<QueueEntry>>;
     /// (open, escalated) backlog sizes.
     async fn queue_counts(&self, block_sample_per_10k: u32) -> Result<(u64, u64)>;
+    /// How many items the query matches, all pages together.
+    async fn queue_total(&self, q: &QueueQuery) -> Result<u64>;
     /// Claims an item for `ttl_ms` unless someone else holds a live claim;
     /// renewing one's own claim extends it.
     async fn claim(&self, decision: Uuid, reviewer: &str, ttl_ms: i64) -> Result<ClaimOutcome>;
@@ -298,6 +307,61 @@ pub(crate) fn live_claim(reviewer: Option<String>, until: Option<i64>, now: i64)
     }
 }
 
+/// The queue's WHERE clause, shared by the page and its total.
+pub(crate) fn push_queue_filter<'a, DB>(
+    b: &mut sqlx::QueryBuilder<'a, DB>,
+    q: &'a QueueQuery,
+    now: i64,
+) where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    match q.queue {
+        Queue::Open => {
+            b.push("d.review_state IS NULL AND (d.verdict = 'review' OR d.source = 'report' OR (d.verdict = 'block' AND d.qc_bucket < ")
+                .push_bind(i64::from(q.block_sample_per_10k))
+                .push("))");
+        }
+        Queue::Escalated => {
+            b.push("d.review_state = 'escalated'");
+        }
+    }
+    if let Some(c) = q.category {
+        b.push(" AND (' ' || d.categories || ' ') LIKE ")
+            .push_bind(format!("% {} %", c.as_str()));
+    }
+    if let Some(s) = q.source {
+        b.push(" AND d.source = ").push_bind(s.as_str());
+    }
+    if let Some(a) = q.min_age_ms {
+        b.push(" AND d.created_at <= ").push_bind(now - a);
+    }
+    if let Some(a) = q.max_age_ms {
+        b.push(" AND d.created_at >= ").push_bind(now - a);
+    }
+    if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = crate::evidence::like_contains(term);
+        b.push(" AND (d.id = ").push_bind(term.to_owned());
+        b.push(" OR d.client_id = ").push_bind(term.to_owned());
+        b.push(" OR d.content_sha256 = ")
+            .push_bind(term.to_ascii_lowercase());
+        b.push(" OR d.image_sha256 = ")
+            .push_bind(term.to_ascii_lowercase());
+        b.push(" OR d.url LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
+        b.push(" OR d.text LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\'");
+        for id in &q.search_ids {
+            b.push(" OR d.id = ").push_bind(id.to_string());
+        }
+        b.push(")");
+    }
+}
+
 macro_rules! review_impl {
     ($ty:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -308,29 +372,7 @@ macro_rules! review_impl {
                     "SELECT d.*, c.reviewer AS claim_reviewer, c.until_ms AS claim_until \
                      FROM decisions d LEFT JOIN review_claims c ON c.decision_id = d.id WHERE ",
                 );
-                match q.queue {
-                    Queue::Open => {
-                        b.push("d.review_state IS NULL AND (d.verdict = 'review' OR d.source = 'report' OR (d.verdict = 'block' AND d.qc_bucket < ")
-                            .push_bind(i64::from(q.block_sample_per_10k))
-                            .push("))");
-                    }
-                    Queue::Escalated => {
-                        b.push("d.review_state = 'escalated'");
-                    }
-                }
-                if let Some(c) = q.category {
-                    b.push(" AND (' ' || d.categories || ' ') LIKE ")
-                        .push_bind(format!("% {} %", c.as_str()));
-                }
-                if let Some(s) = q.source {
-                    b.push(" AND d.source = ").push_bind(s.as_str());
-                }
-                if let Some(a) = q.min_age_ms {
-                    b.push(" AND d.created_at <= ").push_bind(now - a);
-                }
-                if let Some(a) = q.max_age_ms {
-                    b.push(" AND d.created_at >= ").push_bind(now - a);
-                }
+                $crate::review::push_queue_filter(&mut b, q, now);
                 let aging = cleanweb_core::review::AGING_MS;
                 match q.sort {
                     QueueSort::Priority => b
@@ -343,6 +385,7 @@ macro_rules! review_impl {
                     QueueSort::Newest => b.push(" ORDER BY d.created_at DESC, d.id DESC"),
                 };
                 b.push(" LIMIT ").push_bind(i64::from(q.limit.clamp(1, 1000)));
+                b.push(" OFFSET ").push_bind(i64::from(q.offset));
                 let rows = b.build().fetch_all(&self.pool).await?;
                 rows.iter()
                     .map(|r| {
@@ -359,6 +402,13 @@ macro_rules! review_impl {
                         })
                     })
                     .collect()
+            }
+
+            async fn queue_total(&self, q: &QueueQuery) -> Result<u64> {
+                let mut b = QueryBuilder::new("SELECT COUNT(*) FROM decisions d WHERE ");
+                $crate::review::push_queue_filter(&mut b, q, now_ms());
+                let (n,): (i64,) = b.build_query_as().fetch_one(&self.pool).await?;
+                Ok(n.max(0) as u64)
             }
 
             async fn queue_counts(&self, sample: u32) -> Result<(u64, u64)> {

@@ -89,6 +89,7 @@ pub(crate) fn decision_from_row(row: &impl Get) -> Result<DecisionRecord> {
         decision,
         content_sha256: row.col("content_sha256")?,
         text: row.col("text")?,
+        html: row.col("html")?,
         url: row.col("url")?,
         image_sha256: row.col("image_sha256")?,
         image: None,

@@ -16,7 +16,7 @@ use crate::common::store_impl;
 use crate::evidence::evidence_impl;
 use crate::reports::{Case, Filed, NewReport, ReportRecord, Reward, reports_impl};
 use crate::review::{
-    ClaimOutcome, Delivery, DeliveryResult, NewReview, Queue, QueueEntry, QueueQuery, QueueSort,
+    ClaimOutcome, Delivery, DeliveryResult, NewReview, QueueEntry, QueueQuery, QueueSort,
     ReviewRecord, ReviewRefusal, Session, SuggestionOutcome, SuggestionRecord, review_impl,
 };
 use crate::rows::{

@@ -1,4 +1,4 @@
-// The console's only script: reveal blurred media, and keyboard shortcuts.
+// The console's only script: reveal blurred media, copy buttons, and keyboard shortcuts.
 // Served from /console/static under a CSP that forbids inline script.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
@@ -9,6 +9,16 @@ document.addEventListener("DOMContentLoaded", function () {
     img.addEventListener("click", function () { toggle(img); });
     img.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(img); }
+    });
+  });
+  // Copy buttons: the value of the field they name, as text.
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    b.addEventListener("click", function (e) {
+      e.preventDefault();
+      var field = document.getElementById(b.getAttribute("data-copy"));
+      if (!field) { return; }
+      field.select();
+      if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
     });
   });
   document.addEventListener("keydown", function (e) {

@@ -29,7 +29,15 @@ pub struct QueueParams {
     done: Option<String>,
     /// For "next": an item the reviewer just skipped, not to be handed back.
     skip: Option<String>,
+    /// Search: item id, platform id, content or image hash, receipt, or
+    /// words of the URL or text.
+    q: Option<String>,
+    /// The page, from 0.
+    page: Option<u32>,
 }
+
+/// Rows on one queue page.
+const QUEUE_PAGE: u32 = 100;
 
 #[derive(Serialize)]
 struct Row {
@@ -94,6 +102,20 @@ fn queue_query(state: &AppState, p: &QueueParams, limit: u32) -> QueueQuery {
         },
         block_sample_per_10k: state.console.review.block_sample_per_10k(),
         limit,
+        offset: 0,
+        search: p.q.clone().filter(|q| !q.trim().is_empty()),
+        search_ids: Vec::new(),
+    }
+}
+
+/// The decisions of the report whose receipt `q` is, if it is one.
+async fn receipt_decisions(state: &AppState, q: &str) -> Vec<Uuid> {
+    let Some(receipt) = cleanweb_reports::normalize_receipt(q) else {
+        return Vec::new();
+    };
+    match state.store.cases_for_receipt(&receipt.hash()).await {
+        Ok(Some(cases)) => cases.into_iter().filter_map(|c| c.decision_id).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -105,11 +127,11 @@ async fn load_queue(
     limit: u32,
 ) -> Result<Vec<cleanweb_store::QueueEntry>, Response> {
     u.require(REVIEWERS).map_err(IntoResponse::into_response)?;
-    state
-        .store
-        .queue(&queue_query(state, p, limit))
-        .await
-        .map_err(|e| store_error(u, e))
+    let mut q = queue_query(state, p, limit);
+    if let Some(term) = &q.search {
+        q.search_ids = receipt_decisions(state, term).await;
+    }
+    state.store.queue(&q).await.map_err(|e| store_error(u, e))
 }
 
 pub async fn queue(
@@ -117,10 +139,20 @@ pub async fn queue(
     u: ConsoleUser,
     Query(p): Query<QueueParams>,
 ) -> Response {
-    let entries = match load_queue(&state, &u, &p, 200).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    if let Err(r) = u.require(REVIEWERS) {
+        return r.into_response();
+    }
+    let page = p.page.unwrap_or(0).min(10_000);
+    let mut q = queue_query(&state, &p, QUEUE_PAGE);
+    q.offset = page * QUEUE_PAGE;
+    if let Some(term) = &q.search {
+        q.search_ids = receipt_decisions(&state, term).await;
+    }
+    let (entries, total) =
+        match tokio::try_join!(state.store.queue(&q), state.store.queue_total(&q)) {
+            Ok(x) => x,
+            Err(e) => return store_error(&u, e),
+        };
     let counts = match state
         .store
         .queue_counts(state.console.review.block_sample_per_10k())
@@ -149,6 +181,7 @@ pub async fn queue(
         })
         .collect();
     let all_categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    let rows_len = rows.len();
     Page::for_user("queue.html", &u)
         .with("rows", &rows)
         .with("open_count", &counts.0)
@@ -159,6 +192,12 @@ pub async fn queue(
         .with("age", &p.age)
         .with("sort", &p.sort)
         .with("done", &p.done)
+        .with("q", &p.q.as_deref().unwrap_or(""))
+        .with("page", &page)
+        .with("total", &total)
+        .with("first", &(u64::from(q.offset) + 1).min(total))
+        .with("last", &(u64::from(q.offset) + rows_len as u64))
+        .with("more", &(u64::from(q.offset) + (rows_len as u64) < total))
         .with("all_categories", &all_categories)
         .with("all_sources", &["api", "cli", "sweep", "report"])
         .into_response()
@@ -209,6 +248,12 @@ struct Segment {
 /// Cuts `text` at the span evidence of the `text` field (char offsets),
 /// merging overlaps, so the template can mark the hits.
 fn segments(text: &str, r: &DecisionRecord) -> Vec<Segment> {
+    segments_of("text", text, r)
+}
+
+/// `text` (the item's field `field`) cut into pieces, the evidence spans
+/// of that field highlighted.
+fn segments_of(field_name: &str, text: &str, r: &DecisionRecord) -> Vec<Segment> {
     let mut spans: Vec<(usize, usize, String)> = r
         .decision
         .labels
@@ -221,7 +266,7 @@ fn segments(text: &str, r: &DecisionRecord) -> Vec<Segment> {
                     end,
                     term,
                     ..
-                } if field == "text" && start < end => {
+                } if field == field_name && start < end => {
                     Some((*start, *end, format!("{term} · {}", l.category)))
                 }
                 _ => None,
@@ -324,9 +369,11 @@ pub async fn item(
     u: ConsoleUser,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = u.require(REVIEWERS) {
+    // Auditors read an item they audit; they neither decide nor see media.
+    if let Err(r) = u.require(&[UserRole::Admin, UserRole::Reviewer, UserRole::Auditor]) {
         return r.into_response();
     }
+    let auditor = u.user.role == UserRole::Auditor;
     let record = match load_record(&state, &u, &id).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -340,7 +387,7 @@ pub async fn item(
     };
     let open = record.review_state.is_none_or(ReviewState::is_open);
     let escalated = record.review_state == Some(ReviewState::Escalated);
-    let may_decide = open && (!escalated || u.user.role == UserRole::Admin);
+    let may_decide = !auditor && open && (!escalated || u.user.role == UserRole::Admin);
     // Opening an item one may decide claims it.
     let mut held_by = None;
     if may_decide {
@@ -433,7 +480,9 @@ pub async fn item(
                 matched,
                 term,
                 ..
-            } if field != "text" => other_spans.push(format!("{field}: {matched} ({term})")),
+            } if field != "text" && field != "html" => {
+                other_spans.push(format!("{field}: {matched} ({term})"))
+            }
             Evidence::Span { .. } => {}
             // The frames themselves are not kept yet; their findings are.
             Evidence::Frame {
@@ -533,11 +582,41 @@ pub async fn item(
         None => None,
     };
     let text_segments = record.text.as_deref().map(|t| segments(t, &record));
-    let top = d
-        .labels
-        .iter()
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .map(|l| l.category.as_str());
+    let html_segments = record
+        .html
+        .as_deref()
+        .map(|h| segments_of("html", h, &record));
+    // The category a violation is filed under unless the reviewer picks
+    // another: minors whenever anything names it, else the most severe
+    // label (then the most confident).
+    let top = if minors {
+        Some(Category::SexualMinors.as_str())
+    } else {
+        d.labels
+            .iter()
+            .max_by(|a, b| {
+                cleanweb_core::review::severity(a.category)
+                    .cmp(&cleanweb_core::review::severity(b.category))
+                    .then(a.score.total_cmp(&b.score))
+            })
+            .map(|l| l.category.as_str())
+    };
+    // The item's own fields (user, board, …), shown as given.
+    let meta: Vec<(String, String)> = match &d.meta {
+        Some(serde_json::Value::Object(m)) => m
+            .iter()
+            .take(50)
+            .map(|(k, v)| {
+                let shown = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), shown.chars().take(500).collect())
+            })
+            .collect(),
+        Some(other) => vec![("meta".into(), other.to_string().chars().take(500).collect())],
+        None => Vec::new(),
+    };
     let all_categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
     Page::for_user("item.html", &u)
         .with("id", &id.to_string())
@@ -549,9 +628,12 @@ pub async fn item(
         .with("state", &record.review_state.map(|s| s.as_str()))
         .with("labels", &labels)
         .with("segments", &text_segments)
+        .with("html_segments", &html_segments)
+        .with("meta", &meta)
         .with("other_spans", &other_spans)
         .with("has_image", &record.image_sha256.is_some())
         .with("minors", &minors)
+        .with("media_hidden", &auditor)
         .with("boxes", &boxes)
         .with("hashes", &hashes)
         .with("links", &links)
@@ -640,6 +722,15 @@ pub async fn decide(
     let Ok(outcome) = f.outcome.parse::<Outcome>() else {
         return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]);
     };
+    // Whoever decides an escalation must know why it was raised.
+    if outcome == Outcome::Escalate && f.note.trim().is_empty() {
+        return page_error(
+            u.locale,
+            StatusCode::BAD_REQUEST,
+            "error_escalate_reason",
+            &[],
+        );
+    }
     let category = match f.category.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => match c.parse::<Category>() {
             Ok(c) => Some(c),

@@ -292,7 +292,7 @@ pub struct Notice {
 #[derive(Deserialize)]
 pub struct StatusForm {
     csrf: Option<String>,
-    status: String,
+    status: Option<String>,
     reason: Option<String>,
     deadline: Option<String>,
 }
@@ -356,7 +356,7 @@ pub async fn change(
     let Some(reason) = reason_of(f.reason.as_deref()) else {
         return no_reason(&u);
     };
-    let Ok(status) = f.status.parse::<SiteStatus>() else {
+    let Some(Ok(status)) = f.status.as_deref().map(str::parse::<SiteStatus>) else {
         return page_error(u.locale, StatusCode::BAD_REQUEST, "error_not_found", &[]);
     };
     let deadline_ms = match f

@@ -1,0 +1,3 @@
+-- A page's HTML, kept with its decision so reviewers read what was judged
+-- (evidence spans of the field `html` point into it).
+ALTER TABLE decisions ADD COLUMN html TEXT;
