@@ -936,3 +936,70 @@ fn base64_photo() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(photo())
 }
+
+/// The audit log reads newest first, pages both ways, filters, and links
+/// a subject to its events; bad addresses get the console's error pages.
+#[test]
+fn the_audit_log_pages_newest_first_and_errors_are_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    for i in 0..130 {
+        let r = s.post_json(
+            "/v1/sites",
+            Some(s.key()),
+            &json!({"site": format!("d{i}.example"), "status": "watch", "reason": "seen"}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut ada = Client::login(&s.base, "ada", PW);
+    let seqs = |body: &str| -> Vec<u64> {
+        body.split("<tr><td>")
+            .skip(1)
+            .filter_map(|r| r.split('<').next()?.parse().ok())
+            .collect()
+    };
+    let first = ada.get("/console/audit");
+    let page1 = seqs(&first.body);
+    assert_eq!(page1.len(), 100, "{}", first.body);
+    assert!(
+        page1.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {page1:?}"
+    );
+    assert!(
+        first.body.contains("d129.example"),
+        "the newest event is on the first page"
+    );
+    assert!(!first.body.contains("id=\"newer\""));
+    let older = format!("/console/audit?before={}", page1[99]);
+    assert!(
+        first.body.contains(&older.replace('&', "&amp;")),
+        "{}",
+        first.body
+    );
+    let second = ada.get(&older);
+    let page2 = seqs(&second.body);
+    assert!(!page2.is_empty() && page2[0] == page1[99] - 1, "{page2:?}");
+    assert!(second.body.contains("id=\"newer\""));
+    let back = ada.get(&format!("/console/audit?after={}", page2[0]));
+    assert_eq!(seqs(&back.body), page1, "newer goes back to the first page");
+
+    let one = ada.get("/console/audit?subject=d5.example");
+    assert_eq!(seqs(&one.body).len(), 1, "{}", one.body);
+    let sites = ada.get("/console/audit?action=site.&actor=key%3A");
+    assert_eq!(seqs(&sites.body).len(), 100);
+
+    for (path, status) in [
+        ("/console/audit?before=abc", 400),
+        ("/console/stats?days=abc", 400),
+        ("/console/queue?page=-1", 400),
+        ("/console/no-such-page", 404),
+    ] {
+        let r = ada.get(path);
+        assert_eq!(r.status, status, "{path}");
+        assert!(
+            r.headers["content-type"].starts_with("text/html") && r.body.contains("<main>"),
+            "{path}: {}",
+            r.body
+        );
+    }
+}

@@ -47,6 +47,27 @@ pub struct CaptureQuery {
     pub decision_id: Option<Uuid>,
 }
 
+/// Which audit events to list, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditQuery {
+    /// Only events before this number (the next older page).
+    pub before: Option<u64>,
+    /// Only events after this number (the next newer page; the answer is
+    /// still newest first).
+    pub after: Option<u64>,
+    /// The actor contains this.
+    pub actor: Option<String>,
+    /// The action starts with this (`site.` for every registry event).
+    pub action: Option<String>,
+    /// The subject is exactly this.
+    pub subject: Option<String>,
+    /// At or after, Unix milliseconds.
+    pub since_ms: Option<i64>,
+    /// Before, Unix milliseconds.
+    pub until_ms: Option<i64>,
+    pub limit: u32,
+}
+
 /// What a retention run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -78,6 +99,8 @@ pub trait EvidenceStore: Send + Sync {
     async fn audit_about(&self, subject: &str, limit: u32) -> Result<Vec<AuditRecord>>;
     /// The audit chain's last event.
     async fn audit_head(&self) -> Result<Option<AuditRecord>>;
+    /// Audit events matching `q`, newest first.
+    async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
     /// Decisions whose URL contains `needle`, newest first, at most `limit`
     /// (a scan: evidence exports are rare; callers check the host).
     async fn decisions_with_url(&self, needle: &str, limit: u32) -> Result<Vec<DecisionRecord>>;
@@ -234,6 +257,37 @@ macro_rules! evidence_impl {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(audit_from_row).transpose()
+            }
+
+            async fn audit_search(&self, q: &$crate::evidence::AuditQuery) -> Result<Vec<AuditRecord>> {
+                let seq = |s: Option<u64>| s.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+                // Newer pages are read oldest first from their start, then turned.
+                let order = if q.after.is_some() && q.before.is_none() { "ASC" } else { "DESC" };
+                let rows = sqlx::query(&format!(
+                    "SELECT * FROM audit_events WHERE ($1 IS NULL OR seq < $1) AND ($2 IS NULL OR seq > $2) \
+                     AND ($3 IS NULL OR actor LIKE $3 ESCAPE '\\') AND ($4 IS NULL OR action LIKE $4 ESCAPE '\\') \
+                     AND ($5 IS NULL OR subject = $5) AND ($6 IS NULL OR at_ms >= $6) AND ($7 IS NULL OR at_ms < $7) \
+                     ORDER BY seq {order} LIMIT $8"
+                ))
+                .bind(seq(q.before))
+                .bind(seq(q.after))
+                .bind(q.actor.as_deref().map($crate::evidence::like_contains))
+                .bind(q.action.as_deref().map(|a| {
+                    let mut p = $crate::evidence::like_contains(a);
+                    p.remove(0);
+                    p
+                }))
+                .bind(q.subject.as_deref())
+                .bind(q.since_ms)
+                .bind(q.until_ms)
+                .bind(i64::from(q.limit.clamp(1, 1000)))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = rows.iter().map(audit_from_row).collect::<Result<Vec<_>>>()?;
+                if order == "ASC" {
+                    out.reverse();
+                }
+                Ok(out)
             }
 
             async fn decisions_with_url(&self, needle: &str, limit: u32) -> Result<Vec<DecisionRecord>> {

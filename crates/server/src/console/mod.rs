@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/static/console.js", get(static_js))
         .route("/console/static/report.js", get(static_report_js))
         .route("/console/static/console.css", get(static_css))
+        .route("/console/{*rest}", axum::routing::any(no_such_page))
 }
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -290,6 +291,43 @@ pub fn page_error(
         .with("message", &i18n::message(locale, key, args))
         .status(status)
         .into_response()
+}
+
+/// `Query` for console pages: a query string the page cannot read gets the
+/// console's error page (400, in the reader's language), not plain text.
+pub struct ConsoleQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ConsoleQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ConsoleQuery(v)),
+            Err(_) => Err(page_error(
+                locale_of(&parts.headers),
+                StatusCode::BAD_REQUEST,
+                "error_bad_query",
+                &[],
+            )),
+        }
+    }
+}
+
+/// Any other `/console/…` address: the console's 404 page.
+async fn no_such_page(headers: HeaderMap) -> Response {
+    page_error(
+        locale_of(&headers),
+        StatusCode::NOT_FOUND,
+        "error_no_page",
+        &[],
+    )
 }
 
 /// A form whose only field is the session's CSRF token (a button).

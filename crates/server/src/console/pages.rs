@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::Verdict;
@@ -151,7 +151,7 @@ const MAX_STATS_REVIEWS: u32 = 200_000;
 pub async fn stats(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<StatsParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<StatsParams>,
 ) -> Response {
     if let Err(r) = u.require(AUDITORS) {
         return r.into_response();
@@ -221,10 +221,21 @@ pub async fn stats(
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct AuditParams {
-    after: Option<u64>,
+    before: Option<String>,
+    after: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    subject: Option<String>,
+    /// A date or time (from).
+    since: Option<String>,
+    /// A date or time (to, not included).
+    until: Option<String>,
 }
+
+/// Rows on one audit page.
+const AUDIT_PAGE: u32 = 100;
 
 #[derive(Serialize)]
 struct AuditRow {
@@ -233,28 +244,63 @@ struct AuditRow {
     actor: String,
     action: String,
     subject: String,
+    /// The subject is a decision the reader may open.
+    item: bool,
     details: String,
     hash: String,
+}
+
+/// A filter value, trimmed, `None` if empty.
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(200).collect())
 }
 
 pub async fn audit_page(
     state: &AppState,
     u: &ConsoleUser,
-    after: Option<u64>,
+    p: &AuditParams,
 ) -> Result<Page, Response> {
+    let bad = |()| page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_query", &[]);
+    let number = |v: &Option<String>| -> Result<Option<u64>, ()> {
+        given(v).map(|s| s.parse::<u64>().map_err(drop)).transpose()
+    };
+    let time = |v: &Option<String>| -> Result<Option<i64>, ()> {
+        given(v)
+            .map(|s| cleanweb_service::time::parse_time(&s).map_err(drop))
+            .transpose()
+    };
+    let q = cleanweb_store::AuditQuery {
+        before: number(&p.before).map_err(bad)?,
+        after: number(&p.after).map_err(bad)?,
+        actor: given(&p.actor),
+        action: given(&p.action),
+        subject: given(&p.subject),
+        since_ms: time(&p.since).map_err(bad)?,
+        until_ms: time(&p.until).map_err(bad)?,
+        limit: AUDIT_PAGE,
+    };
     let events = state
         .store
-        .audit_events(after, 100)
+        .audit_search(&q)
         .await
         .map_err(|e| store_error(u, e))?;
-    let next = (events.len() == 100)
-        .then(|| events.last().map(|e| e.seq))
-        .flatten();
+    // Older: below this page's last row; newer: above its first. Each is
+    // offered only when there is such a row.
+    let (newest, oldest) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq));
+    let full = events.len() == AUDIT_PAGE as usize;
+    let older = oldest.filter(|&o| o > 1 && (full || q.after.is_some()));
+    let newer = newest.filter(|_| q.before.is_some() || (q.after.is_some() && full));
     let rows: Vec<AuditRow> = events
         .into_iter()
         .map(|e| AuditRow {
             seq: e.seq,
             at: super::when(e.at_ms),
+            item: e.event.action.starts_with("review.")
+                || e.event.action.starts_with("webhook.")
+                || e.event.action == "report.disclose",
             actor: e.event.actor,
             action: e.event.action,
             subject: e.event.subject,
@@ -262,20 +308,45 @@ pub async fn audit_page(
             hash: e.hash.chars().take(12).collect(),
         })
         .collect();
+    let keep = |k: &str, v: &Option<String>| {
+        given(v).map(|v| {
+            format!(
+                "&{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+    };
+    let filters: String = [
+        keep("actor", &p.actor),
+        keep("action", &p.action),
+        keep("subject", &p.subject),
+        keep("since", &p.since),
+        keep("until", &p.until),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(Page::for_user("audit.html", u)
         .with("rows", &rows)
-        .with("next", &next))
+        .with("older", &older)
+        .with("newer", &newer)
+        .with("filters", &filters)
+        .with("actor", &given(&p.actor))
+        .with("action", &given(&p.action))
+        .with("subject", &given(&p.subject))
+        .with("since", &given(&p.since))
+        .with("until", &given(&p.until)))
 }
 
 pub async fn audit_log(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<AuditParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<AuditParams>,
 ) -> Response {
     if let Err(r) = u.require(AUDITORS) {
         return r.into_response();
     }
-    match audit_page(&state, &u, p.after).await {
+    match audit_page(&state, &u, &p).await {
         Ok(page) => page.into_response(),
         Err(r) => r,
     }
@@ -696,7 +767,7 @@ pub struct ComplianceParams {
 pub async fn compliance(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<ComplianceParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<ComplianceParams>,
 ) -> Response {
     use axum::http::{HeaderValue, header};
     use cleanweb_service::compliance::{Month, gather, render_csv, render_html};

@@ -1,7 +1,7 @@
 //! The reviewer's pages: the queue, an item with its evidence, the
 //! decision and what follows it, and the (blurred) media.
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::auth::UserRole;
@@ -137,7 +137,7 @@ async fn load_queue(
 pub async fn queue(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<QueueParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<QueueParams>,
 ) -> Response {
     if let Err(r) = u.require(REVIEWERS) {
         return r.into_response();
@@ -207,7 +207,7 @@ pub async fn queue(
 pub async fn next(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<QueueParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<QueueParams>,
 ) -> Response {
     let entries = match load_queue(&state, &u, &p, 50).await {
         Ok(e) => e,

@@ -5,7 +5,7 @@
 //! act; auditors read. Every action goes through the registry's one write
 //! path (`service::sites`), which audits it.
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cleanweb_core::SiteStatus;
@@ -66,7 +66,7 @@ async fn report_count(state: &AppState, domain: &str) -> Result<u64, cleanweb_st
 pub async fn list(
     State(state): State<AppState>,
     u: ConsoleUser,
-    Query(p): Query<ListParams>,
+    super::ConsoleQuery(p): super::ConsoleQuery<ListParams>,
 ) -> Response {
     if let Err(r) = u.require(READERS) {
         return r.into_response();
@@ -173,7 +173,7 @@ pub async fn site(
     State(state): State<AppState>,
     u: ConsoleUser,
     Path(domain): Path<String>,
-    Query(notice): Query<Notice>,
+    super::ConsoleQuery(notice): super::ConsoleQuery<Notice>,
 ) -> Response {
     if let Err(r) = u.require(READERS) {
         return r.into_response();
