@@ -533,3 +533,89 @@ fn an_admin_puts_a_site_in_rectification_and_follows_it_in_both_languages() {
         "{events:?}"
     );
 }
+
+/// The report form on a 390 px phone: one field per line, finger-sized,
+/// the e-mail checked, no proof-of-work while the address is far from its
+/// rate; the status page names what was reported, with dates.
+#[test]
+fn the_report_form_works_on_a_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("cleanweb.toml");
+    std::fs::write(
+        &cfg,
+        "[image]\nnudity = false\n\n[reports]\nfree_per_minute = 3\n",
+    )
+    .unwrap();
+    let s = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let driver = chromedriver();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = browser(&driver).await;
+        c.set_window_size(390, 844).await.unwrap();
+        c.goto(&format!("{}/report", s.base)).await.unwrap();
+        let width = js(&c, "return window.innerWidth").await;
+        assert!(width.as_u64().unwrap() <= 400, "{width}");
+        for id in ["urls", "contact_email", "contact_name"] {
+            let m = js(
+                &c,
+                &format!(
+                    "const e = document.getElementById('{id}').getBoundingClientRect(); \
+                     const l = document.getElementById('{id}').closest('label').getBoundingClientRect(); \
+                     return [e.width, e.height, e.top - l.top]"
+                ),
+            )
+            .await;
+            let (w, h, below) = (m[0].as_f64().unwrap(), m[1].as_f64().unwrap(), m[2].as_f64().unwrap());
+            assert!(w >= 300.0, "{id} is {w} px wide");
+            assert!(h >= 40.0, "{id} is {h} px high");
+            let why = js(
+                &c,
+                &format!(
+                    "const e = document.getElementById('{id}'); return [getComputedStyle(e).display, e.closest('label').outerHTML.slice(0, 200), getComputedStyle(e.closest('label')).display]"
+                ),
+            )
+            .await;
+            assert!(below >= 10.0, "{id} sits below its label ({below}): {why}");
+        }
+        // Far from the rate: nothing is solved on load.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            js(&c, "return document.querySelector('input[name=pow]').value").await,
+            json!("")
+        );
+        // A mistyped e-mail comes back with the reason, everything kept.
+        c.find(Locator::Id("urls")).await.unwrap().send_keys("https://bad.example/page").await.unwrap();
+        js(&c, "const e = document.getElementById('contact_email'); e.type = 'text'; e.value = 'lisi-at-example'; return true").await;
+        click(&c, "submit").await;
+        wait_for(&c, "return !!document.getElementById('error')").await;
+        let error = text_of(&c, "error").await;
+        assert!(error.contains("not an e-mail address"), "{error}");
+        assert_eq!(
+            js(&c, "return document.getElementById('urls').value").await,
+            json!("https://bad.example/page")
+        );
+        js(&c, "const e = document.getElementById('contact_email'); e.value = 'lisi@example.org'; return true").await;
+        click(&c, "submit").await;
+        wait_for(&c, "return !!document.getElementById('receipt')").await;
+        let receipt = text_of(&c, "receipt").await;
+        c.goto(&format!("{}/report/status?receipt={receipt}", s.base)).await.unwrap();
+        wait_for(&c, "return !!document.getElementById('targets')").await;
+        let targets = text_of(&c, "targets").await;
+        assert!(targets.contains("bad.example/page"), "{targets}");
+        assert!(targets.matches("20").count() >= 2, "two dates: {targets}");
+        // At the free rate, the form starts solving on load.
+        let r = s.post_json("/v1/reports", None, &json!({"text": "another one", "category": "sexual.explicit"}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        c.goto(&format!("{}/report", s.base)).await.unwrap();
+        assert_eq!(
+            js(&c, "return document.querySelector('input[name=challenge]').dataset.solve").await,
+            json!("1")
+        );
+        wait_for(&c, "return document.querySelector('input[name=pow]').value !== ''").await;
+        c.close().await.unwrap();
+    });
+}

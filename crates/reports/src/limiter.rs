@@ -88,6 +88,26 @@ impl RateLimiter {
         self.admit_at(Instant::now(), ip, free_per_minute, max_per_hour, solved)
     }
 
+    /// Whether this address's next report, sent within the minute, would
+    /// need a solved challenge (it has used its free rate, or all but one
+    /// of it, so a form can start solving before it is asked). Counts
+    /// nothing.
+    pub fn near_limit(&self, ip: IpAddr, free_per_minute: u32) -> bool {
+        let now = Instant::now();
+        let b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match b.seen.get(&ip) {
+            Some(ts) => {
+                let last_minute = ts
+                    .iter()
+                    .filter(|t| now.duration_since(**t) < MINUTE)
+                    .count();
+                last_minute + 1 >= free_per_minute as usize
+            }
+            // Untracked because the map is full: every report pays.
+            None => b.seen.len() >= self.cap || free_per_minute <= 1,
+        }
+    }
+
     /// [`RateLimiter::admit`] at a given time (tests move the clock).
     pub fn admit_at(
         &self,
@@ -167,6 +187,12 @@ mod tests {
             Rate::Admitted,
             "per address"
         );
+        let fresh = RateLimiter::default();
+        assert!(!fresh.near_limit(ip, 3), "a new address is far from it");
+        fresh.admit(ip, 3, 10, || false);
+        assert!(!fresh.near_limit(ip, 3));
+        fresh.admit(ip, 3, 10, || false);
+        assert!(fresh.near_limit(ip, 3), "the last free report is next");
         let key = |s: &str| rate_key(Some(s.parse().unwrap()));
         assert_eq!(
             key("2001:db8:1:2:aaaa::1"),

@@ -60,13 +60,17 @@ pub enum ContactError {
     /// Holds control characters.
     #[error("contact.{0} has control characters")]
     Control(&'static str),
+    /// Not an e-mail address (one `@`, a name before it, a domain with a
+    /// dot after it, no spaces).
+    #[error("contact.{0} is not an e-mail address")]
+    NotEmail(&'static str),
 }
 
 impl ContactError {
     /// The field refused.
     pub fn field(&self) -> &'static str {
         match *self {
-            ContactError::TooLong(f) | ContactError::Control(f) => f,
+            ContactError::TooLong(f) | ContactError::Control(f) | ContactError::NotEmail(f) => f,
         }
     }
 }
@@ -83,10 +87,14 @@ impl Contact {
                     v => Ok(v),
                 }
             };
+        let email = clean(self.email, "email")?;
+        if email.as_deref().is_some_and(|e| !plausible_email(e)) {
+            return Err(ContactError::NotEmail("email"));
+        }
         let c = Contact {
             name: clean(self.name, "name")?,
             phone: clean(self.phone, "phone")?,
-            email: clean(self.email, "email")?,
+            email,
             account: clean(self.account, "account")?,
         };
         Ok((c != Contact::default()).then_some(c))
@@ -137,6 +145,20 @@ fn phone_digits(phone: &str) -> String {
         _ if digits.starts_with("00") => national.to_owned(),
         _ => digits,
     }
+}
+
+/// Whether `e` can be an e-mail address: a reporter's typo caught while
+/// they can still fix it (we never send mail to check).
+fn plausible_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !e.chars().any(char::is_whitespace)
+        && domain.split('.').filter(|p| !p.is_empty()).count() >= 2
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
 }
 
 /// The 256-bit key that seals contacts.
@@ -334,6 +356,32 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(control.cleaned().map_err(|e| e.field()), Err("account"));
+        let email = |e: &str| {
+            Contact {
+                email: Some(e.into()),
+                ..Default::default()
+            }
+            .cleaned()
+        };
+        for bad in [
+            "me",
+            "me@",
+            "@x.cn",
+            "me@localhost",
+            "me@x..",
+            "a b@x.cn",
+            "a@b@x.cn",
+            "me@.x.cn",
+        ] {
+            assert_eq!(email(bad), Err(ContactError::NotEmail("email")), "{bad}");
+        }
+        for good in [
+            "me@x.cn",
+            " Li.Lei+tips@mail.example.com ",
+            "用户@例子.中国",
+        ] {
+            assert!(email(good).is_ok(), "{good}");
+        }
         let a = key.reporter_id(&contact()).unwrap();
         let b = key
             .reporter_id(&Contact {

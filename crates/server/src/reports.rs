@@ -89,6 +89,13 @@ pub struct TargetStatus {
     /// `url`, `image` or `text`.
     pub kind: String,
     pub status: String,
+    /// The address, for a reported page (as first reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// When the case was opened (RFC 3339).
+    pub received_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
 }
 
 /// How the form words a refusal, in the reader's language.
@@ -127,6 +134,7 @@ impl Worded for Invalid {
                 let key = match e {
                     ContactError::TooLong(_) => "report_contact_too_long",
                     ContactError::Control(_) => "report_contact_control",
+                    ContactError::NotEmail(_) => "report_contact_email",
                 };
                 (key, vec![("field", format!("report_{}", e.field()))])
             }
@@ -272,6 +280,9 @@ async fn status_of(state: &AppState, typed: &str) -> Result<Option<ReportStatus>
             .map(|c| TargetStatus {
                 kind: c.kind.clone(),
                 status: c.status.as_str().to_owned(),
+                url: c.url.clone(),
+                received_at: crate::console::when(c.created_at_ms),
+                updated_at: crate::console::when(c.updated_at_ms),
             })
             .collect(),
     }))
@@ -305,13 +316,18 @@ fn no_store(resp: &mut Response) {
 
 /// The report form. It works without JavaScript; with it, a script solves
 /// the burst challenge in the background.
-pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+) -> Response {
     form_page(
         &state,
         locale_of(&headers),
         StatusCode::OK,
         None,
         &FormValues::default(),
+        ip,
     )
 }
 
@@ -333,15 +349,23 @@ fn form_page(
     status: StatusCode,
     error: Option<String>,
     values: &FormValues,
+    ip: Option<std::net::IpAddr>,
 ) -> Response {
     let Some(rs) = &state.reports else {
         return crate::console::page_error(locale, StatusCode::NOT_FOUND, "report_disabled", &[]);
     };
+    // The challenge is solved (seconds of a phone's time) only when this
+    // address is at its free rate, or was just asked for a solution.
+    let solve = status == StatusCode::TOO_MANY_REQUESTS
+        || rs
+            .limiter
+            .near_limit(cleanweb_reports::rate_key(ip), rs.config.free_per_minute);
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
     Page::new("report.html", locale)
         .with("categories", &categories)
         .with("challenge", &rs.pow.challenge(now_ms() / 1000))
         .with("difficulty", &rs.pow.difficulty)
+        .with("solve", &solve)
         .with("error", &error)
         .with("v", values)
         .with("max_image_mb", &(rs.config.max_image_bytes >> 20).max(1))
@@ -423,7 +447,7 @@ pub async fn submit_form(
         .map_or(0, |r| r.config.max_image_bytes);
     let mut form = PostedForm::default();
     if let Err((status, msg)) = read_form(&mut multipart, max_image, locale, &mut form).await {
-        return form_page(&state, locale, status, msg, &form.values);
+        return form_page(&state, locale, status, msg, &form.values, ip);
     }
     let PostedForm {
         values: v,
@@ -467,7 +491,7 @@ pub async fn submit_form(
                 }
                 Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, said("error_store")),
             };
-            form_page(&state, locale, status, Some(msg), &v)
+            form_page(&state, locale, status, Some(msg), &v, ip)
         }
     }
 }

@@ -1,4 +1,5 @@
-// Solves the report form's proof-of-work challenge in the background, so a
+// Solves the report form's proof-of-work challenge in the background when
+// the page says it is needed (the address is at its free rate), so a
 // burst of reports from one address still goes through for a person with
 // a browser. The form works without it (below the free rate).
 "use strict";
@@ -8,6 +9,8 @@
   var ch = form.querySelector('input[name="challenge"]');
   var out = form.querySelector('input[name="pow"]');
   var need = parseInt(ch.getAttribute("data-difficulty"), 10) || 0;
+  // Work only when the server says this address is at its free rate.
+  if (ch.getAttribute("data-solve") !== "1") { return; }
   var enc = new TextEncoder();
   function zeros(buf) {
     var bytes = new Uint8Array(buf), n = 0;
