@@ -997,9 +997,76 @@ fn the_audit_log_pages_newest_first_and_errors_are_pages() {
         let r = ada.get(path);
         assert_eq!(r.status, status, "{path}");
         assert!(
-            r.headers["content-type"].starts_with("text/html") && r.body.contains("<main>"),
+            r.headers["content-type"].starts_with("text/html")
+                && r.body.contains("<main id=\"main\">"),
             "{path}: {}",
             r.body
         );
     }
+}
+
+/// A spam wave is one queue row and one decision: each item still gets its
+/// own review and audit event; what needs a person one by one is left out.
+#[test]
+fn bulk_decisions_take_grouped_rows_and_leave_the_sensitive_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "");
+    let wave: Vec<String> = (0..5)
+        .map(|_| submit(&s, json!({"text": "buy sexy lingerie now"})))
+        .collect();
+    let other = submit(&s, json!({"text": "sexy lingerie, other words"}));
+    let mut amy = Client::login(&s.base, "amy", PW);
+    let queue = amy.get("/console/queue");
+    assert!(queue.body.contains("×5"), "{}", queue.body);
+    let grouped = queue
+        .body
+        .split("name=\"ids\" value=\"")
+        .skip(1)
+        .map(|v| v.split('"').next().unwrap().to_owned())
+        .find(|v| v.contains(','))
+        .expect("a grouped row");
+    assert_eq!(grouped.split(',').count(), 5);
+    for id in &wave {
+        assert!(grouped.contains(id.as_str()));
+    }
+    let csrf = queue.csrf();
+    let refused = amy.post(
+        "/console/bulk",
+        &[("csrf", &csrf), ("ids", &grouped), ("outcome", "violation")],
+    );
+    assert_eq!(refused.status, 400, "a violation needs its category");
+    let done = amy.post(
+        "/console/bulk",
+        &[
+            ("csrf", &csrf),
+            ("ids", &grouped),
+            ("ids", &other),
+            ("ids", "not-a-uuid"),
+            ("outcome", "violation"),
+            ("category", "sexual.suggestive"),
+            ("note", "spam wave"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        done.location.as_deref().unwrap().contains("bulk=6%2C0"),
+        "{:?}",
+        done.location
+    );
+    let decided = common::audit_log(&dir.path().join("data"))
+        .into_iter()
+        .filter(|e| e["action"] == "review.decide")
+        .count();
+    assert_eq!(decided, 6, "one audit event per item");
+    assert!(
+        amy.get("/console/queue")
+            .body
+            .contains("The queue is empty.")
+    );
+    // Without the token nothing happens.
+    let forged = amy.post(
+        "/console/bulk",
+        &[("ids", &other), ("outcome", "not_violation")],
+    );
+    assert_eq!(forged.status, 403);
 }

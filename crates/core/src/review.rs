@@ -250,6 +250,11 @@ pub fn severity(c: Category) -> i64 {
 /// Waiting this long raises a queued item's priority by one point.
 pub const AGING_MS: i64 = 3_600_000;
 
+/// Public reports age this many times faster: the public waits on them,
+/// and their machine scores (often nothing was flagged) would otherwise
+/// keep them at the bottom of the queue.
+pub const REPORT_AGING: i64 = 2;
+
 /// A decision's place in the review queue: the severity of its worst label
 /// plus up to 9 points for confidence. Each report adds 2 to the stored
 /// value; the queue adds a point per hour waited ([`AGING_MS`]), so no

@@ -380,7 +380,9 @@ macro_rules! review_impl {
                         .push_bind(now)
                         .push(" - d.created_at) / ")
                         .push_bind(aging)
-                        .push(" DESC, d.created_at ASC, d.id ASC"),
+                        .push(" * (CASE WHEN d.source = 'report' THEN ")
+                        .push_bind(cleanweb_core::review::REPORT_AGING)
+                        .push(" ELSE 1 END) DESC, d.created_at ASC, d.id ASC"),
                     QueueSort::Oldest => b.push(" ORDER BY d.created_at ASC, d.id ASC"),
                     QueueSort::Newest => b.push(" ORDER BY d.created_at DESC, d.id DESC"),
                 };
@@ -392,7 +394,13 @@ macro_rules! review_impl {
                         let record = decision_from_row(r)?;
                         let stored: i64 = r.col("priority")?;
                         Ok(QueueEntry {
-                            priority: stored + (now - record.created_at_ms).max(0) / aging,
+                            priority: stored
+                                + (now - record.created_at_ms).max(0) / aging
+                                    * if record.source == cleanweb_core::Source::Report {
+                                        cleanweb_core::review::REPORT_AGING
+                                    } else {
+                                        1
+                                    },
                             record,
                             claim: $crate::review::live_claim(
                                 r.col("claim_reviewer")?,

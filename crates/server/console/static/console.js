@@ -11,6 +11,15 @@ document.addEventListener("DOMContentLoaded", function () {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(img); }
     });
   });
+  // "Select all": ticks every row box of the bulk form.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      var name = all.getAttribute("data-select-all");
+      document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (b) {
+        b.checked = all.checked;
+      });
+    });
+  });
   // Copy buttons: the value of the field they name, as text.
   document.querySelectorAll("button[data-copy]").forEach(function (b) {
     b.addEventListener("click", function (e) {

@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/prefs", post(pages::prefs))
         .route("/console/queue", get(review::queue))
         .route("/console/next", get(review::next))
+        .route("/console/bulk", post(review::bulk))
         .route("/console/items/{id}", get(review::item))
         .route("/console/items/{id}/decide", post(review::decide))
         .route("/console/items/{id}/release", post(review::release))

@@ -34,6 +34,8 @@ pub struct QueueParams {
     q: Option<String>,
     /// The page, from 0.
     page: Option<u32>,
+    /// After a bulk decision: `decided,skipped`.
+    bulk: Option<String>,
 }
 
 /// Rows on one queue page.
@@ -51,6 +53,12 @@ struct Row {
     has_image: bool,
     minors: bool,
     claimed_by: Option<String>,
+    /// Every item of the group (same content), comma-separated.
+    ids: String,
+    /// Items in the group.
+    count: usize,
+    /// For a reported item: what the reporters said, and how many.
+    reported: Option<(String, u64)>,
 }
 
 fn age(ms: i64) -> String {
@@ -161,9 +169,28 @@ pub async fn queue(
         Ok(c) => c,
         Err(e) => return store_error(&u, e),
     };
-    let rows: Vec<Row> = entries
-        .iter()
-        .map(|e| Row {
+    // Near-identical items (one content hash) on this page are one row,
+    // so a spam wave is decided once.
+    let mut rows: Vec<Row> = Vec::new();
+    let mut by_content: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in &entries {
+        if let Some(&at) = by_content.get(e.record.content_sha256.as_str()) {
+            let row = &mut rows[at];
+            row.ids.push(',');
+            row.ids.push_str(&e.record.id.to_string());
+            row.count += 1;
+            continue;
+        }
+        let reported = if e.record.source == Source::Report {
+            match state.store.case_by_decision(e.record.id).await {
+                Ok(c) => c.map(|c| (c.category, c.report_count)),
+                Err(err) => return store_error(&u, err),
+            }
+        } else {
+            None
+        };
+        by_content.insert(e.record.content_sha256.as_str(), rows.len());
+        rows.push(Row {
             id: e.record.id.to_string(),
             priority: e.priority,
             verdict: e.record.decision.verdict.as_str(),
@@ -178,11 +205,19 @@ pub async fn queue(
                 .as_ref()
                 .filter(|c| c.reviewer != u.user.name)
                 .map(|c| c.reviewer.clone()),
-        })
-        .collect();
+            ids: e.record.id.to_string(),
+            count: 1,
+            reported,
+        });
+    }
+    let bulk: Option<(u64, u64)> = p.bulk.as_deref().and_then(|b| {
+        let (d, s) = b.split_once(',')?;
+        Some((d.parse().ok()?, s.parse().ok()?))
+    });
     let all_categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-    let rows_len = rows.len();
+    let rows_len = entries.len();
     Page::for_user("queue.html", &u)
+        .with("bulk", &bulk)
         .with("rows", &rows)
         .with("open_count", &counts.0)
         .with("escalated_count", &counts.1)
@@ -693,6 +728,119 @@ async fn case_view(
             })
             .collect(),
     })
+}
+
+/// Most items one bulk decision takes.
+const MAX_BULK: usize = 500;
+
+/// One decision for many items: the rows a reviewer ticked in the queue
+/// (a spam wave, one hash, one site). Each item is claimed and decided on
+/// its own through the same desk as a single decision, so each gets its
+/// review, its webhooks and its audit event; items someone else holds,
+/// escalated items and anything naming minors are left for one-by-one
+/// review. The body is read by hand because the form repeats `ids`.
+pub async fn bulk(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut csrf = None;
+    let (mut ids, mut outcome, mut category, mut note) = (Vec::new(), None, None, String::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = Some(v.into_owned()),
+            // A grouped row carries all its ids, comma-separated.
+            "ids" => ids.extend(
+                v.split(',')
+                    .filter_map(|i| Uuid::parse_str(i.trim()).ok())
+                    .take(MAX_BULK),
+            ),
+            "outcome" => outcome = v.parse::<Outcome>().ok(),
+            "category" => category = v.parse::<Category>().ok(),
+            "note" => note = v.chars().take(2000).collect(),
+            _ => {}
+        }
+    }
+    if let Err(r) = u.check_form(csrf.as_deref(), REVIEWERS) {
+        return r.into_response();
+    }
+    let Some(outcome) = outcome.filter(|o| *o != Outcome::Escalate) else {
+        return page_error(u.locale, StatusCode::BAD_REQUEST, "error_bad_form", &[]);
+    };
+    if outcome == Outcome::Violation && category.is_none() {
+        return page_error(
+            u.locale,
+            StatusCode::BAD_REQUEST,
+            "error_need_category",
+            &[],
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(MAX_BULK);
+    let who = cleanweb_service::review::Reviewer {
+        name: u.user.name.clone(),
+        actor: u.actor(),
+        admin: u.user.role == UserRole::Admin,
+    };
+    let (mut decided, mut skipped) = (0usize, 0usize);
+    for id in ids {
+        let record = match state.store.decision(id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                skipped += 1;
+                continue;
+            }
+            Err(e) => return store_error(&u, e),
+        };
+        let (reviews, case) = match review_context(&state, id).await {
+            Ok(c) => c,
+            Err(e) => return store_error(&u, e),
+        };
+        let minors = match media_withheld(&state, &record, case.as_ref(), &reviews).await {
+            Ok(m) => m,
+            Err(e) => return store_error(&u, e),
+        };
+        if minors
+            || record.review_state.is_some_and(|s| !s.is_open())
+            || record.review_state == Some(ReviewState::Escalated)
+        {
+            skipped += 1;
+            continue;
+        }
+        match state.store.claim(id, &u.user.name, claim_ms(&state)).await {
+            Ok(ClaimOutcome::Mine(_)) => {}
+            Ok(ClaimOutcome::Held(_)) => {
+                skipped += 1;
+                continue;
+            }
+            Err(e) => return store_error(&u, e),
+        }
+        let decide = cleanweb_service::review::Decide {
+            outcome,
+            category,
+            note: note.clone(),
+            suggest_term: None,
+            add_to_bank: None,
+            watch_site: false,
+        };
+        match state.review_desk().decide(&who, &record, decide).await {
+            Ok(done) => {
+                decided += 1;
+                if done.deliveries > 0
+                    && let Some(sender) = &state.console.webhooks
+                {
+                    sender.wake();
+                }
+            }
+            Err(DecideError::Store(e)) => return store_error(&u, e),
+            Err(_) => skipped += 1,
+        }
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("bulk", &format!("{decided},{skipped}"))
+        .finish();
+    Redirect::to(&format!("/console/queue?{query}")).into_response()
 }
 
 #[derive(Deserialize)]
