@@ -417,8 +417,9 @@ pub async fn gather(
 }
 
 /// A horizontal bar chart as inline SVG: one bar per count, labelled, no
-/// script, sized to its rows.
-fn bars(title: &str, rows: &[Count]) -> String {
+/// script or style, sized to its rows (also drawn by the console's
+/// statistics page).
+pub fn svg_bars(title: &str, rows: &[Count]) -> String {
     const W: f64 = 560.0;
     const LABEL: f64 = 180.0;
     const ROW: f64 = 22.0;
@@ -458,12 +459,15 @@ pub fn render_html(c: &Compliance) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.add_template("compliance.html", TEMPLATE)?;
     let charts = BTreeMap::from([
-        ("category", bars("Decisions by category", &c.by_category)),
-        ("source", bars("Decisions by source", &c.by_source)),
-        ("sites", bars("Sites by status", &c.sites_by_status)),
+        (
+            "category",
+            svg_bars("Decisions by category", &c.by_category),
+        ),
+        ("source", svg_bars("Decisions by source", &c.by_source)),
+        ("sites", svg_bars("Sites by status", &c.sites_by_status)),
         (
             "reviewers",
-            bars(
+            svg_bars(
                 "Decisions per reviewer",
                 &c.reviewers
                     .iter()
@@ -638,7 +642,7 @@ mod tests {
 
     #[test]
     fn charts_are_script_free_svg_with_escaped_labels() {
-        let svg = bars(
+        let svg = svg_bars(
             "t",
             &[
                 Count {

@@ -211,6 +211,8 @@ pub trait ReviewStore: Send + Sync {
     async fn queue(&self, q: &QueueQuery) -> Result<Vec<QueueEntry>>;
     /// (open, escalated) backlog sizes.
     async fn queue_counts(&self, block_sample_per_10k: u32) -> Result<(u64, u64)>;
+    /// (day start, decisions, of them not `allow`) per UTC day since `since_ms`.
+    async fn decisions_per_day(&self, since_ms: i64) -> Result<Vec<(i64, u64, u64)>>;
     /// How many items the query matches, all pages together.
     async fn queue_total(&self, q: &QueueQuery) -> Result<u64>;
     /// Claims an item for `ttl_ms` unless someone else holds a live claim;
@@ -410,6 +412,21 @@ macro_rules! review_impl {
                         })
                     })
                     .collect()
+            }
+
+            async fn decisions_per_day(&self, since_ms: i64) -> Result<Vec<(i64, u64, u64)>> {
+                let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+                    "SELECT created_at / 86400000 AS day, COUNT(*), \
+                     CAST(COALESCE(SUM(CASE WHEN verdict <> 'allow' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                     FROM decisions WHERE created_at >= $1 GROUP BY created_at / 86400000 ORDER BY 1",
+                )
+                .bind(since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(d, n, f)| (d * 86_400_000, n.max(0) as u64, f.max(0) as u64))
+                    .collect())
             }
 
             async fn queue_total(&self, q: &QueueQuery) -> Result<u64> {

@@ -206,6 +206,12 @@ impl Page {
         self
     }
 
+    /// Markup made by the server (charts), inserted as is.
+    pub fn with_markup(mut self, key: &str, html: String) -> Page {
+        self.ctx.insert(key.into(), Value::from_safe_string(html));
+        self
+    }
+
     pub fn status(mut self, status: StatusCode) -> Page {
         self.status = status;
         self

@@ -174,6 +174,10 @@ pub async fn stats(
         Ok(v) => v,
         Err(e) => return store_error(&u, e),
     };
+    let per_day = match state.store.decisions_per_day(since).await {
+        Ok(d) => d,
+        Err(e) => return store_error(&u, e),
+    };
     let s = review_stats(&reviews);
     let mut per_reviewer: BTreeMap<String, ReviewerStats> = BTreeMap::new();
     for r in &reviews {
@@ -203,7 +207,48 @@ pub async fn stats(
         };
         by_source.entry(source).or_default()[slot] += n;
     }
+    use cleanweb_service::compliance::{Count, svg_bars};
+    let day = |ms: i64| cleanweb_service::time::format_ms(ms)[..10].to_owned();
+    let mut reviews_per_day: BTreeMap<i64, u64> = BTreeMap::new();
+    for r in &reviews {
+        *reviews_per_day
+            .entry(r.at_ms / 86_400_000 * 86_400_000)
+            .or_default() += 1;
+    }
+    let count = |name: String, count: u64| Count { name, count };
+    let chart_days = svg_bars(
+        &super::message(u.locale, "stats_per_day", &[]),
+        &per_day
+            .iter()
+            .map(|(d, n, _)| count(day(*d), *n))
+            .collect::<Vec<_>>(),
+    );
+    let chart_flagged = svg_bars(
+        &super::message(u.locale, "stats_flagged_per_day", &[]),
+        &per_day
+            .iter()
+            .map(|(d, _, f)| count(day(*d), *f))
+            .collect::<Vec<_>>(),
+    );
+    let chart_reviews = svg_bars(
+        &super::message(u.locale, "stats_reviews_per_day", &[]),
+        &reviews_per_day
+            .iter()
+            .map(|(d, n)| count(day(*d), *n))
+            .collect::<Vec<_>>(),
+    );
+    let chart_reviewers = svg_bars(
+        &super::message(u.locale, "stats_per_reviewer", &[]),
+        &per_reviewer
+            .values()
+            .map(|r| count(r.name.clone(), r.decisions))
+            .collect::<Vec<_>>(),
+    );
     Page::for_user("stats.html", &u)
+        .with_markup("chart_days", chart_days)
+        .with_markup("chart_flagged", chart_flagged)
+        .with_markup("chart_reviews", chart_reviews)
+        .with_markup("chart_reviewers", chart_reviewers)
         .with("capped", &(reviews.len() >= MAX_STATS_REVIEWS as usize))
         .with("max_reviews", &MAX_STATS_REVIEWS)
         .with("days", &days)
