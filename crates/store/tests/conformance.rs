@@ -1330,6 +1330,11 @@ async fn evidence_flow(store: &dyn Store) {
     assert_eq!(head.event.details["removed"], 2);
     assert_eq!(store.audit_about("captures", 10).await.unwrap().len(), 2);
 
+    // Decisions per UTC day: one day, today's start, the one decision.
+    let days = store.decisions_per_day(0).await.unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(days[0].0 % 86_400_000, 0);
+    assert_eq!((days[0].1, days[0].2), (1, 1));
     // URL searches take `_` and `%` literally.
     let by_url = store.decisions_with_url("a_b.example", 10).await.unwrap();
     assert_eq!(by_url.len(), 1);
