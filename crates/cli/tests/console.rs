@@ -112,6 +112,8 @@ fn roles_are_enforced_on_every_console_route() {
             &["admin"],
         ),
         ("GET", "/console/compliance".into(), &["admin", "auditor"]),
+        ("POST", format!("/console/items/{id}/takeover"), &["admin"]),
+        ("POST", "/console/bulk".into(), &["admin", "reviewer"]),
     ];
     let mut clients = [
         ("admin", Client::login(&s.base, "root", PW)),
@@ -396,6 +398,39 @@ fn claims_keep_two_reviewers_apart() {
             .status,
         403
     );
+    // Bob holds it now; an admin takes it over (reviewers cannot), audited.
+    let mut root = Client::login(&s.base, "root", PW);
+    let page = root.get(&format!("/console/items/{id}"));
+    assert!(page.body.contains("id=\"takeover\""), "{}", page.body);
+    let bobs = bob.get(&format!("/console/items/{id}"));
+    assert!(!bobs.body.contains("id=\"takeover\""));
+    let r = bob.post(
+        &format!("/console/items/{id}/takeover"),
+        &[("csrf", &bobs.csrf())],
+    );
+    assert_eq!(r.status, 403);
+    let r = root.post(
+        &format!("/console/items/{id}/takeover"),
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mine = root.get(&format!("/console/items/{id}"));
+    assert!(
+        mine.body.contains("id=\"decide\""),
+        "the admin holds it now"
+    );
+    assert!(
+        bob.get(&format!("/console/items/{id}"))
+            .body
+            .contains("working on this item: root")
+    );
+    let events = common::audit_log(&dir.path().join("data"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "review.takeover" && e["details"]["from"] == "bob"),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -430,7 +465,18 @@ fn a_violation_sends_a_signed_takedown_and_failures_reach_the_dead_letter_list()
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    assert!(r.location.unwrap().starts_with("/console/queue?done="));
+    // On to the next item; with none left, the queue says what was recorded.
+    let next = r.location.unwrap();
+    assert!(next.starts_with("/console/next?done="), "{next}");
+    let after = amy.get(&next);
+    assert!(
+        after
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/console/queue?done=") && l.ends_with("empty=1")),
+        "{:?}",
+        after.location
+    );
 
     let hook = good.next(Duration::from_secs(20));
     let sig = &hook.headers["x-cleanweb-signature"];

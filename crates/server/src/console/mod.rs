@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/items/{id}", get(review::item))
         .route("/console/items/{id}/decide", post(review::decide))
         .route("/console/items/{id}/release", post(review::release))
+        .route("/console/items/{id}/takeover", post(review::takeover))
         .route("/console/media/{id}", get(review::media))
         .route("/console/stats", get(pages::stats))
         .route("/console/audit", get(pages::audit_log))

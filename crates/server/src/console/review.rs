@@ -36,6 +36,8 @@ pub struct QueueParams {
     page: Option<u32>,
     /// After a bulk decision: `decided,skipped`.
     bulk: Option<String>,
+    /// Sent on after a decision with nothing left to review.
+    empty: Option<String>,
 }
 
 /// Rows on one queue page.
@@ -227,6 +229,7 @@ pub async fn queue(
         .with("age", &p.age)
         .with("sort", &p.sort)
         .with("done", &p.done)
+        .with("empty", &p.empty.is_some())
         .with("q", &p.q.as_deref().unwrap_or(""))
         .with("page", &page)
         .with("total", &total)
@@ -260,13 +263,34 @@ pub async fn next(
             .await
         {
             Ok(ClaimOutcome::Mine(_)) => {
-                return Redirect::to(&format!("/console/items/{}", e.record.id)).into_response();
+                let done = p
+                    .done
+                    .as_deref()
+                    .map(|d| {
+                        format!(
+                            "?done={}",
+                            url::form_urlencoded::byte_serialize(d.as_bytes()).collect::<String>()
+                        )
+                    })
+                    .unwrap_or_default();
+                return Redirect::to(&format!("/console/items/{}{done}", e.record.id))
+                    .into_response();
             }
             Ok(ClaimOutcome::Held(_)) => continue,
             Err(e) => return store_error(&u, e),
         }
     }
-    Redirect::to("/console/queue?done=empty").into_response()
+    // Nothing left: the queue says so, and what was just recorded.
+    match p.done.as_deref() {
+        Some(d) => {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("done", d)
+                .append_pair("empty", "1")
+                .finish();
+            Redirect::to(&format!("/console/queue?{q}")).into_response()
+        }
+        None => Redirect::to("/console/queue?done=empty").into_response(),
+    }
 }
 
 fn claim_ms(state: &AppState) -> i64 {
@@ -399,10 +423,17 @@ async fn load_record(
     }
 }
 
+#[derive(Deserialize, Default)]
+pub struct ItemParams {
+    /// What the reviewer recorded just before (shown as a notice).
+    done: Option<String>,
+}
+
 pub async fn item(
     State(state): State<AppState>,
     u: ConsoleUser,
     Path(id): Path<String>,
+    super::ConsoleQuery(ip): super::ConsoleQuery<ItemParams>,
 ) -> Response {
     // Auditors read an item they audit; they neither decide nor see media.
     if let Err(r) = u.require(&[UserRole::Admin, UserRole::Reviewer, UserRole::Auditor]) {
@@ -676,6 +707,7 @@ pub async fn item(
         .with("same_content", &same_content)
         .with("may_decide", &(may_decide && held_by.is_none()))
         .with("held_by", &held_by)
+        .with("done", &ip.done)
         .with("escalated", &escalated)
         .with("banks", &banks)
         .with("top_category", &top)
@@ -948,10 +980,58 @@ pub async fn decide(
     } else {
         format!("{id}:{}", warnings.join("; "))
     };
+    // On to the next item, as the queue would hand it out.
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("done", &done)
         .finish();
-    Redirect::to(&format!("/console/queue?{query}")).into_response()
+    Redirect::to(&format!("/console/next?{query}")).into_response()
+}
+
+/// An admin takes over an item another reviewer holds (someone left, or
+/// sits on it); the takeover is audited with the previous holder.
+pub async fn takeover(
+    State(state): State<AppState>,
+    u: ConsoleUser,
+    Path(id): Path<String>,
+    Form(f): Form<super::CsrfOnly>,
+) -> Response {
+    if let Err(r) = u.check_form(f.csrf.as_deref(), &[UserRole::Admin]) {
+        return r.into_response();
+    }
+    let record = match load_record(&state, &u, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let holder = match state
+        .store
+        .claim(record.id, &u.user.name, claim_ms(&state))
+        .await
+    {
+        Ok(ClaimOutcome::Held(c)) => Some(c.reviewer),
+        Ok(ClaimOutcome::Mine(_)) => None,
+        Err(e) => return store_error(&u, e),
+    };
+    if let Some(h) = &holder {
+        if let Err(e) = state.store.release_claim(record.id, h).await {
+            return store_error(&u, e);
+        }
+        if let Err(e) = state
+            .store
+            .claim(record.id, &u.user.name, claim_ms(&state))
+            .await
+        {
+            return store_error(&u, e);
+        }
+        super::audit(
+            &state,
+            &u.actor(),
+            "review.takeover",
+            &record.id.to_string(),
+            serde_json::json!({"from": h}),
+        )
+        .await;
+    }
+    Redirect::to(&format!("/console/items/{}", record.id)).into_response()
 }
 
 /// Gives up one's claim on an item without deciding it, so the next
