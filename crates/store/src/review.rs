@@ -17,6 +17,8 @@ pub enum Queue {
     Open,
     /// Items a reviewer escalated; admins decide them.
     Escalated,
+    /// Items decided (violation or not), for looking back.
+    Decided,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub struct QueueQuery {
     pub search: Option<String>,
     /// Items to match besides (a receipt's decisions), with `search`.
     pub search_ids: Vec<Uuid>,
+    /// Only items this reviewer reviewed.
+    pub reviewer: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -329,6 +333,14 @@ pub(crate) fn push_queue_filter<'a, DB>(
         Queue::Escalated => {
             b.push("d.review_state = 'escalated'");
         }
+        Queue::Decided => {
+            b.push("d.review_state IN ('violation', 'not_violation')");
+        }
+    }
+    if let Some(r) = &q.reviewer {
+        b.push(" AND EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id AND r.reviewer = ")
+            .push_bind(r.clone())
+            .push(")");
     }
     if let Some(c) = q.category {
         b.push(" AND (' ' || d.categories || ' ') LIKE ")

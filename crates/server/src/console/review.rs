@@ -38,6 +38,8 @@ pub struct QueueParams {
     bulk: Option<String>,
     /// Sent on after a decision with nothing left to review.
     empty: Option<String>,
+    /// With the decided list: only my decisions (`1`).
+    mine: Option<String>,
 }
 
 /// Rows on one queue page.
@@ -61,6 +63,8 @@ struct Row {
     count: usize,
     /// For a reported item: what the reporters said, and how many.
     reported: Option<(String, u64)>,
+    /// Where review stands (the decided list shows it).
+    state: Option<&'static str>,
 }
 
 fn age(ms: i64) -> String {
@@ -91,10 +95,10 @@ fn excerpt(r: &DecisionRecord) -> String {
 
 fn queue_query(state: &AppState, p: &QueueParams, limit: u32) -> QueueQuery {
     QueueQuery {
-        queue: if p.queue.as_deref() == Some("escalated") {
-            Queue::Escalated
-        } else {
-            Queue::Open
+        queue: match p.queue.as_deref() {
+            Some("escalated") => Queue::Escalated,
+            Some("decided") => Queue::Decided,
+            _ => Queue::Open,
         },
         category: p.category.as_deref().and_then(|c| c.parse().ok()),
         source: p.source.as_deref().and_then(|s| s.parse::<Source>().ok()),
@@ -115,6 +119,7 @@ fn queue_query(state: &AppState, p: &QueueParams, limit: u32) -> QueueQuery {
         offset: 0,
         search: p.q.clone().filter(|q| !q.trim().is_empty()),
         search_ids: Vec::new(),
+        reviewer: None,
     }
 }
 
@@ -155,6 +160,14 @@ pub async fn queue(
     let page = p.page.unwrap_or(0).min(10_000);
     let mut q = queue_query(&state, &p, QUEUE_PAGE);
     q.offset = page * QUEUE_PAGE;
+    let mine = p.mine.as_deref() == Some("1");
+    if mine {
+        q.reviewer = Some(u.user.name.clone());
+    }
+    // Looking back: newest decided first unless asked otherwise.
+    if q.queue == Queue::Decided && p.sort.is_none() {
+        q.sort = QueueSort::Newest;
+    }
     if let Some(term) = &q.search {
         q.search_ids = receipt_decisions(&state, term).await;
     }
@@ -210,6 +223,7 @@ pub async fn queue(
             ids: e.record.id.to_string(),
             count: 1,
             reported,
+            state: e.record.review_state.map(|s| s.as_str()),
         });
     }
     let bulk: Option<(u64, u64)> = p.bulk.as_deref().and_then(|b| {
@@ -230,6 +244,7 @@ pub async fn queue(
         .with("sort", &p.sort)
         .with("done", &p.done)
         .with("empty", &p.empty.is_some())
+        .with("mine", &mine)
         .with("q", &p.q.as_deref().unwrap_or(""))
         .with("page", &page)
         .with("total", &total)
@@ -585,8 +600,14 @@ pub async fn item(
             u.locale,
             "history_machine",
             &[
-                ("verdict", d.verdict.as_str()),
-                ("source", record.source.as_str()),
+                (
+                    "verdict",
+                    &i18n::message(u.locale, &format!("verdict_{}", d.verdict.as_str()), &[]),
+                ),
+                (
+                    "source",
+                    &i18n::message(u.locale, &format!("source_{}", record.source.as_str()), &[]),
+                ),
             ],
         ),
     }];
@@ -614,7 +635,10 @@ pub async fn item(
                 "history_webhook",
                 &[
                     ("webhook", &dl.webhook),
-                    ("status", &dl.status),
+                    (
+                        "status",
+                        &i18n::message(u.locale, &format!("webhooks_state_{}", dl.status), &[]),
+                    ),
                     ("attempts", &dl.attempts.to_string()),
                 ],
             ),
