@@ -541,7 +541,7 @@ fn a_violation_sends_a_signed_takedown_and_failures_reach_the_dead_letter_list()
         "{}",
         item.body
     );
-    assert!(item.body.contains("Takedown webhook platform: delivered"));
+    assert!(item.body.contains("Takedown webhook platform: Delivered"));
 
     // Everything is in a chain that verifies.
     let data = dir.path().join("data");
