@@ -399,16 +399,20 @@ fn a_reinspection_at_the_deadline_proposes_and_an_admin_confirms() {
     assert!(err.contains("no inspection proposal"), "{err}");
 
     let start = format!("{base}/");
-    let inspected = ok(&[
-        "sites",
-        "inspect",
-        "127.0.0.1",
-        "--url",
-        &start,
-        "--allow-private",
-        "--delay-ms",
-        "0",
-    ]);
+    // Only for this test: the loopback site stands in for a public one.
+    let inspect = || {
+        ok(&[
+            "sites",
+            "inspect",
+            "127.0.0.1",
+            "--url",
+            &start,
+            "--allow-private",
+            "--delay-ms",
+            "0",
+        ])
+    };
+    let inspected = inspect();
     assert!(
         inspected.contains("rectification (inspection, proposes closed)")
             && inspected.contains("2 violating"),
@@ -458,4 +462,58 @@ fn a_reinspection_at_the_deadline_proposes_and_an_admin_confirms() {
     let history = manifest["site"]["history"].as_array().unwrap();
     assert_eq!(history.len(), 4);
     assert_eq!(manifest["site"]["status"], "closed");
+
+    // Restored, then in rectification again and re-inspected: this time an
+    // admin confirms the proposal in the console.
+    ok(&[
+        "sites",
+        "status",
+        "127.0.0.1",
+        "restored",
+        "--reason",
+        "cleaned up",
+    ]);
+    ok(&[
+        "sites",
+        "status",
+        "127.0.0.1",
+        "warned",
+        "--reason",
+        "back again",
+    ]);
+    ok(&[
+        "sites",
+        "status",
+        "127.0.0.1",
+        "rectification",
+        "--reason",
+        "second notice",
+        "--deadline",
+        "2026-01-02",
+    ]);
+    inspect();
+    const PW: &str = "correct horse battery";
+    common::web::add_user(data, "root", "admin", PW);
+    let s = common::Server::start(data, &[]);
+    let mut root = common::web::Client::login(&s.base, "root", PW);
+    let page = root.get("/console/sites/127.0.0.1");
+    assert!(page.body.contains("id=\"proposal\""), "{}", page.body);
+    let csrf = page.csrf();
+    let r = root.post("/console/sites/127.0.0.1/confirm", &[("csrf", &csrf)]);
+    assert_eq!(r.status, 400, "a reason is required");
+    let r = root.post(
+        "/console/sites/127.0.0.1/confirm",
+        &[
+            ("csrf", &csrf),
+            ("reason", "violating at the second deadline"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = root.get("/console/sites/127.0.0.1");
+    assert!(
+        page.body.contains("id=\"site-status\">Closed<"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("id=\"proposal\""));
 }

@@ -738,69 +738,33 @@ mod tests {
     use super::*;
 
     /// Flags images whose URL names them "bad": a stand-in for the model.
-    struct BadByName;
-
-    impl cleanweb_core::Detector for BadByName {
-        fn name(&self) -> &'static str {
-            "test.image"
-        }
-        fn fields(&self) -> &'static [&'static str] {
-            &["image"]
-        }
-        fn detect(
-            &self,
-            input: &cleanweb_core::Input<'_>,
-            out: &mut Vec<cleanweb_core::Label>,
-        ) -> Result<(), cleanweb_core::DetectError> {
-            let bad = input.item.url.as_deref().is_some_and(|u| u.contains("bad"));
-            if bad && input.item.image.is_some() {
-                out.push(cleanweb_core::Label::new(
-                    Category::SexualExplicit,
-                    0.99,
-                    "test.image",
-                ));
-            }
-            Ok(())
-        }
-    }
+    const BAD_BY_NAME: crate::testing::FlagIf = crate::testing::FlagIf {
+        fields: &["image"],
+        pick: |item| item.image.is_some() && item.url.as_deref().is_some_and(|u| u.contains("bad")),
+    };
 
     #[tokio::test]
     async fn the_worst_picture_of_a_page_is_found_and_kept() {
-        use std::io::{Read, Write};
         let png = {
             let img = image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]));
             let mut out = std::io::Cursor::new(Vec::new());
             img.write_to(&mut out, image::ImageFormat::Png).unwrap();
             out.into_inner()
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let body = png.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(mut c) = conn else { break };
-                let mut buf = [0u8; 2048];
-                let n = c.read(&mut buf).unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let (ct, payload) = if req.starts_with("GET /missing") {
-                    ("text/plain", b"no".to_vec())
-                } else if req.starts_with("GET /octet") {
-                    // A picture sent with no useful type: known by its bytes.
-                    ("application/octet-stream", body.clone())
-                } else {
-                    ("image/png", body.clone())
-                };
-                let _ = write!(
-                    c,
-                    "HTTP/1.1 200 OK\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    payload.len()
-                );
-                let _ = c.write_all(&payload);
+        let addr = crate::testing::site(move |request| {
+            if request.starts_with("GET /missing") {
+                ("200 OK", "text/plain", b"no".to_vec())
+            } else if request.starts_with("GET /octet") {
+                // A picture sent with no useful type: known by its bytes.
+                ("200 OK", "application/octet-stream", body.clone())
+            } else {
+                ("200 OK", "image/png", body.clone())
             }
         });
         let engine = Arc::new(
             cleanweb_engine::Engine::new(Default::default(), Default::default())
-                .with_detector(Arc::new(BadByName)),
+                .with_detector(Arc::new(BAD_BY_NAME)),
         );
         let base = format!("http://{addr}/");
         let later = || Instant::now() + Duration::from_secs(30);

@@ -432,4 +432,76 @@ mod tests {
         let c = cleanweb_url::canonicalize("http://late.example/").unwrap();
         assert!(!lists.check(&c).is_empty(), "closed sites are blocked");
     }
+
+    /// Flags pages whose HTML says BAD: a stand-in for the lexicon.
+    const SAYS_BAD: crate::testing::FlagIf = crate::testing::FlagIf {
+        fields: &["html"],
+        pick: |item| item.html.as_deref().is_some_and(|h| h.contains("BAD")),
+    };
+
+    #[tokio::test]
+    async fn a_passed_deadline_triggers_one_reinspection_that_keeps_evidence() {
+        let port = crate::testing::site(|request| {
+            let (status, body) = if request.starts_with("GET / ") {
+                ("200 OK", "<a href='/still'>more</a> welcome")
+            } else if request.starts_with("GET /still ") {
+                ("200 OK", "<p>still BAD here</p>")
+            } else {
+                ("404 Not Found", "no")
+            };
+            (status, "text/html", body.as_bytes().to_vec())
+        })
+        .port();
+        let dir = tempfile::tempdir().unwrap();
+        let store = cleanweb_store::open(None, dir.path()).await.unwrap();
+        let s = store.as_ref();
+        change_status(s, dir.path(), change("127.0.0.1", SiteStatus::Watch))
+            .await
+            .unwrap();
+        let mut rect = change("127.0.0.1", SiteStatus::Rectification);
+        rect.deadline_ms = Some(cleanweb_store::now_ms() - 1_000);
+        change_status(s, dir.path(), rect).await.unwrap();
+        let engine = std::sync::Arc::new(
+            cleanweb_engine::Engine::new(Default::default(), Default::default())
+                .with_detector(std::sync::Arc::new(SAYS_BAD)),
+        );
+        // Only for this test: the local server stands in for the site.
+        let options = InspectOptions {
+            start: Some(format!("http://127.0.0.1:{port}/")),
+            delay: std::time::Duration::ZERO,
+            fetch: cleanweb_fetch::FetchLimits {
+                allow_private: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let now = cleanweb_store::now_ms();
+        let done = inspect_due(s, engine.clone(), dir.path(), &options, now)
+            .await
+            .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].proposal, Some(SiteStatus::Closed), "{:?}", done[0]);
+        assert_eq!(
+            done[0].status,
+            SiteStatus::Rectification,
+            "nothing changes yet"
+        );
+        assert!(done[0].reason.contains("1 violating"), "{}", done[0].reason);
+        let again = inspect_due(s, engine, dir.path(), &options, now + 1)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "inspected once per deadline");
+        let kept = s
+            .captures(
+                &cleanweb_store::CaptureQuery {
+                    domain: Some("127.0.0.1".into()),
+                    ..Default::default()
+                },
+                100,
+            )
+            .await
+            .unwrap();
+        assert!(kept.len() >= 3, "robots.txt, the pages: {kept:?}");
+        assert!(kept.iter().all(|c| c.sweep_id.is_some()));
+    }
 }
