@@ -128,6 +128,22 @@ impl<W: Write + Seek> BundleWriter<W> {
         Ok(entry)
     }
 
+    /// Starts a file written in pieces (a large WARC made of many
+    /// captures), so it never has to be in memory whole; the digest is
+    /// taken as it is written. Finish it with [`Streaming::finish`].
+    pub fn stream(&mut self, path: &str) -> Result<Streaming<'_, W>, BundleError> {
+        if bad_name(path) || reserved(path) || self.files.iter().any(|f| f.path == path) {
+            return Err(BundleError::Name(path.to_owned()));
+        }
+        self.zip.start_file(path, options(false))?;
+        Ok(Streaming {
+            bundle: self,
+            path: path.to_owned(),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
     /// Completes `manifest` (a JSON object) with `format`, `files` and
     /// `public_key`, writes it, its signature and the public key, and
     /// closes the zip. Returns the output and the manifest's SHA-256.
@@ -154,6 +170,45 @@ impl<W: Write + Seek> BundleWriter<W> {
         self.zip.write_all(format!("{public}\n").as_bytes())?;
         let out = self.zip.finish()?;
         Ok((out, hex::encode(Sha256::digest(&body))))
+    }
+}
+
+/// A file of a bundle being written in pieces.
+pub struct Streaming<'a, W: Write + Seek> {
+    bundle: &'a mut BundleWriter<W>,
+    path: String,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write + Seek> Streaming<'_, W> {
+    /// Appends a piece.
+    pub fn write(&mut self, piece: &[u8]) -> Result<(), BundleError> {
+        self.bundle.zip.write_all(piece)?;
+        self.hasher.update(piece);
+        self.bytes += piece.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Ends the file and lists it.
+    pub fn finish(self) -> FileEntry {
+        let entry = FileEntry {
+            path: self.path,
+            sha256: hex::encode(self.hasher.finalize()),
+            bytes: self.bytes,
+        };
+        self.bundle.files.push(entry.clone());
+        entry
     }
 }
 
@@ -291,7 +346,12 @@ mod tests {
 
     fn bundle() -> Vec<u8> {
         let mut w = BundleWriter::new(Cursor::new(Vec::new()));
-        w.add("warc/captures.warc.gz", b"warc bytes").unwrap();
+        let mut warc = w.stream("warc/captures.warc.gz").unwrap();
+        warc.write(b"warc ").unwrap();
+        warc.write(b"bytes").unwrap();
+        assert_eq!(warc.len(), 10);
+        let listed = warc.finish();
+        assert_eq!(listed.sha256, hex::encode(Sha256::digest(b"warc bytes")));
         w.add("report.html", b"<p>report</p>").unwrap();
         assert!(w.add("report.html", b"again").is_err());
         assert!(w.add("../x", b"").is_err());

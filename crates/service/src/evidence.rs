@@ -360,7 +360,13 @@ pub async fn export<W: Write + Seek>(
                 spend(bytes.len())?;
                 bundle.add(&path, &bytes)?;
             }
-            if let Some(t) = blurred_thumbnail(&bytes) {
+            // Decoding and blurring is CPU work: off the async workers.
+            let picture = bytes.clone();
+            let thumb = tokio::task::spawn_blocking(move || blurred_thumbnail(&picture))
+                .await
+                .ok()
+                .flatten();
+            if let Some(t) = thumb {
                 thumbs.insert(sha.clone(), t);
             }
             media = Some(path);
@@ -396,10 +402,10 @@ pub async fn export<W: Write + Seek>(
         ids
     };
     // The captures, kept ones concatenated into one WARC (gzip members
-    // concatenate), each at its offset.
+    // concatenate), each at its offset, written one capture at a time.
     const WARC: &str = "warc/captures.warc.gz";
-    let mut warc = Vec::new();
     let mut captures = Vec::new();
+    let mut warc = None;
     for c in &g.captures {
         let held_back = withheld_urls.contains(&c.url)
             || c.case_id.is_some_and(|id| minors_cases.contains(&id));
@@ -414,16 +420,20 @@ pub async fn export<W: Write + Seek>(
             }));
         } else if let Some(bytes) = store.blob(&c.sha256).await? {
             spend(bytes.len())?;
-            entry["file"] = WARC.into();
-            entry["offset"] = warc.len().into();
-            warc.extend_from_slice(&bytes);
+            if warc.is_none() {
+                warc = Some(bundle.stream(WARC)?);
+            }
+            if let Some(w) = warc.as_mut() {
+                entry["file"] = WARC.into();
+                entry["offset"] = w.len().into();
+                w.write(&bytes)?;
+            }
         }
         captures.push(entry);
     }
-    if !warc.is_empty() {
-        bundle.add(WARC, &warc)?;
+    if let Some(w) = warc {
+        w.finish();
     }
-    drop(warc);
     // The audit excerpt: every event about what the bundle holds.
     let mut events = BTreeMap::new();
     for s in &g.subjects {
