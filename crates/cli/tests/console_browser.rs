@@ -606,7 +606,18 @@ fn the_report_form_works_on_a_phone() {
         wait_for(&c, "return !!document.getElementById('targets')").await;
         let targets = text_of(&c, "targets").await;
         assert!(targets.contains("bad.example/page"), "{targets}");
-        assert!(targets.matches("20").count() >= 2, "two dates: {targets}");
+        // Two dates, relative in the text, UTC on hover.
+        let times = js(
+            &c,
+            "return [...document.querySelectorAll('#targets time')].map(t => t.title + '|' + t.textContent)",
+        )
+        .await;
+        let times = times.as_array().unwrap();
+        assert_eq!(times.len(), 2, "{times:?}");
+        assert!(
+            times.iter().all(|t| t.as_str().unwrap().contains("UTC|just now")),
+            "{times:?}"
+        );
         // At the free rate, the form starts solving on load.
         let r = s.post_json("/v1/reports", None, &json!({"text": "another one", "category": "sexual.explicit"}));
         assert_eq!(r.status, 201, "{}", r.body);

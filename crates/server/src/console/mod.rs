@@ -79,8 +79,49 @@ pub fn router() -> Router<AppState> {
         .route("/console/{*rest}", axum::routing::any(no_such_page))
 }
 
+/// The `ago` filter: an RFC 3339 time as a `<time>` element reading "3 h
+/// ago" (or "in 2 days") in the reader's language, UTC on hover; anything
+/// else is shown as it is.
+fn ago(value: String, locale: String) -> Value {
+    let Ok(t) = humantime::parse_rfc3339_weak(&value) else {
+        return Value::from(value);
+    };
+    let now = std::time::SystemTime::now();
+    let (secs, future) = match now.duration_since(t) {
+        Ok(d) => (d.as_secs(), false),
+        Err(e) => (e.duration().as_secs(), true),
+    };
+    let zh = locale == "zh";
+    let (n, unit) = match secs {
+        0..60 => (0, ""),
+        60..3600 => (secs / 60, if zh { "分钟" } else { "min" }),
+        3600..86_400 => (secs / 3600, if zh { "小时" } else { "h" }),
+        _ => (secs / 86_400, if zh { "天" } else { "d" }),
+    };
+    let text = match (n, future, zh) {
+        _ if secs >= 45 * 86_400 => value.get(..10).unwrap_or(&value).to_owned(),
+        (0, _, true) => "刚刚".to_owned(),
+        (0, _, false) => "just now".to_owned(),
+        (n, false, true) => format!("{n} {unit}前"),
+        (n, true, true) => format!("{n} {unit}后"),
+        (n, false, false) => format!("{n} {unit} ago"),
+        (n, true, false) => format!("in {n} {unit}"),
+    };
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+    };
+    Value::from_safe_string(format!(
+        "<time datetime=\"{v}\" title=\"{v} UTC\">{text}</time>",
+        v = esc(&value),
+        text = esc(&text)
+    ))
+}
+
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
+    env.add_filter("ago", ago);
     for (name, text) in [
         (
             "base.html",
@@ -403,6 +444,30 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_relative_with_utc_on_hover() {
+        let at = |secs_ago: i64| {
+            let t = std::time::SystemTime::now()
+                - std::time::Duration::from_secs(secs_ago.max(0) as u64)
+                + std::time::Duration::from_secs((-secs_ago).max(0) as u64);
+            humantime::format_rfc3339_seconds(t).to_string()
+        };
+        let show = |v: String, l: &str| ago(v, l.into()).to_string();
+        assert!(show(at(10), "en").contains(">just now</time>"));
+        assert!(show(at(3 * 3600 + 5), "en").contains(">3 h ago<"));
+        assert!(show(at(3 * 3600 + 5), "zh").contains(">3 小时前<"));
+        assert!(show(at(-2 * 86_400 - 60), "en").contains(">in 2 d<"));
+        assert!(show(at(-2 * 86_400 - 60), "zh").contains(">2 天后<"));
+        let old = at(90 * 86_400);
+        let shown = show(old.clone(), "en");
+        assert!(shown.contains(&format!(">{}<", &old[..10])) && shown.contains(" UTC\""));
+        assert_eq!(
+            show("<b>not a time".into(), "en"),
+            "<b>not a time",
+            "left as it is"
+        );
+    }
 
     #[test]
     fn every_template_compiles() {
