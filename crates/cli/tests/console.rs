@@ -857,6 +857,18 @@ fn the_queue_pages_and_searches() {
         "{}",
         found.body
     );
+    let r = s.post_json(
+        "/v1/moderate",
+        Some(s.key()),
+        &json!({"text": "sexy lingerie from a user", "meta": {"user": "u-spammer-77"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let by_user = amy.get("/console/queue?q=u-spammer-77");
+    assert!(
+        by_user.body.contains("1–1 of 1") && by_user.body.contains("from a user"),
+        "{}",
+        by_user.body
+    );
     let by_id = amy.get("/console/queue?q=post-1-5");
     assert!(
         by_id.body.contains("1–1 of 1") && by_id.body.contains("number 1x5"),

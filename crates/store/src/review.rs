@@ -46,7 +46,7 @@ pub struct QueueQuery {
     /// Rows skipped (a page's start).
     pub offset: u32,
     /// Finds items by id, platform id, content or image hash (exact), or
-    /// URL or text (contains).
+    /// URL, text or the item's `meta` (contains).
     pub search: Option<String>,
     /// Items to match besides (a receipt's decisions), with `search`.
     pub search_ids: Vec<Uuid>,
@@ -367,6 +367,10 @@ pub(crate) fn push_queue_filter<'a, DB>(
             .push_bind(like.clone())
             .push(" ESCAPE '\\'");
         b.push(" OR d.text LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\'");
+        // The platform's own fields (user, board): everything from one user.
+        b.push(" OR d.meta LIKE ")
             .push_bind(like)
             .push(" ESCAPE '\\'");
         for id in &q.search_ids {
