@@ -426,6 +426,22 @@ pub async fn confirm(
     }
 }
 
+/// Sites this process is re-inspecting from the console: a second click
+/// while a crawl runs starts no second crawl.
+static INSPECTING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Takes a site off [`INSPECTING`] when its crawl ends, however it ends.
+struct Inspecting(String);
+
+impl Drop for Inspecting {
+    fn drop(&mut self) {
+        if let Ok(mut set) = INSPECTING.lock() {
+            set.remove(&self.0);
+        }
+    }
+}
+
 /// Starts a re-inspection in the background (a crawl takes minutes); its
 /// event appears in the history when it is done.
 pub async fn inspect(
@@ -453,6 +469,14 @@ pub async fn inspect(
         Ok(_) => return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]),
         Err(e) => return store_error(&u, e),
     }
+    let fresh = INSPECTING
+        .lock()
+        .map(|mut set| set.insert(domain.clone()))
+        .unwrap_or(false);
+    if !fresh {
+        return back(&domain, Some("inspecting"));
+    }
+    let running = Inspecting(domain.clone());
     let (store, engine, actor, site) = (
         state.store.clone(),
         state.engine.load_full(),
@@ -460,6 +484,7 @@ pub async fn inspect(
         domain.clone(),
     );
     tokio::spawn(async move {
+        let _running = running;
         let options = cleanweb_service::sites::InspectOptions::default();
         if let Err(e) =
             cleanweb_service::sites::inspect(store.as_ref(), engine, &dir, &site, &actor, &options)
