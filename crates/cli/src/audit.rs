@@ -20,6 +20,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "HASH")]
         expect_head: Option<String>,
     },
+    /// Sign the chain's head with the evidence key (the server does it hourly); verify then checks every checkpoint
+    Checkpoint,
     /// Print events as JSON lines or CSV
     Export {
         /// Only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)
@@ -39,12 +41,19 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             let mut head_seen = false;
             let mut last = None;
             let mut after = None;
+            let checkpoints = rt.block_on(store.checkpoints())?;
+            let wanted: std::collections::BTreeSet<u64> =
+                checkpoints.iter().map(|c| c.seq).collect();
+            let mut at_checkpoints = std::collections::BTreeMap::new();
             loop {
                 let page = rt.block_on(store.audit_events(after, PAGE))?;
                 if page.is_empty() {
                     break;
                 }
                 after = page.last().map(|r| r.seq);
+                for r in page.iter().filter(|r| wanted.contains(&r.seq)) {
+                    at_checkpoints.insert(r.seq, r.hash.clone());
+                }
                 head_seen = head_seen
                     || expect_head
                         .as_deref()
@@ -65,9 +74,71 @@ pub fn run(global: &GlobalArgs, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
+            // Signed checkpoints: a rewrite that recomputed every hash, or a
+            // cut below the newest checkpoint, fails here.
+            let ours = global.evidence_key(false)?.map(|(k, _)| k.public());
+            for c in &checkpoints {
+                let key = cleanweb_service::evidence::checkpoint_signer(c);
+                if key.is_none() {
+                    println!("BROKEN\tcheckpoint #{} has no valid signature", c.seq);
+                    return Ok(ExitCode::from(1));
+                }
+                if let (Some(ours), Some(k)) = (ours, key)
+                    && ours != k
+                {
+                    println!(
+                        "BROKEN\tcheckpoint #{} is signed by {}, not by this deployment's key {}",
+                        c.seq,
+                        k.fingerprint(),
+                        ours.fingerprint()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                match at_checkpoints.get(&c.seq) {
+                    None => {
+                        println!(
+                            "BROKEN\tsigned checkpoint #{} is not in the log: events were removed",
+                            c.seq
+                        );
+                        return Ok(ExitCode::from(1));
+                    }
+                    Some(h) if *h != c.hash => {
+                        println!(
+                            "BROKEN\tevent #{} differs from its signed checkpoint: the log was rewritten",
+                            c.seq
+                        );
+                        return Ok(ExitCode::from(1));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let signed = match checkpoints.last() {
+                Some(c) => format!(
+                    "\t{} signed checkpoints, the last at #{}",
+                    checkpoints.len(),
+                    c.seq
+                ),
+                None => "\tno signed checkpoint yet (cleanweb audit checkpoint)".to_owned(),
+            };
             match last {
-                Some(l) => println!("ok\t{} events, chain head {}", l.seq, l.hash),
-                None => println!("ok\t0 events"),
+                Some(l) => println!("ok\t{} events, chain head {}{signed}", l.seq, l.hash),
+                None => println!("ok\t0 events{signed}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Checkpoint => {
+            let key = crate::evidence::key(global)?;
+            match rt.block_on(cleanweb_service::evidence::checkpoint_audit(
+                store.as_ref(),
+                &key,
+            ))? {
+                Some(c) => println!(
+                    "signed\t#{}\t{}\tby {}",
+                    c.seq,
+                    c.hash,
+                    key.public().fingerprint()
+                ),
+                None => println!("nothing new to sign"),
             }
             Ok(ExitCode::SUCCESS)
         }

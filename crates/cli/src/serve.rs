@@ -106,7 +106,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
                 tracing::info!(fingerprint = %key.public().fingerprint(), "evidence key loaded");
-                state.evidence_key = Some(Arc::new(key));
+                let key = Arc::new(key);
+                checkpoint_hourly(Arc::clone(&state.store), Arc::clone(&key));
+                state.evidence_key = Some(key);
             }
             None => tracing::warn!(
                 "no evidence key (CLEANWEB_EVIDENCE_KEY or --evidence-key-file): evidence exports are off"
@@ -163,6 +165,21 @@ fn prune_daily(store: Arc<dyn Store>, retain_days: u32) {
                 Err(e) => {
                     tracing::error!(error = %e, "evidence retention failed; retried tomorrow")
                 }
+            }
+        }
+    });
+}
+
+/// Once an hour, the audit chain's head is signed with the evidence key, so
+/// `audit verify` catches a rewrite of everything up to it.
+fn checkpoint_hourly(store: Arc<dyn Store>, key: Arc<cleanweb_evidence::key::EvidenceKey>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = cleanweb_service::evidence::checkpoint_audit(store.as_ref(), &key).await
+            {
+                tracing::error!(error = %e, "the audit checkpoint could not be signed");
             }
         }
     });

@@ -198,3 +198,74 @@ fn accounts_are_created_with_argon2_and_audited() {
         "{out}"
     );
 }
+
+/// Someone who can write the database drops the triggers, edits an event
+/// and recomputes every hash after it: the chain verifies, but the signed
+/// checkpoint does not. Cutting the log below a checkpoint is caught too.
+#[test]
+fn signed_checkpoints_catch_a_rewritten_or_cut_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    for d in ["a.example", "b.example", "c.example"] {
+        common::cleanweb_ok(data, &["sites", "add", d, "--reason", "reported"]);
+    }
+    let signed = common::cleanweb_ok(data, &["audit", "checkpoint"]);
+    assert!(
+        signed.starts_with("signed\t#3\t") && signed.contains("SHA256:"),
+        "{signed}"
+    );
+    assert!(common::cleanweb_ok(data, &["audit", "checkpoint"]).contains("nothing new"));
+    common::cleanweb_ok(data, &["sites", "add", "d.example", "--reason", "reported"]);
+    let ok = common::cleanweb_ok(data, &["audit", "verify"]);
+    assert!(
+        ok.contains("4 events") && ok.contains("1 signed checkpoints, the last at #3"),
+        "{ok}"
+    );
+
+    let db = data.join("cleanweb.db");
+    let python = |script: &str| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", script, db.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The rewrite, hashes recomputed as cleanweb computes them.
+    python(
+        r#"
+import hashlib, json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.executescript("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;")
+rows = c.execute("SELECT seq, at_ms, actor, action, subject, details, prev_hash FROM audit_events ORDER BY seq").fetchall()
+prev = rows[0][6]
+for seq, at_ms, actor, action, subject, details, _ in rows:
+    if seq == 2:
+        subject = "innocent.example"
+    content = json.dumps({"seq": seq, "at_ms": at_ms, "actor": actor, "action": action,
+                          "subject": subject, "details": json.loads(details)},
+                         sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    h = hashlib.sha256((prev + "\n" + content).encode()).hexdigest()
+    c.execute("UPDATE audit_events SET subject = ?, prev_hash = ?, hash = ? WHERE seq = ?", (subject, prev, h, seq))
+    prev = h
+c.commit()
+"#,
+    );
+    let (code, out, _) = common::cleanweb(data, &["audit", "verify"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("event #3 differs from its signed checkpoint")
+            && !out.contains("broken at event"),
+        "the chain alone holds; the checkpoint does not: {out}"
+    );
+    // Cut below the checkpoint.
+    python(
+        "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM audit_events WHERE seq >= 3'); c.commit()",
+    );
+    let (code, out, _) = common::cleanweb(data, &["audit", "verify"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("checkpoint #3 is not in the log"), "{out}");
+}

@@ -545,3 +545,44 @@ pub async fn prune(
         )
         .await
 }
+
+/// Signs the audit chain's head with the evidence key and keeps the
+/// checkpoint; `None` when the log is empty or its head is signed already.
+/// Run on a schedule (the server does, hourly) or by `cleanweb audit
+/// checkpoint`.
+pub async fn checkpoint_audit(
+    store: &dyn Store,
+    key: &EvidenceKey,
+) -> Result<Option<cleanweb_store::Checkpoint>, StoreError> {
+    let Some(head) = store.audit_head().await? else {
+        return Ok(None);
+    };
+    if store
+        .checkpoints()
+        .await?
+        .last()
+        .is_some_and(|c| c.seq >= head.seq)
+    {
+        return Ok(None);
+    }
+    let message = cleanweb_store::Checkpoint::message(head.seq, &head.hash);
+    let c = cleanweb_store::Checkpoint {
+        seq: head.seq,
+        hash: head.hash.clone(),
+        public_key: key.public().to_hex(),
+        signature: hex::encode(key.sign(&message)),
+        at_ms: cleanweb_store::now_ms(),
+    };
+    store.save_checkpoint(&c).await?;
+    Ok(Some(c))
+}
+
+/// The key that signed a checkpoint, if its signature holds.
+pub fn checkpoint_signer(
+    c: &cleanweb_store::Checkpoint,
+) -> Option<cleanweb_evidence::key::PublicKey> {
+    let key = cleanweb_evidence::key::PublicKey::from_hex(&c.public_key).ok()?;
+    let sig = hex::decode(&c.signature).ok()?;
+    key.verifies(&cleanweb_store::Checkpoint::message(c.seq, &c.hash), &sig)
+        .then_some(key)
+}

@@ -68,6 +68,27 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// A signed checkpoint of the audit chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The event checkpointed (the head when it was signed).
+    pub seq: u64,
+    /// That event's hash.
+    pub hash: String,
+    /// The signing key, hex.
+    pub public_key: String,
+    /// Ed25519 over [`Checkpoint::message`], hex.
+    pub signature: String,
+    pub at_ms: i64,
+}
+
+impl Checkpoint {
+    /// What is signed: the event's number and hash, under a domain tag.
+    pub fn message(seq: u64, hash: &str) -> Vec<u8> {
+        format!("cleanweb-audit-checkpoint:{seq}:{hash}").into_bytes()
+    }
+}
+
 /// What a retention run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -99,6 +120,10 @@ pub trait EvidenceStore: Send + Sync {
     async fn audit_about(&self, subject: &str, limit: u32) -> Result<Vec<AuditRecord>>;
     /// The audit chain's last event.
     async fn audit_head(&self) -> Result<Option<AuditRecord>>;
+    /// Keeps a checkpoint (once per event number).
+    async fn save_checkpoint(&self, c: &Checkpoint) -> Result<()>;
+    /// Every checkpoint, oldest first.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
     /// Audit events matching `q`, newest first.
     async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
     /// Decisions whose URL contains `needle`, newest first, at most `limit`
@@ -257,6 +282,39 @@ macro_rules! evidence_impl {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(audit_from_row).transpose()
+            }
+
+            async fn save_checkpoint(&self, c: &$crate::evidence::Checkpoint) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_checkpoints (seq, hash, public_key, signature, at_ms) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(i64::try_from(c.seq).unwrap_or(i64::MAX))
+                .bind(&c.hash)
+                .bind(&c.public_key)
+                .bind(&c.signature)
+                .bind(c.at_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn checkpoints(&self) -> Result<Vec<$crate::evidence::Checkpoint>> {
+                let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT seq, hash, public_key, signature, at_ms FROM audit_checkpoints ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, hash, public_key, signature, at_ms)| $crate::evidence::Checkpoint {
+                        seq: seq.max(0) as u64,
+                        hash,
+                        public_key,
+                        signature,
+                        at_ms,
+                    })
+                    .collect())
             }
 
             async fn audit_search(&self, q: &$crate::evidence::AuditQuery) -> Result<Vec<AuditRecord>> {

@@ -26,7 +26,9 @@ use cleanweb_core::{
 };
 use uuid::Uuid;
 
-pub use evidence::{AuditQuery, Capture, CaptureQuery, EvidenceStore, NewCapture, Pruned};
+pub use evidence::{
+    AuditQuery, Capture, CaptureQuery, Checkpoint, EvidenceStore, NewCapture, Pruned,
+};
 pub use group::GroupCommit;
 pub use postgres::PgStore;
 pub use reports::{

@@ -1330,6 +1330,20 @@ async fn evidence_flow(store: &dyn Store) {
     assert_eq!(head.event.details["removed"], 2);
     assert_eq!(store.audit_about("captures", 10).await.unwrap().len(), 2);
 
+    // Signed checkpoints: kept once per event number, oldest first.
+    let cp = |seq: u64| cleanweb_store::Checkpoint {
+        seq,
+        hash: format!("h{seq}"),
+        public_key: "k".into(),
+        signature: "s".into(),
+        at_ms: 5,
+    };
+    store.save_checkpoint(&cp(9)).await.unwrap();
+    store.save_checkpoint(&cp(3)).await.unwrap();
+    let mut again = cp(3);
+    again.hash = "other".into();
+    store.save_checkpoint(&again).await.unwrap();
+    assert_eq!(store.checkpoints().await.unwrap(), vec![cp(3), cp(9)]);
     // Decisions per UTC day: one day, today's start, the one decision.
     let days = store.decisions_per_day(0).await.unwrap();
     assert_eq!(days.len(), 1, "{days:?}");
