@@ -73,37 +73,41 @@ pub trait KeyFile: Sized {
     fn create(path: &Path) -> anyhow::Result<Self>;
 }
 
-impl KeyFile for cleanweb_reports::ReportKey {
-    const ENV: &'static str = "CLEANWEB_REPORT_KEY";
-    const FLAG: &'static str = "report-key-file";
-    const DEFAULT_FILE: &'static str = "report.key";
-    const WHAT: &'static str = "report key";
-    fn from_hex(hex: &str) -> anyhow::Result<Self> {
-        Ok(Self::from_hex(hex)?)
-    }
-    fn load(path: &Path) -> anyhow::Result<Self> {
-        Ok(Self::load(path)?)
-    }
-    fn create(path: &Path) -> anyhow::Result<Self> {
-        Ok(Self::create(path)?)
-    }
+/// `KeyFile` for a key type whose own `from_hex`, `load` and `create` do the work.
+macro_rules! key_file {
+    ($ty:ty, $env:literal, $flag:literal, $file:literal, $what:literal) => {
+        impl KeyFile for $ty {
+            const ENV: &'static str = $env;
+            const FLAG: &'static str = $flag;
+            const DEFAULT_FILE: &'static str = $file;
+            const WHAT: &'static str = $what;
+            fn from_hex(hex: &str) -> anyhow::Result<Self> {
+                Ok(<$ty>::from_hex(hex)?)
+            }
+            fn load(path: &Path) -> anyhow::Result<Self> {
+                Ok(<$ty>::load(path)?)
+            }
+            fn create(path: &Path) -> anyhow::Result<Self> {
+                Ok(<$ty>::create(path)?)
+            }
+        }
+    };
 }
 
-impl KeyFile for cleanweb_evidence::key::EvidenceKey {
-    const ENV: &'static str = "CLEANWEB_EVIDENCE_KEY";
-    const FLAG: &'static str = "evidence-key-file";
-    const DEFAULT_FILE: &'static str = "evidence.key";
-    const WHAT: &'static str = "evidence key";
-    fn from_hex(hex: &str) -> anyhow::Result<Self> {
-        Ok(Self::from_hex(hex)?)
-    }
-    fn load(path: &Path) -> anyhow::Result<Self> {
-        Ok(Self::load(path)?)
-    }
-    fn create(path: &Path) -> anyhow::Result<Self> {
-        Ok(Self::create(path)?)
-    }
-}
+key_file!(
+    cleanweb_reports::ReportKey,
+    "CLEANWEB_REPORT_KEY",
+    "report-key-file",
+    "report.key",
+    "report key"
+);
+key_file!(
+    cleanweb_evidence::key::EvidenceKey,
+    "CLEANWEB_EVIDENCE_KEY",
+    "evidence-key-file",
+    "evidence.key",
+    "evidence key"
+);
 
 /// Where a key came from.
 #[derive(Debug)]

@@ -247,11 +247,23 @@ async fn gather(
     Ok(g)
 }
 
-/// Whether anything said about the decision names minors.
+/// Whether a case's own category or any of its reports names minors.
+fn case_names_minors(case: &Case, reports: &[cleanweb_store::ReportRecord]) -> bool {
+    names_minors(
+        case.category
+            .parse::<Category>()
+            .into_iter()
+            .chain(reports.iter().filter_map(|r| r.category.parse().ok())),
+    )
+}
+
+/// Whether anything said about the decision names minors. `reports` holds
+/// the reports of the cases already read; others are read here.
 async fn involves_minors(
     store: &dyn Store,
     d: &DecisionRecord,
     reviews: &[cleanweb_store::ReviewRecord],
+    reports: &BTreeMap<Uuid, Vec<cleanweb_store::ReportRecord>>,
 ) -> Result<bool, StoreError> {
     if cleanweb_core::review::is_minors(&d.decision)
         || names_minors(reviews.iter().filter_map(|r| r.category))
@@ -259,11 +271,11 @@ async fn involves_minors(
         return Ok(true);
     }
     if let Some(case) = store.case_by_decision(d.id).await? {
-        let mut said: Vec<Category> = case.category.parse().into_iter().collect();
-        for r in store.case_reports(case.id).await? {
-            said.extend(r.category.parse::<Category>());
-        }
-        if names_minors(said) {
+        let named = match reports.get(&case.id) {
+            Some(r) => case_names_minors(&case, r),
+            None => case_names_minors(&case, &store.case_reports(case.id).await?),
+        };
+        if named {
             return Ok(true);
         }
     }
@@ -326,6 +338,11 @@ pub async fn export<W: Write + Seek>(
     out: W,
 ) -> Result<(W, Exported), ExportError> {
     let g = gather(store, subject, limits).await?;
+    // Each case's reports, read once: the minors rule and the manifest both need them.
+    let mut reports = BTreeMap::new();
+    for c in &g.cases {
+        reports.insert(c.id, store.case_reports(c.id).await?);
+    }
     let mut bundle = BundleWriter::new(out);
     let mut budget = limits.max_bytes;
     let mut spend = |n: usize| {
@@ -344,7 +361,7 @@ pub async fn export<W: Write + Seek>(
     let mut decisions = Vec::new();
     for d in &g.decisions {
         let reviews = store.reviews_of(d.id).await?;
-        let minors = involves_minors(store, d, &reviews).await?;
+        let minors = involves_minors(store, d, &reviews, &reports).await?;
         let mut media = None;
         if minors {
             withheld.push(json!({
@@ -388,19 +405,12 @@ pub async fn export<W: Write + Seek>(
             })).collect::<Vec<_>>(),
         }));
     }
-    let minors_cases: BTreeSet<Uuid> = {
-        let mut ids = BTreeSet::new();
-        for c in &g.cases {
-            let mut said: Vec<Category> = c.category.parse().into_iter().collect();
-            for r in store.case_reports(c.id).await? {
-                said.extend(r.category.parse::<Category>());
-            }
-            if names_minors(said) {
-                ids.insert(c.id);
-            }
-        }
-        ids
-    };
+    let minors_cases: BTreeSet<Uuid> = g
+        .cases
+        .iter()
+        .filter(|c| case_names_minors(c, reports.get(&c.id).map_or(&[], Vec::as_slice)))
+        .map(|c| c.id)
+        .collect();
     // The captures, kept ones concatenated into one WARC (gzip members
     // concatenate), each at its offset, written one capture at a time.
     const WARC: &str = "warc/captures.warc.gz";
@@ -452,7 +462,7 @@ pub async fn export<W: Write + Seek>(
     let cases: Vec<Value> = {
         let mut out = Vec::new();
         for c in &g.cases {
-            let reports = store.case_reports(c.id).await?;
+            let reports = reports.get(&c.id).map_or(&[][..], Vec::as_slice);
             out.push(json!({
                 "id": c.id, "target": c.target, "kind": c.kind, "url": c.url,
                 "category": c.category, "status": c.status.as_str(),

@@ -45,6 +45,29 @@ pub struct Change {
     pub deadline_ms: Option<i64>,
 }
 
+/// Appends a registry event (the store checks the lifecycle) and its audit
+/// event, named `action`, about the site.
+async fn record(
+    store: &dyn Store,
+    event: &SiteEvent,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<(), SiteError> {
+    store
+        .record_site_event(event)
+        .await?
+        .map_err(SiteError::Lifecycle)?;
+    store
+        .append_audit(&cleanweb_core::AuditEvent {
+            actor: event.actor.clone(),
+            action: action.to_owned(),
+            subject: event.domain.clone(),
+            details,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Records a status change; returns the event as stored.
 pub async fn change_status(
     store: &dyn Store,
@@ -67,21 +90,11 @@ pub async fn change_status(
         kind: cleanweb_core::SiteEventKind::Status,
         proposal: None,
     };
-    store
-        .record_site_event(&event)
-        .await?
-        .map_err(SiteError::Lifecycle)?;
-    store
-        .append_audit(&cleanweb_core::AuditEvent {
-            actor: event.actor.clone(),
-            action: "site.status".into(),
-            subject: event.domain.clone(),
-            details: serde_json::json!({
-                "status": event.status.as_str(), "reason": event.reason,
-                "evidence": event.evidence, "deadline_ms": event.deadline_ms,
-            }),
-        })
-        .await?;
+    let details = serde_json::json!({
+        "status": event.status.as_str(), "reason": event.reason,
+        "evidence": event.evidence, "deadline_ms": event.deadline_ms,
+    });
+    record(store, &event, "site.status", details).await?;
     let closed = store
         .sites(Some(SiteStatus::Closed))
         .await?
@@ -231,21 +244,11 @@ pub async fn inspect(
         kind: cleanweb_core::SiteEventKind::Inspection,
         proposal,
     };
-    store
-        .record_site_event(&event)
-        .await?
-        .map_err(SiteError::Lifecycle)?;
-    store
-        .append_audit(&cleanweb_core::AuditEvent {
-            actor: event.actor.clone(),
-            action: "site.inspection".into(),
-            subject: domain,
-            details: serde_json::json!({
-                "sweep": sweep.id, "read": read, "violations": violations, "errors": errors,
-                "proposal": proposal.map(|p| p.as_str()), "status": event.status.as_str(),
-            }),
-        })
-        .await?;
+    let details = serde_json::json!({
+        "sweep": sweep.id, "read": read, "violations": violations, "errors": errors,
+        "proposal": proposal.map(|p| p.as_str()), "status": event.status.as_str(),
+    });
+    record(store, &event, "site.inspection", details).await?;
     Ok(event)
 }
 

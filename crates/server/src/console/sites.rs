@@ -332,6 +332,16 @@ fn reason_of(reason: Option<&str>) -> Option<String> {
         .map(|r| r.chars().take(2000).collect())
 }
 
+/// A server started without a data directory keeps no registry lists.
+fn unavailable(u: &ConsoleUser) -> Response {
+    page_error(
+        u.locale,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error_store",
+        &[],
+    )
+}
+
 fn no_reason(u: &ConsoleUser) -> Response {
     page_error(u.locale, StatusCode::BAD_REQUEST, "error_site_reason", &[])
 }
@@ -346,12 +356,7 @@ pub async fn change(
         return r.into_response();
     }
     let Some(dir) = state.data_dir.clone() else {
-        return page_error(
-            u.locale,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error_store",
-            &[],
-        );
+        return unavailable(&u);
     };
     let Some(reason) = reason_of(f.reason.as_deref()) else {
         return no_reason(&u);
@@ -408,12 +413,7 @@ pub async fn confirm(
         return r.into_response();
     }
     let Some(dir) = state.data_dir.clone() else {
-        return page_error(
-            u.locale,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error_store",
-            &[],
-        );
+        return unavailable(&u);
     };
     let Some(reason) = reason_of(f.reason.as_deref()) else {
         return no_reason(&u);
@@ -454,12 +454,7 @@ pub async fn inspect(
         return r.into_response();
     }
     let Some(dir) = state.data_dir.clone() else {
-        return page_error(
-            u.locale,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "error_store",
-            &[],
-        );
+        return unavailable(&u);
     };
     let Some(domain) = cleanweb_url::registrable_domain(&domain) else {
         return page_error(u.locale, StatusCode::NOT_FOUND, "error_not_found", &[]);
