@@ -489,17 +489,12 @@ pub fn render_html(c: &Compliance) -> Result<String, minijinja::Error> {
 
 /// The report as CSV: one row per figure (`section,name,field,value`).
 pub fn render_csv(c: &Compliance) -> String {
-    let mut out = String::from("section,name,field,value\n");
-    let q = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
+    let mut out = csv::Writer::from_writer(Vec::new());
     let mut row = |section: &str, name: &str, field: &str, value: String| {
-        out.push_str(&format!("{section},{},{field},{}\n", q(name), q(&value)));
+        // Writing to memory cannot fail.
+        let _ = out.write_record([section, name, field, value.as_str()]);
     };
+    row("section", "name", "field", "value".to_owned());
     for (section, list) in [
         ("category", &c.by_category),
         ("source", &c.by_source),
@@ -578,7 +573,7 @@ pub fn render_csv(c: &Compliance) -> String {
     for t in &r.reward_totals {
         row("reward_total", &t.name, "amount", t.count.to_string());
     }
-    out
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// The report as a signed bundle (`compliance.html`, `.csv` and `.json`
